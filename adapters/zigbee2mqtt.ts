@@ -1,0 +1,91 @@
+import { z } from 'zod';
+import { defineAdapter, emit } from './define.ts';
+
+/**
+ * Zigbee2MQTT, bridged by a site gateway under its site prefix: `<site>/zigbee2mqtt/<friendly_name>`
+ * carries the device state as one JSON object; `/availability` carries `{"state":"online"}` or,
+ * from older Zigbee2MQTT versions (legacy_availability_payload), the bare string `online`.
+ */
+
+// ZCL "invalid value" for a signed 16-bit temperature (0x8000 / 100): the sensor has no reading.
+const ZCL_INVALID_TEMPERATURE = -327.68;
+
+const num = z.number().finite().nullish();
+const bool = z.boolean().nullish();
+const str = z.string().nullish();
+
+export const z2mStateSchema = z.looseObject({
+  water_leak: bool,
+  battery: num,
+  battery_low: bool,
+  linkquality: num,
+  // Locks: `state` is the command-side LOCK/UNLOCK; `lock_state` what the lock reports.
+  state: str,
+  lock_state: str,
+  tamper: bool,
+  temperature: num,
+  humidity: num,
+  local_temperature: num,
+  occupied_heating_setpoint: num,
+  current_heating_setpoint: num,
+  system_mode: str,
+  running_state: str,
+});
+
+const availabilitySchema = z.union([
+  z.enum(['online', 'offline']),
+  z.looseObject({ state: z.enum(['online', 'offline']) }).transform((p) => p.state),
+]);
+
+function temperature(
+  e: ReturnType<typeof emit>,
+  metric: string,
+  value: number | null | undefined,
+  source: string,
+): void {
+  if (value === undefined || value === null) return;
+  if (value === ZCL_INVALID_TEMPERATURE) e.event('fault', 'sensor_fault', { field: source, value });
+  else e.reading(metric, value, '°C');
+}
+
+export const zigbee2mqtt = defineAdapter({
+  id: 'zigbee2mqtt',
+  description: 'Zigbee2MQTT devices bridged under the site prefix',
+  routes: [
+    {
+      topic: '{site}/zigbee2mqtt/{device}',
+      payload: 'json',
+      schema: z2mStateSchema,
+      ignoreDevices: ['bridge'],
+      toReadings(p, ctx) {
+        const e = emit(ctx);
+        if (p.water_leak != null) e.reading('water_leak', p.water_leak);
+        if (p.lock_state != null) e.reading('lock_state', p.lock_state);
+        else if (p.state === 'LOCK' || p.state === 'UNLOCK') {
+          e.reading('lock_state', p.state === 'LOCK' ? 'locked' : 'unlocked');
+        }
+        if (p.tamper === true) e.event('fault', 'tamper');
+        temperature(e, 'temperature_c', p.local_temperature ?? p.temperature, 'local_temperature');
+        const setpoint = p.occupied_heating_setpoint ?? p.current_heating_setpoint;
+        if (setpoint != null) e.reading('setpoint_c', setpoint, '°C');
+        if (p.humidity != null) e.reading('humidity_pct', p.humidity, '%');
+        if (p.system_mode != null) e.reading('hvac_mode', p.system_mode);
+        if (p.running_state != null) e.reading('hvac_running_state', p.running_state);
+        if (p.battery != null) e.reading('battery_pct', p.battery, '%');
+        if (p.battery_low != null) e.reading('battery_low', p.battery_low);
+        if (p.linkquality != null) e.reading('link_quality', p.linkquality, 'lqi');
+        return e.out;
+      },
+    },
+    {
+      topic: '{site}/zigbee2mqtt/{device}/availability',
+      payload: 'json-or-text',
+      schema: availabilitySchema,
+      toReadings(state, ctx) {
+        const e = emit(ctx);
+        e.event('availability', state);
+        return e.out;
+      },
+    },
+  ],
+});

@@ -1,0 +1,129 @@
+import { createServer, type Server, type Socket } from 'node:net';
+import { Aedes, type AedesOptions, type Client } from 'aedes';
+import type { Directory } from '../src/config/directory.ts';
+import { XiaoerError } from '../src/core/errors.ts';
+import { listen } from '../src/core/listen.ts';
+import type { Logger } from '../src/core/logger.ts';
+import type { Service } from '../src/core/service.ts';
+import type { IncomingMessage } from '../src/ingest/ingest.ts';
+import { SiteAcl } from './acl.ts';
+
+export interface EmbeddedBrokerDeps {
+  directory: Directory;
+  host: string;
+  port: number;
+  log: Logger;
+  /**
+   * Records a message. Called from `authorizePublish`, which aedes runs *before* it sends the
+   * QoS 1 PUBACK (its `published` hook runs after): so the PUBACK means "recorded". A rejection
+   * withholds the PUBACK and closes the connection, and the gateway sends the message again.
+   */
+  onPublish(msg: IncomingMessage): Promise<void>;
+}
+
+// Our deepest topic (a Sparkplug device under a site prefix) has 6 levels; aedes' ceiling is 100.
+const MAX_TOPIC_LEVELS = 16;
+
+/** The embedded aedes MQTT broker with gateway logins and the per-site topic ACL. */
+export class EmbeddedBroker implements Service {
+  readonly name = 'mqtt-broker';
+  readonly #deps: EmbeddedBrokerDeps;
+  readonly #acl: SiteAcl;
+  readonly #siteOf = new WeakMap<Client, string>();
+  #aedes: Aedes | undefined;
+  #server: Server | undefined;
+  readonly #sockets = new Set<Socket>();
+  port = 0;
+
+  constructor(deps: EmbeddedBrokerDeps) {
+    this.#deps = deps;
+    this.#acl = new SiteAcl(deps.directory);
+  }
+
+  async start(): Promise<void> {
+    const { log } = this.#deps;
+    const options: AedesOptions = {
+      maxTopicLevels: MAX_TOPIC_LEVELS,
+      authenticate: (client, username, password, done) => {
+        const site = this.#acl.authenticate(username, password);
+        if (!site) {
+          log.warn({ clientId: client.id, username }, 'MQTT login refused');
+          const err = Object.assign(new Error('bad username or password'), { returnCode: 4 as const });
+          return done(err, false);
+        }
+        this.#siteOf.set(client, site);
+        done(null, true);
+      },
+      authorizePublish: (client, packet, done) => {
+        // Messages the broker itself publishes (client null) are not device input.
+        if (!client) return done(null);
+        const site = this.#siteOf.get(client);
+        if (!site || !this.#acl.mayPublish(site, packet.topic)) {
+          log.warn({ clientId: client.id, site, topic: packet.topic }, 'publish outside own site refused');
+          return done(new Error('publish not authorised for this topic'));
+        }
+        this.#deps
+          .onPublish({ topic: packet.topic, payload: packet.payload as Buffer, qos: packet.qos })
+          .then(
+            () => done(null),
+            (err: unknown) => {
+              log.error({ err, topic: packet.topic }, 'message not recorded; acknowledgement withheld');
+              done(err instanceof Error ? err : new Error(String(err)));
+            },
+          );
+      },
+      authorizeSubscribe: (client, sub, done) => {
+        const site = this.#siteOf.get(client);
+        if (!site || !this.#acl.maySubscribe(site, sub.topic)) {
+          log.warn({ clientId: client.id, site, filter: sub.topic }, 'subscription outside own site refused');
+          return done(null, null);
+        }
+        done(null, sub);
+      },
+    };
+    const aedes = await Aedes.createBroker(options);
+    aedes.on('clientError', (client, err) =>
+      log.debug({ clientId: client.id, err: err.message }, 'client error'),
+    );
+    aedes.on('client', (client) => log.debug({ clientId: client.id }, 'gateway connected'));
+    const server = createServer((socket) => {
+      this.#sockets.add(socket);
+      socket.once('close', () => this.#sockets.delete(socket));
+      aedes.handle(socket);
+    });
+    this.#aedes = aedes;
+    this.#server = server;
+    try {
+      this.port = await listen(server, this.#deps.host, this.#deps.port, 'MQTT', 'MQTT_PORT (or mqtt.port)');
+    } catch (err) {
+      await new Promise<void>((resolve) => aedes.close(resolve));
+      throw err;
+    }
+    log.info({ host: this.#deps.host, port: this.port }, 'embedded MQTT broker listening');
+  }
+
+  async stop(): Promise<void> {
+    const server = this.#server;
+    const aedes = this.#aedes;
+    if (!server || !aedes) return;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    await new Promise<void>((resolve) => aedes.close(resolve));
+    for (const socket of this.#sockets) socket.destroy();
+    await closed;
+    this.#server = undefined;
+    this.#aedes = undefined;
+  }
+
+  /** Publishes from xiaoer itself (outbound notifications come through here later). */
+  publish(topic: string, payload: string, qos: 0 | 1 = 0): Promise<void> {
+    const aedes = this.#aedes;
+    if (!aedes)
+      return Promise.reject(new XiaoerError('broker_stopped', 'the embedded broker is not running'));
+    return new Promise((resolve, reject) => {
+      aedes.publish(
+        { cmd: 'publish', topic, payload: Buffer.from(payload), qos, retain: false, dup: false },
+        (err?: Error) => (err ? reject(err) : resolve()),
+      );
+    });
+  }
+}

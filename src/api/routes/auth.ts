@@ -1,0 +1,38 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { ApiDeps } from '../build-api.ts';
+import { errorSchema, userSchema, userView } from '../views.ts';
+
+export const authRoutes =
+  (deps: ApiDeps): FastifyPluginAsyncZod =>
+  async (app) => {
+    app.post(
+      '/auth/login',
+      {
+        schema: {
+          tags: ['auth'],
+          security: [],
+          body: z.object({ username: z.string().min(1), password: z.string().min(1) }),
+          response: {
+            200: z.object({ token: z.string(), expiresAt: z.string(), user: userSchema }),
+            401: errorSchema,
+          },
+        },
+      },
+      async (req) => {
+        const { token, user, expiresAt } = await deps.auth.login(req.body.username, req.body.password);
+        return { token, expiresAt: new Date(expiresAt).toISOString(), user: userView(user) };
+      },
+    );
+
+    app.post('/auth/logout', { schema: { tags: ['auth'] } }, async (req, reply) => {
+      await deps.auth.logout(req.headers.authorization);
+      return reply.status(204).send();
+    });
+
+    app.get(
+      '/me',
+      { schema: { tags: ['auth'], response: { 200: userSchema } }, preHandler: app.requireRole() },
+      async (req) => userView(req.user as NonNullable<typeof req.user>),
+    );
+  };

@@ -1,0 +1,163 @@
+import { z } from 'zod';
+
+const id = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9_-]*$/, 'expected lower-case letters, digits, "-" or "_" (used in MQTT topics)');
+
+const port = z.number().int().min(0).max(65535);
+
+export const slaSchema = z.object({
+  arrivalMinutes: z.number().positive().default(5),
+  repairMinutes: z.number().positive().default(60),
+});
+
+const categorySchema = z.object({
+  name: z.string().min(1),
+  sla: slaSchema.partial().optional(),
+});
+
+const deviceSchema = z.object({
+  /** The device's name on its own network, e.g. the Zigbee2MQTT friendly name. */
+  id: z
+    .string()
+    .min(1)
+    .refine((s) => !/[+#/]/.test(s), 'must not contain "/", "+" or "#"'),
+  kind: z.string().min(1),
+  /** Fault category for its tickets; defaults to the kind. */
+  category: z.string().optional(),
+  name: z.string().optional(),
+  location: z.string().optional(),
+});
+
+const gatewaySchema = z.object({
+  username: z.string().min(1),
+  /** Plain text; keep the config file readable only by the service account. */
+  password: z.string().min(1),
+});
+
+const siteSchema = z.object({
+  id,
+  name: z.string().min(1),
+  gateway: gatewaySchema,
+  devices: z.array(deviceSchema).default([]),
+});
+
+const severity = z.enum(['critical', 'major', 'minor']);
+
+const ruleBase = {
+  id,
+  /** Asset kinds the rule applies to. */
+  kinds: z.array(z.string().min(1)).min(1),
+  fault: id,
+  severity: severity.default('major'),
+  /** Overrides the asset's category for the tickets this rule raises. */
+  category: z.string().optional(),
+};
+
+export const ruleSchema = z.discriminatedUnion('type', [
+  z.object({
+    ...ruleBase,
+    type: z.literal('equals'),
+    metric: z.string().min(1),
+    value: z.union([z.string(), z.number(), z.boolean()]),
+  }),
+  z
+    .object({
+      ...ruleBase,
+      type: z.literal('threshold'),
+      metric: z.string().min(1),
+      above: z.number().optional(),
+      below: z.number().optional(),
+    })
+    .refine((r) => r.above !== undefined || r.below !== undefined, {
+      message: 'a threshold rule needs "above", "below" or both',
+    }),
+  z.object({ ...ruleBase, type: z.literal('offline') }),
+  z.object({
+    ...ruleBase,
+    type: z.literal('fault_event'),
+    code: z.string().min(1),
+    /** A valid reading of this metric clears the fault (e.g. a real temperature after a sentinel). */
+    clearOnMetric: z.string().optional(),
+  }),
+]);
+
+export const configSchema = z
+  .object({
+    dataDir: z.string().default('./data'),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    http: z.object({ host: z.string().default('0.0.0.0'), port: port.default(8080) }).prefault({}),
+    mqtt: z
+      .object({
+        /** Embedded aedes broker; ignored when `url` points at an external broker. */
+        host: z.string().default('0.0.0.0'),
+        port: port.default(1883),
+        url: z.url({ protocol: /^mqtts?$/ }).optional(),
+        username: z.string().optional(),
+        password: z.string().optional(),
+        clientId: z.string().default('xiaoer-ingest'),
+        /** Largest payload accepted by the ingest, in bytes. */
+        maxPayloadBytes: z
+          .number()
+          .int()
+          .positive()
+          .default(256 * 1024),
+      })
+      .prefault({}),
+    auth: z
+      .object({
+        tokenTtlHours: z.number().positive().default(12),
+        /** Password for the `admin` user created on first start; generated and printed once if absent. */
+        adminPassword: z.string().min(8).optional(),
+      })
+      .prefault({}),
+    sla: slaSchema.prefault({}),
+    categories: z.record(id, categorySchema),
+    sites: z.array(siteSchema).min(1),
+    rules: z.array(ruleSchema).default([]),
+  })
+  .superRefine((cfg, ctx) => {
+    const seen = (kind: string) => {
+      const set = new Set<string>();
+      return (value: string, path: (string | number)[]) => {
+        if (set.has(value)) ctx.addIssue({ code: 'custom', message: `duplicate ${kind} "${value}"`, path });
+        set.add(value);
+      };
+    };
+    const siteIds = seen('site id');
+    const gatewayUsers = seen('gateway username');
+    const categories = new Set(Object.keys(cfg.categories));
+    const checkCategory = (category: string, path: (string | number)[]) => {
+      if (!categories.has(category))
+        ctx.addIssue({
+          code: 'custom',
+          message: `unknown category "${category}" (known: ${[...categories].join(', ')})`,
+          path,
+        });
+    };
+    cfg.sites.forEach((site, s) => {
+      siteIds(site.id, ['sites', s, 'id']);
+      gatewayUsers(site.gateway.username, ['sites', s, 'gateway', 'username']);
+      const deviceIds = seen(`device id in site ${site.id}`);
+      site.devices.forEach((device, d) => {
+        deviceIds(device.id, ['sites', s, 'devices', d, 'id']);
+        checkCategory(device.category ?? device.kind, [
+          'sites',
+          s,
+          'devices',
+          d,
+          device.category ? 'category' : 'kind',
+        ]);
+      });
+    });
+    const ruleIds = seen('rule id');
+    cfg.rules.forEach((rule, r) => {
+      ruleIds(rule.id, ['rules', r, 'id']);
+      if (rule.category) checkCategory(rule.category, ['rules', r, 'category']);
+    });
+  });
+
+export type Config = z.infer<typeof configSchema>;
+export type RuleConfig = z.infer<typeof ruleSchema>;
+export type SiteConfig = z.infer<typeof siteSchema>;
+export type DeviceConfig = z.infer<typeof deviceSchema>;

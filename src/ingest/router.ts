@@ -1,0 +1,30 @@
+import type { Adapter, Route } from '../../adapters/index.ts';
+
+export interface RouteMatch {
+  route: Route;
+  site: string;
+  deviceId: string;
+}
+
+/** Finds the adapter route for a topic. Topics no adapter claims are not xiaoer's business. */
+export class TopicRouter {
+  readonly #routes: Route[];
+
+  constructor(adapters: readonly Adapter[]) {
+    this.#routes = adapters.flatMap((a) => a.routes);
+  }
+
+  match(topic: string): RouteMatch | undefined {
+    for (const route of this.#routes) {
+      const params = route.pattern.match(topic);
+      if (!params?.site || !params.device || route.ignoreDevices.has(params.device)) continue;
+      return { route, site: params.site, deviceId: params.device };
+    }
+    return undefined;
+  }
+
+  /** Subscription filters covering every route, for an external broker. */
+  filters(): string[] {
+    return [...new Set(this.#routes.map((r) => r.pattern.filter))];
+  }
+}

@@ -1,0 +1,310 @@
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { conflict, notFound } from '../../core/errors.ts';
+import type { Ticket, TicketEvent, TicketStatus, User } from '../../domain/types.ts';
+import type {
+  DeadLetter,
+  NewDeadLetter,
+  NewTicket,
+  NewTicketEvent,
+  NewUser,
+  OpenTicketKey,
+  Store,
+  TicketFilter,
+  TicketPatch,
+  UserRecord,
+} from '../store.ts';
+import {
+  newTicketColumns,
+  openKey,
+  patchColumns,
+  rowToEvent,
+  rowToTicket,
+  type TicketEventRow,
+  type TicketRow,
+} from '../ticket-row.ts';
+
+const MIGRATIONS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'migrations');
+
+interface UserRow {
+  id: number;
+  username: string;
+  display_name: string;
+  role: string;
+  password_hash: string;
+  created_at: number;
+}
+
+const rowToUser = (r: UserRow): UserRecord => ({
+  id: r.id,
+  username: r.username,
+  displayName: r.display_name,
+  role: r.role as User['role'],
+  createdAt: r.created_at,
+  passwordHash: r.password_hash,
+});
+
+const publicUser = ({ passwordHash: _hidden, ...user }: UserRecord): User => user;
+
+/**
+ * SQLite via better-sqlite3 in WAL mode. better-sqlite3 is synchronous, so each method's work is one
+ * uninterrupted transaction; the async signatures are the Store contract shared with PostgreSQL.
+ */
+export class SqliteStore implements Store {
+  readonly driver = 'sqlite';
+  readonly #db: Database.Database;
+  readonly #statements = new Map<string, Database.Statement>();
+
+  /** `file` is a path, or `:memory:` for unit tests. */
+  constructor(file: string) {
+    if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
+    this.#db = new Database(file);
+    this.#db.pragma('journal_mode = WAL');
+    // NORMAL in WAL mode survives a crash of the process (SIGKILL) without losing a committed
+    // transaction; only an OS crash or power cut may lose the last ones.
+    this.#db.pragma('synchronous = NORMAL');
+    this.#db.pragma('foreign_keys = ON');
+    this.#db.pragma('busy_timeout = 5000');
+  }
+
+  async migrate(): Promise<void> {
+    this.#db.exec(
+      'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)',
+    );
+    const applied = new Set(
+      this.#db
+        .prepare('SELECT version FROM schema_migrations')
+        .all()
+        .map((r) => (r as { version: number }).version),
+    );
+    const files = readdirSync(MIGRATIONS_DIR)
+      .filter((f) => /^\d+_.+\.sql$/.test(f))
+      .sort();
+    for (const file of files) {
+      const version = Number.parseInt(file, 10);
+      if (applied.has(version)) continue;
+      const sql = readFileSync(path.join(MIGRATIONS_DIR, file), 'utf8');
+      this.#db.transaction(() => {
+        this.#db.exec(sql);
+        this.#db
+          .prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)')
+          .run(version, file, Date.now());
+      })();
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#db.open) this.#db.close();
+  }
+
+  async findOpenTicket(key: OpenTicketKey): Promise<Ticket | undefined> {
+    const row = this.#stmt('SELECT * FROM tickets WHERE open_key = ?').get(
+      openKey(key.site, key.assetId, key.fault),
+    ) as TicketRow | undefined;
+    return row ? rowToTicket(row) : undefined;
+  }
+
+  async createTicket(
+    ticket: NewTicket,
+    event: NewTicketEvent,
+  ): Promise<{ ticket: Ticket; event: TicketEvent }> {
+    const columns = newTicketColumns(ticket);
+    const names = Object.keys(columns);
+    const insert = this.#stmt(
+      `INSERT INTO tickets (${names.join(', ')}) VALUES (${names.map((n) => `@${n}`).join(', ')})`,
+    );
+    return this.#db.transaction(() => {
+      let id: number;
+      try {
+        id = Number(insert.run(columns).lastInsertRowid);
+      } catch (err) {
+        if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') {
+          throw conflict('ticket_exists', `an open ticket exists for ${ticket.assetId} / ${ticket.fault}`);
+        }
+        throw err;
+      }
+      const savedEvent = this.#insertEvent(id, event);
+      return { ticket: this.#getTicket(id), event: savedEvent };
+    })();
+  }
+
+  async updateTicket(
+    id: number,
+    patch: TicketPatch,
+    event: NewTicketEvent,
+    expectStatus?: readonly TicketStatus[],
+  ): Promise<{ ticket: Ticket; event: TicketEvent }> {
+    const sets = patchColumns(patch);
+    if (patch.status === 'closed') sets.push(['open_key', null]);
+    const assignments = sets.map(([column]) => `${column} = ?`).join(', ');
+    let sql = `UPDATE tickets SET ${assignments} WHERE id = ?`;
+    const params: unknown[] = [...sets.map(([, v]) => v), id];
+    if (expectStatus && expectStatus.length > 0) {
+      sql += ` AND status IN (${expectStatus.map(() => '?').join(', ')})`;
+      params.push(...expectStatus);
+    }
+    const update = this.#stmt(sql);
+    return this.#db.transaction(() => {
+      if (update.run(...params).changes === 0) {
+        const current = this.#stmt('SELECT status FROM tickets WHERE id = ?').get(id) as
+          | { status: string }
+          | undefined;
+        if (!current) throw notFound('ticket', id);
+        throw conflict(
+          'ticket_conflict',
+          `ticket ${id} is ${current.status}, expected ${expectStatus?.join(' or ')}`,
+          {
+            status: current.status,
+          },
+        );
+      }
+      const savedEvent = this.#insertEvent(id, event);
+      return { ticket: this.#getTicket(id), event: savedEvent };
+    })();
+  }
+
+  async appendTicketEvent(id: number, event: NewTicketEvent): Promise<TicketEvent> {
+    return this.#insertEvent(id, event);
+  }
+
+  async getTicket(id: number): Promise<Ticket | undefined> {
+    const row = this.#stmt('SELECT * FROM tickets WHERE id = ?').get(id) as TicketRow | undefined;
+    return row ? rowToTicket(row) : undefined;
+  }
+
+  async listTickets(filter: TicketFilter): Promise<Ticket[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (filter.status?.length) {
+      where.push(`status IN (${filter.status.map(() => '?').join(', ')})`);
+      params.push(...filter.status);
+    }
+    if (filter.open) where.push("status <> 'closed'");
+    for (const [column, value] of [
+      ['site', filter.site],
+      ['category', filter.category],
+      ['asset_id', filter.assetId],
+    ] as const) {
+      if (value !== undefined) {
+        where.push(`${column} = ?`);
+        params.push(value);
+      }
+    }
+    const sql = `SELECT * FROM tickets ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ? OFFSET ?`;
+    params.push(filter.limit ?? -1, filter.offset ?? 0);
+    return (this.#stmt(sql).all(...params) as TicketRow[]).map(rowToTicket);
+  }
+
+  async listTicketEvents(id: number): Promise<TicketEvent[]> {
+    return (
+      this.#stmt('SELECT * FROM ticket_events WHERE ticket_id = ? ORDER BY id').all(id) as TicketEventRow[]
+    ).map(rowToEvent);
+  }
+
+  async createUser(user: NewUser): Promise<User> {
+    try {
+      const info = this.#stmt(
+        'INSERT INTO users (username, display_name, role, password_hash, created_at) VALUES (?, ?, ?, ?, ?)',
+      ).run(user.username, user.displayName, user.role, user.passwordHash, user.createdAt);
+      const { passwordHash: _hidden, ...rest } = user;
+      return { id: Number(info.lastInsertRowid), ...rest };
+    } catch (err) {
+      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') {
+        throw conflict('user_exists', `user ${user.username} already exists`);
+      }
+      throw err;
+    }
+  }
+
+  async findUser(username: string): Promise<UserRecord | undefined> {
+    const row = this.#stmt('SELECT * FROM users WHERE username = ?').get(username) as UserRow | undefined;
+    return row ? rowToUser(row) : undefined;
+  }
+
+  async listUsers(): Promise<User[]> {
+    return (this.#stmt('SELECT * FROM users ORDER BY id').all() as UserRow[]).map((r) =>
+      publicUser(rowToUser(r)),
+    );
+  }
+
+  async countUsers(): Promise<number> {
+    return (this.#stmt('SELECT COUNT(*) AS n FROM users').get() as { n: number }).n;
+  }
+
+  async createSession(tokenHash: string, userId: number, expiresAt: number): Promise<void> {
+    this.#stmt('INSERT INTO sessions (token_hash, user_id, expires_at) VALUES (?, ?, ?)').run(
+      tokenHash,
+      userId,
+      expiresAt,
+    );
+  }
+
+  async findSessionUser(tokenHash: string, now: number): Promise<User | undefined> {
+    const row = this.#stmt(
+      'SELECT u.* FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ? AND s.expires_at > ?',
+    ).get(tokenHash, now) as UserRow | undefined;
+    return row ? publicUser(rowToUser(row)) : undefined;
+  }
+
+  async deleteSession(tokenHash: string): Promise<void> {
+    this.#stmt('DELETE FROM sessions WHERE token_hash = ?').run(tokenHash);
+  }
+
+  async addDeadLetter(r: NewDeadLetter): Promise<void> {
+    this.#stmt(
+      'INSERT INTO dead_letters (at, site, topic, reason, detail, payload_bytes, payload_head) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    ).run(r.at, r.site ?? null, r.topic, r.reason, r.detail, r.payloadBytes, r.payloadHead);
+  }
+
+  async listDeadLetters(limit: number): Promise<DeadLetter[]> {
+    const rows = this.#stmt('SELECT * FROM dead_letters ORDER BY id DESC LIMIT ?').all(limit) as {
+      id: number;
+      at: number;
+      site: string | null;
+      topic: string;
+      reason: string;
+      detail: string;
+      payload_bytes: number;
+      payload_head: string;
+    }[];
+    return rows.map((r) => ({
+      id: r.id,
+      at: r.at,
+      ...(r.site === null ? {} : { site: r.site }),
+      topic: r.topic,
+      reason: r.reason,
+      detail: r.detail,
+      payloadBytes: r.payload_bytes,
+      payloadHead: r.payload_head,
+    }));
+  }
+
+  async countDeadLetters(): Promise<number> {
+    return (this.#stmt('SELECT COUNT(*) AS n FROM dead_letters').get() as { n: number }).n;
+  }
+
+  #insertEvent(ticketId: number, e: NewTicketEvent): TicketEvent {
+    const info = this.#stmt(
+      'INSERT INTO ticket_events (ticket_id, at, actor, type, detail) VALUES (?, ?, ?, ?, ?)',
+    ).run(ticketId, e.at, e.actor, e.type, JSON.stringify(e.detail));
+    return { id: Number(info.lastInsertRowid), ticketId, ...e };
+  }
+
+  /** Prepared statements are cached: preparing costs more than running on the ingest hot path. */
+  #stmt(sql: string): Database.Statement {
+    let stmt = this.#statements.get(sql);
+    if (!stmt) {
+      stmt = this.#db.prepare(sql);
+      this.#statements.set(sql, stmt);
+    }
+    return stmt;
+  }
+
+  #getTicket(id: number): Ticket {
+    const row = this.#stmt('SELECT * FROM tickets WHERE id = ?').get(id) as TicketRow | undefined;
+    if (!row) throw notFound('ticket', id);
+    return rowToTicket(row);
+  }
+}

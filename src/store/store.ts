@@ -1,0 +1,104 @@
+import type { Instant, Role, Severity, Ticket, TicketEvent, TicketStatus, User } from '../domain/types.ts';
+
+/** A ticket as first written; the store assigns `id`. */
+export type NewTicket = Omit<Ticket, 'id'>;
+
+/** Fields a lifecycle step may change. `null` clears an optional field. */
+export interface TicketPatch {
+  status?: TicketStatus;
+  alarmActive?: boolean;
+  arrivalAt?: Instant;
+  arrivalMet?: boolean;
+  arrivalBreachedAt?: Instant;
+  repairAt?: Instant;
+  repairMet?: boolean;
+  repairVerifiedAt?: Instant;
+  repairBreachedAt?: Instant;
+  assignee?: string;
+  closedAt?: Instant;
+  updatedAt: Instant;
+}
+
+export type NewTicketEvent = Omit<TicketEvent, 'id' | 'ticketId'>;
+
+export interface TicketFilter {
+  status?: TicketStatus[];
+  site?: string;
+  category?: string;
+  assetId?: string;
+  /** Only tickets that are not closed. */
+  open?: boolean;
+  limit?: number;
+  offset?: number;
+}
+
+export interface UserRecord extends User {
+  passwordHash: string;
+}
+
+export interface NewUser {
+  username: string;
+  displayName: string;
+  role: Role;
+  passwordHash: string;
+  createdAt: Instant;
+}
+
+export interface DeadLetter {
+  id: number;
+  at: Instant;
+  site?: string;
+  topic: string;
+  reason: string;
+  detail: string;
+  payloadBytes: number;
+  /** The first bytes of the payload (base64), enough to diagnose without storing megabyte blobs. */
+  payloadHead: string;
+}
+
+export type NewDeadLetter = Omit<DeadLetter, 'id'>;
+
+export interface OpenTicketKey {
+  site: string;
+  assetId: string;
+  fault: string;
+}
+
+/**
+ * Durable state behind xiaoer. Every ticket change is one transaction that also appends its event
+ * (the audit trail). SQLite and PostgreSQL implementations pass the same contract suite.
+ */
+export interface Store {
+  readonly driver: string;
+  migrate(): Promise<void>;
+  close(): Promise<void>;
+
+  findOpenTicket(key: OpenTicketKey): Promise<Ticket | undefined>;
+  /** Fails with `ticket_exists` if an open ticket has the same site, asset and fault. */
+  createTicket(ticket: NewTicket, event: NewTicketEvent): Promise<{ ticket: Ticket; event: TicketEvent }>;
+  /** Applies the patch only while the ticket is in one of `expectStatus`; else fails `ticket_conflict`. */
+  updateTicket(
+    id: number,
+    patch: TicketPatch,
+    event: NewTicketEvent,
+    expectStatus?: readonly TicketStatus[],
+  ): Promise<{ ticket: Ticket; event: TicketEvent }>;
+  appendTicketEvent(id: number, event: NewTicketEvent): Promise<TicketEvent>;
+  getTicket(id: number): Promise<Ticket | undefined>;
+  listTickets(filter: TicketFilter): Promise<Ticket[]>;
+  listTicketEvents(id: number): Promise<TicketEvent[]>;
+
+  createUser(user: NewUser): Promise<User>;
+  findUser(username: string): Promise<UserRecord | undefined>;
+  listUsers(): Promise<User[]>;
+  countUsers(): Promise<number>;
+  createSession(tokenHash: string, userId: number, expiresAt: Instant): Promise<void>;
+  findSessionUser(tokenHash: string, now: Instant): Promise<User | undefined>;
+  deleteSession(tokenHash: string): Promise<void>;
+
+  addDeadLetter(record: NewDeadLetter): Promise<void>;
+  listDeadLetters(limit: number): Promise<DeadLetter[]>;
+  countDeadLetters(): Promise<number>;
+}
+
+export type { Severity };

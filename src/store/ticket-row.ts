@@ -1,0 +1,147 @@
+import type { Severity, Ticket, TicketEvent, TicketStatus } from '../domain/types.ts';
+import type { NewTicket, TicketPatch } from './store.ts';
+
+/** A ticket as stored: flat, snake_case columns shared by the SQLite and PostgreSQL schemas. */
+export interface TicketRow {
+  id: number;
+  site: string;
+  asset_id: string;
+  category: string;
+  fault: string;
+  severity: string;
+  rule_id: string;
+  status: string;
+  alarm_active: number | boolean;
+  raised_at: number;
+  detected_at: number;
+  arrival_due_at: number;
+  arrival_at: number | null;
+  arrival_breached_at: number | null;
+  arrival_met: number | boolean | null;
+  repair_due_at: number;
+  repair_at: number | null;
+  repair_verified_at: number | null;
+  repair_breached_at: number | null;
+  repair_met: number | boolean | null;
+  assignee: string | null;
+  parent_id: number | null;
+  closed_at: number | null;
+  updated_at: number;
+  open_key: string | null;
+}
+
+export const openKey = (site: string, assetId: string, fault: string) =>
+  `${site}\u001f${assetId}\u001f${fault}`;
+
+const opt = <T>(v: T | null): T | undefined => (v === null ? undefined : v);
+// PostgreSQL returns BIGINT as string; SQLite as number.
+const optNum = (v: number | string | null): number | undefined => (v === null ? undefined : Number(v));
+const optBool = (v: number | boolean | null): boolean | undefined => (v === null ? undefined : Boolean(v));
+/** Drops undefined members so optional fields are absent rather than `undefined`. */
+const compact = <T extends object>(o: T): T =>
+  Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+
+export function rowToTicket(r: TicketRow): Ticket {
+  return compact({
+    id: Number(r.id),
+    site: r.site,
+    assetId: r.asset_id,
+    category: r.category,
+    fault: r.fault,
+    severity: r.severity as Severity,
+    ruleId: r.rule_id,
+    status: r.status as TicketStatus,
+    alarmActive: Boolean(r.alarm_active),
+    raisedAt: Number(r.raised_at),
+    detectedAt: Number(r.detected_at),
+    arrival: compact({
+      dueAt: Number(r.arrival_due_at),
+      at: optNum(r.arrival_at),
+      breachedAt: optNum(r.arrival_breached_at),
+      met: optBool(r.arrival_met),
+    }),
+    repair: compact({
+      dueAt: Number(r.repair_due_at),
+      at: optNum(r.repair_at),
+      verifiedAt: optNum(r.repair_verified_at),
+      breachedAt: optNum(r.repair_breached_at),
+      met: optBool(r.repair_met),
+    }),
+    assignee: opt(r.assignee),
+    parentId: optNum(r.parent_id),
+    closedAt: optNum(r.closed_at),
+    updatedAt: Number(r.updated_at),
+  });
+}
+
+/** Column values for an INSERT, in the order of `TICKET_INSERT_COLUMNS`. */
+export function newTicketColumns(t: NewTicket): Record<string, unknown> {
+  return {
+    site: t.site,
+    asset_id: t.assetId,
+    category: t.category,
+    fault: t.fault,
+    severity: t.severity,
+    rule_id: t.ruleId,
+    status: t.status,
+    alarm_active: t.alarmActive ? 1 : 0,
+    raised_at: t.raisedAt,
+    detected_at: t.detectedAt,
+    arrival_due_at: t.arrival.dueAt,
+    arrival_at: t.arrival.at ?? null,
+    arrival_breached_at: t.arrival.breachedAt ?? null,
+    arrival_met: t.arrival.met === undefined ? null : Number(t.arrival.met),
+    repair_due_at: t.repair.dueAt,
+    repair_at: t.repair.at ?? null,
+    repair_verified_at: t.repair.verifiedAt ?? null,
+    repair_breached_at: t.repair.breachedAt ?? null,
+    repair_met: t.repair.met === undefined ? null : Number(t.repair.met),
+    assignee: t.assignee ?? null,
+    parent_id: t.parentId ?? null,
+    closed_at: t.closedAt ?? null,
+    updated_at: t.updatedAt,
+    open_key: t.status === 'closed' ? null : openKey(t.site, t.assetId, t.fault),
+  };
+}
+
+const PATCH_COLUMNS: Record<keyof TicketPatch, string> = {
+  status: 'status',
+  alarmActive: 'alarm_active',
+  arrivalAt: 'arrival_at',
+  arrivalMet: 'arrival_met',
+  arrivalBreachedAt: 'arrival_breached_at',
+  repairAt: 'repair_at',
+  repairMet: 'repair_met',
+  repairVerifiedAt: 'repair_verified_at',
+  repairBreachedAt: 'repair_breached_at',
+  assignee: 'assignee',
+  closedAt: 'closed_at',
+  updatedAt: 'updated_at',
+};
+
+/** The columns a patch sets, booleans as 0/1 so both drivers store the same values. */
+export function patchColumns(patch: TicketPatch): [column: string, value: unknown][] {
+  return Object.entries(patch)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => [PATCH_COLUMNS[k as keyof TicketPatch], typeof v === 'boolean' ? Number(v) : v]);
+}
+
+export interface TicketEventRow {
+  id: number;
+  ticket_id: number;
+  at: number;
+  actor: string;
+  type: string;
+  detail: string;
+}
+
+export function rowToEvent(r: TicketEventRow): TicketEvent {
+  return {
+    id: Number(r.id),
+    ticketId: Number(r.ticket_id),
+    at: Number(r.at),
+    actor: r.actor,
+    type: r.type,
+    detail: JSON.parse(r.detail) as Record<string, unknown>,
+  };
+}
