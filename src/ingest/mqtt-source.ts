@@ -1,7 +1,13 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from '../core/logger.ts';
 import type { Service } from '../core/service.ts';
-import type { Ingest } from './ingest.ts';
+import type { IncomingMessage } from './ingest.ts';
+
+/** Where messages go: `Ingest` in production. */
+export interface MessageSink {
+  accept(msg: IncomingMessage): Promise<void>;
+  subscriptionFilters(): string[];
+}
 
 export interface MqttSourceOptions {
   url: string;
@@ -18,11 +24,11 @@ export interface MqttSourceOptions {
 export class MqttSource implements Service {
   readonly name = 'mqtt-ingest';
   readonly #opts: MqttSourceOptions;
-  readonly #ingest: Ingest;
+  readonly #ingest: MessageSink;
   readonly #log: Logger;
   #client: MqttClient | undefined;
 
-  constructor(opts: MqttSourceOptions, ingest: Ingest, log: Logger) {
+  constructor(opts: MqttSourceOptions, ingest: MessageSink, log: Logger) {
     this.#opts = opts;
     this.#ingest = ingest;
     this.#log = log;
@@ -53,36 +59,41 @@ export class MqttSource implements Service {
     };
     client.on('error', (err) => this.#log.error({ err: err.message }, 'MQTT client error'));
     client.on('offline', () => this.#log.warn({ url: redact(this.#opts.url) }, 'MQTT broker unreachable'));
-    client.on('connect', (connack) => {
-      this.#log.info(
-        { url: redact(this.#opts.url), sessionPresent: connack.sessionPresent },
-        'connected to MQTT broker',
-      );
-      const filters = Object.fromEntries(
-        this.#ingest.subscriptionFilters().map((f) => [f, { qos: 1 as const }]),
-      );
-      client.subscribe(filters, (err) => {
-        if (err) this.#log.error({ err: err.message }, 'MQTT subscribe failed');
+    // Subscribing on every connect is harmless with a resumed session, and needed after a
+    // broker that lost its state; start() resolves only once the first SUBACK is in, so nothing
+    // published after start() can miss the subscription.
+    const subscribed = new Promise<void>((resolve, reject) => {
+      client.on('connect', (connack) => {
+        this.#log.info(
+          { url: redact(this.#opts.url), sessionPresent: connack.sessionPresent },
+          'connected to MQTT broker',
+        );
+        const filters = Object.fromEntries(
+          this.#ingest.subscriptionFilters().map((f) => [f, { qos: 1 as const }]),
+        );
+        client.subscribe(filters, (err) => {
+          if (err) {
+            this.#log.error({ err: err.message }, 'MQTT subscribe failed');
+            reject(err);
+          } else resolve();
+        });
       });
     });
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        cleanup();
-        reject(new Error(`cannot reach the MQTT broker at ${redact(this.#opts.url)} (mqtt.url)`));
-      }, 15_000);
-      const onConnect = () => {
-        cleanup();
-        resolve();
-      };
-      const cleanup = () => {
-        clearTimeout(timer);
-        client.off('connect', onConnect);
-      };
-      client.on('connect', onConnect);
-    }).catch(async (err: unknown) => {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`cannot reach the MQTT broker at ${redact(this.#opts.url)} (mqtt.url)`)),
+        15_000,
+      );
+    });
+    try {
+      await Promise.race([subscribed, timeout]);
+    } catch (err) {
       await client.endAsync(true);
       throw err;
-    });
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   async stop(): Promise<void> {

@@ -1,0 +1,50 @@
+import { readFileSync } from 'node:fs';
+import { Directory } from '../../src/config/directory.ts';
+import { parseConfigText } from '../../src/config/load.ts';
+import type { Config } from '../../src/config/schema.ts';
+import { EventBus } from '../../src/core/event-bus.ts';
+import { createLogger } from '../../src/core/logger.ts';
+import type { DeviceEvent, Reading, ReadingValue } from '../../src/domain/types.ts';
+import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
+import { TicketService } from '../../src/tickets/ticket-service.ts';
+import { EXAMPLE_CONFIG } from './test-app.ts';
+
+export function exampleConfig(): Config {
+  return parseConfigText(readFileSync(EXAMPLE_CONFIG, 'utf8'), EXAMPLE_CONFIG);
+}
+
+export const silentLog = createLogger('silent');
+
+export const reading = (
+  assetId: string,
+  metric: string,
+  value: ReadingValue,
+  ts: number,
+  site = 'xincheng',
+): Reading => ({
+  site,
+  assetId,
+  metric,
+  value,
+  ts,
+});
+
+export const event = (
+  assetId: string,
+  kind: DeviceEvent['kind'],
+  code: string,
+  ts: number,
+  site = 'xincheng',
+): DeviceEvent => ({ site, assetId, kind, code, ts });
+
+/** A ticket service over a real SQLite store (in a file when `file` is given, else in memory). */
+export async function ticketHarness(file = ':memory:') {
+  const config = exampleConfig();
+  const directory = new Directory(config);
+  const store = new SqliteStore(file);
+  await store.migrate();
+  const bus = new EventBus();
+  const clock = { now: () => Date.now() };
+  const tickets = new TicketService({ store, directory, clock, bus, log: silentLog });
+  return { config, directory, store, bus, clock, tickets };
+}

@@ -1,0 +1,112 @@
+import mqtt from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { IncomingMessage } from '../../src/ingest/ingest.ts';
+import { MqttSource } from '../../src/ingest/mqtt-source.ts';
+import { silentLog } from '../helpers/domain.ts';
+import { type RunningMosquitto, startMosquitto } from '../helpers/mosquitto.ts';
+import { startTestApp } from '../helpers/test-app.ts';
+import { waitFor } from '../helpers/wait.ts';
+
+describe('xiaoer against a real Mosquitto', () => {
+  let broker: RunningMosquitto;
+  beforeAll(async () => {
+    broker = await startMosquitto();
+  });
+  afterAll(async () => {
+    await broker.stop();
+  });
+
+  it('turns a Zigbee2MQTT leak into a ticket with the same deadlines as the embedded broker', async () => {
+    const t = await startTestApp({
+      mqttUrl: broker.url,
+      override: (c) => {
+        c.mqtt.url = broker.url;
+        c.mqtt.clientId = 'xiaoer-leak-test';
+      },
+    });
+    try {
+      expect(t.app.ports.mqtt).toBeUndefined();
+      const gw = await mqtt.connectAsync(broker.url, { reconnectPeriod: 0 });
+      await gw.publishAsync('north/zigbee2mqtt/leak-b1-riser', JSON.stringify({ water_leak: true }), {
+        qos: 1,
+      });
+      await gw.endAsync();
+      const staff = await t.userToken('desk', 'staff');
+      const ticket = await waitFor(
+        async () => {
+          const res = await t.request<{
+            tickets: {
+              site: string;
+              fault: string;
+              detectedAt: string;
+              arrival: { dueAt: string };
+              repair: { dueAt: string };
+            }[];
+          }>('GET', '/api/tickets?site=north', { token: staff });
+          return res.body.tickets[0];
+        },
+        { what: 'ticket from Mosquitto' },
+      );
+      expect(ticket).toMatchObject({ site: 'north', fault: 'leak' });
+      const detected = Date.parse(ticket.detectedAt);
+      expect(Date.parse(ticket.arrival.dueAt) - detected).toBe(300_000);
+      expect(Date.parse(ticket.repair.dueAt) - detected).toBe(3_600_000);
+    } finally {
+      await t.stop();
+    }
+  });
+
+  describe('at-least-once through the persistent session', () => {
+    const received: { msg: IncomingMessage; settle: { resolve(): void; reject(e: Error): void } }[] = [];
+    const sink = {
+      accept: (msg: IncomingMessage) =>
+        new Promise<void>((resolve, reject) => {
+          received.push({ msg, settle: { resolve, reject } });
+        }),
+      subscriptionFilters: () => ['+/zigbee2mqtt/+'],
+    };
+    const source = (clientId: string) => new MqttSource({ url: broker.url, clientId }, sink, silentLog);
+    const publish = async (topic: string, payload: string) => {
+      const c = await mqtt.connectAsync(broker.url, { reconnectPeriod: 0 });
+      await c.publishAsync(topic, payload, { qos: 1 });
+      await c.endAsync();
+    };
+
+    it('gets a message again from the broker when recording it failed', async () => {
+      received.length = 0;
+      const s = source('xiaoer-redeliver');
+      await s.start();
+      await publish('east/zigbee2mqtt/leak-b1-riser', '{"water_leak":true}');
+      const first = await waitFor(() => received[0], { what: 'first delivery' });
+      first.settle.reject(new Error('store unavailable'));
+      const second = await waitFor(() => received[1], { what: 'redelivery', timeoutMs: 8000 });
+      expect(Buffer.from(second.msg.payload).toString()).toBe('{"water_leak":true}');
+      second.settle.resolve();
+      await s.stop();
+    });
+
+    it('receives messages published while xiaoer was down, once it is back', async () => {
+      received.length = 0;
+      const first = source('xiaoer-offline');
+      await first.start();
+      await first.stop();
+      for (const n of [1, 2, 3]) await publish(`east/zigbee2mqtt/leak-${n}`, `{"water_leak":true,"n":${n}}`);
+      const again = source('xiaoer-offline');
+      const accepting = setInterval(() => {
+        for (const r of received) r.settle.resolve();
+      }, 10);
+      try {
+        await again.start();
+        await waitFor(() => (received.length >= 3 ? true : undefined), { what: 'queued messages' });
+        expect(received.map((r) => r.msg.topic).sort()).toEqual([
+          'east/zigbee2mqtt/leak-1',
+          'east/zigbee2mqtt/leak-2',
+          'east/zigbee2mqtt/leak-3',
+        ]);
+      } finally {
+        clearInterval(accepting);
+        await again.stop();
+      }
+    });
+  });
+});

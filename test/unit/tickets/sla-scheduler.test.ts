@@ -1,0 +1,130 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { AlarmTransition, TicketEvent } from '../../../src/domain/types.ts';
+import { SlaScheduler } from '../../../src/tickets/sla-scheduler.ts';
+import { reading, silentLog, ticketHarness } from '../../helpers/domain.ts';
+
+const T0 = Date.parse('2026-11-26T09:00:00Z');
+const MIN = 60_000;
+
+const leak = (assetId: string, at: number): AlarmTransition => ({
+  type: 'raised',
+  alarm: {
+    site: 'xincheng',
+    assetId,
+    ruleId: 'water-leak',
+    fault: 'leak',
+    category: 'plumbing',
+    severity: 'critical',
+    raisedAt: at,
+    cause: reading(assetId, 'water_leak', true, at),
+  },
+});
+
+async function harness(file: string) {
+  const h = await ticketHarness(file);
+  const sla = new SlaScheduler({
+    store: h.store,
+    tickets: h.tickets,
+    clock: h.clock,
+    bus: h.bus,
+    log: silentLog,
+  });
+  const breaches: TicketEvent[] = [];
+  h.bus.on('ticketChanged', (_t, e) => {
+    if (e.type === 'sla_breached') breaches.push(e);
+  });
+  return { ...h, sla, breaches };
+}
+
+describe('SlaScheduler', () => {
+  let dir: string;
+  beforeEach(() => {
+    vi.useFakeTimers({ now: T0 });
+    dir = mkdtempSync(path.join(tmpdir(), 'xiaoer-sla-'));
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('marks the arrival breach at exactly 5 minutes and the repair breach at 1 hour, once each', async () => {
+    const h = await harness(path.join(dir, 'db.sqlite'));
+    await h.sla.start();
+    await h.tickets.applyAlarm(leak('leak-b1-riser', T0));
+    await vi.advanceTimersByTimeAsync(5 * MIN - 1);
+    expect(h.breaches).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(h.breaches).toMatchObject([{ at: T0 + 5 * MIN, detail: { clock: 'arrival' } }]);
+    await vi.advanceTimersByTimeAsync(55 * MIN);
+    expect(h.breaches.map((b) => [b.detail.clock, b.at])).toEqual([
+      ['arrival', T0 + 5 * MIN],
+      ['repair', T0 + 60 * MIN],
+    ]);
+    await vi.advanceTimersByTimeAsync(24 * 60 * MIN);
+    expect(h.breaches).toHaveLength(2);
+    const [ticket] = await h.store.listTickets({});
+    expect(ticket).toMatchObject({
+      arrival: { met: false, breachedAt: T0 + 5 * MIN },
+      repair: { met: false, breachedAt: T0 + 60 * MIN },
+    });
+    await h.sla.stop();
+    await h.store.close();
+  });
+
+  it('does not breach a clock that stopped in time', async () => {
+    const h = await harness(path.join(dir, 'db.sqlite'));
+    await h.sla.start();
+    await h.tickets.applyAlarm(leak('leak-b1-riser', T0));
+    const [ticket] = await h.store.listTickets({});
+    await vi.advanceTimersByTimeAsync(3 * MIN);
+    await h.tickets.arrive(ticket?.id ?? 0, { name: 'wang' });
+    await vi.advanceTimersByTimeAsync(3 * MIN);
+    expect(h.breaches).toEqual([]);
+    await vi.advanceTimersByTimeAsync(60 * MIN);
+    expect(h.breaches.map((b) => b.detail.clock)).toEqual(['repair']);
+    await h.sla.stop();
+    await h.store.close();
+  });
+
+  it('orders many deadlines with one timer, whatever order the tickets came in', async () => {
+    const h = await harness(path.join(dir, 'db.sqlite'));
+    await h.sla.start();
+    // Detected 3, 1 and 2 minutes ago (e.g. replayed after a gateway reconnect).
+    await h.tickets.applyAlarm(leak('a', T0 - 3 * MIN));
+    await h.tickets.applyAlarm(leak('b', T0 - 1 * MIN));
+    await h.tickets.applyAlarm(leak('c', T0 - 2 * MIN));
+    expect(vi.getTimerCount()).toBe(1);
+    await vi.advanceTimersByTimeAsync(4 * MIN);
+    expect(h.breaches.map((b) => b.at)).toEqual([T0 + 2 * MIN, T0 + 3 * MIN, T0 + 4 * MIN]);
+    await h.sla.stop();
+    expect(vi.getTimerCount()).toBe(0);
+    await h.store.close();
+  });
+
+  it('after a restart, re-arms open clocks and reports a deadline missed while down at its true time', async () => {
+    const file = path.join(dir, 'db.sqlite');
+    const before = await harness(file);
+    await before.sla.start();
+    await before.tickets.applyAlarm(leak('leak-b1-riser', T0));
+    await vi.advanceTimersByTimeAsync(2 * MIN);
+    await before.sla.stop();
+    await before.store.close();
+
+    // Down for 20 minutes: the arrival deadline (T0+5min) passes with nobody watching.
+    vi.setSystemTime(T0 + 22 * MIN);
+    const after = await harness(file);
+    await after.sla.start();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(after.breaches).toMatchObject([
+      { at: T0 + 5 * MIN, detail: { clock: 'arrival', dueAt: T0 + 5 * MIN } },
+    ]);
+    expect(after.sla.pending).toBe(1);
+    await vi.advanceTimersByTimeAsync(38 * MIN);
+    expect(after.breaches.map((b) => b.at)).toEqual([T0 + 5 * MIN, T0 + 60 * MIN]);
+    await after.sla.stop();
+    await after.store.close();
+  });
+});

@@ -1,0 +1,153 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { Directory } from '../../../src/config/directory.ts';
+import type { Alarm, AlarmTransition } from '../../../src/domain/types.ts';
+import { exampleConfig, reading, ticketHarness } from '../../helpers/domain.ts';
+
+const T0 = Date.parse('2026-11-26T09:00:00Z');
+
+const alarm = (overrides: Partial<Alarm> = {}): Alarm => ({
+  site: 'xincheng',
+  assetId: 'leak-b1-riser',
+  ruleId: 'water-leak',
+  fault: 'leak',
+  category: 'plumbing',
+  severity: 'critical',
+  raisedAt: T0,
+  cause: reading('leak-b1-riser', 'water_leak', true, T0),
+  ...overrides,
+});
+const raised = (a = alarm()): AlarmTransition => ({ type: 'raised', alarm: a });
+const me = { name: 'wang', role: 'maintainer' };
+
+describe('TicketService', () => {
+  let h: Awaited<ReturnType<typeof ticketHarness>>;
+  beforeEach(async () => {
+    vi.useFakeTimers({ now: T0 + 2000 });
+    h = await ticketHarness();
+  });
+  afterEach(async () => {
+    await h.store.close();
+    vi.useRealTimers();
+  });
+
+  it('starts both SLA clocks at detection, not at raising', async () => {
+    await h.tickets.applyAlarm(raised());
+    const [ticket] = await h.store.listTickets({});
+    expect(ticket).toMatchObject({
+      status: 'raised',
+      detectedAt: T0,
+      raisedAt: T0 + 2000,
+      arrival: { dueAt: T0 + 5 * 60_000 },
+      repair: { dueAt: T0 + 60 * 60_000 },
+    });
+  });
+
+  it('dedups: a repeated alarm while a ticket is open adds an event, not a ticket', async () => {
+    await h.tickets.applyAlarm(raised());
+    await h.tickets.applyAlarm({ type: 'cleared', alarm: { ...alarm(), clearedAt: T0 + 10 } });
+    await h.tickets.applyAlarm(raised(alarm({ raisedAt: T0 + 20 })));
+    await h.tickets.applyAlarm(raised(alarm({ raisedAt: T0 + 30 })));
+    const all = await h.store.listTickets({});
+    expect(all).toHaveLength(1);
+    const events = await h.store.listTicketEvents(all[0]?.id ?? 0);
+    expect(events.map((e) => e.type)).toEqual([
+      'raised',
+      'alarm_cleared',
+      'alarm_repeated',
+      'alarm_repeated',
+    ]);
+    // A different fault on the same asset is a different ticket.
+    await h.tickets.applyAlarm(raised(alarm({ ruleId: 'device-offline', fault: 'offline' })));
+    expect(await h.store.listTickets({})).toHaveLength(2);
+  });
+
+  it('raises a new ticket once the previous one for the same fault is closed', async () => {
+    await h.tickets.applyAlarm(raised());
+    const [first] = await h.store.listTickets({});
+    await h.tickets.close(first?.id ?? 0, { name: 'desk' }, 'false alarm: sensor knocked over');
+    await h.tickets.applyAlarm(raised(alarm({ raisedAt: T0 + 5000 })));
+    expect((await h.store.listTickets({})).map((t) => t.status)).toEqual(['raised', 'closed']);
+  });
+
+  it('records arrival and repair as met within target, and as missed after it', async () => {
+    await h.tickets.applyAlarm(raised());
+    await h.tickets.applyAlarm(
+      raised(
+        alarm({ assetId: 'lock-3f-east', ruleId: 'device-offline', fault: 'offline', category: 'lock' }),
+      ),
+    );
+    const [lockTicket, leakTicket] = await h.store.listTickets({});
+    vi.setSystemTime(T0 + 4 * 60_000);
+    expect((await h.tickets.arrive(leakTicket?.id ?? 0, me)).arrival).toMatchObject({
+      met: true,
+      at: T0 + 240_000,
+    });
+    vi.setSystemTime(T0 + 50 * 60_000);
+    expect((await h.tickets.repaired(leakTicket?.id ?? 0, me)).repair.met).toBe(true);
+
+    vi.setSystemTime(T0 + 5 * 60_000 + 1);
+    expect((await h.tickets.arrive(lockTicket?.id ?? 0, me)).arrival.met).toBe(false);
+    vi.setSystemTime(T0 + 61 * 60_000);
+    const late = await h.tickets.repaired(lockTicket?.id ?? 0, me);
+    expect(late).toMatchObject({ status: 'repaired', assignee: 'wang', repair: { met: false } });
+  });
+
+  it('enforces the lifecycle order with clear conflicts', async () => {
+    await h.tickets.applyAlarm(raised());
+    const [ticket] = await h.store.listTickets({});
+    const id = ticket?.id ?? 0;
+    await expect(h.tickets.repaired(id, me)).rejects.toMatchObject({
+      code: 'ticket_conflict',
+      httpStatus: 409,
+    });
+    await expect(h.tickets.close(id, { name: 'desk' })).rejects.toMatchObject({ code: 'reason_required' });
+    await h.tickets.dispatch(id, 'li', { name: 'desk' });
+    await h.tickets.arrive(id, me);
+    await expect(h.tickets.arrive(id, me)).rejects.toMatchObject({ code: 'ticket_conflict' });
+    await expect(h.tickets.dispatch(id, 'zhao', { name: 'desk' })).rejects.toMatchObject({
+      code: 'ticket_conflict',
+    });
+    // Dispatched to li, but wang arrived: the assignee stays li, the event says who arrived.
+    const events = await h.store.listTicketEvents(id);
+    expect(events.at(-1)).toMatchObject({ type: 'arrived', actor: 'wang' });
+    await expect(h.tickets.get(999)).rejects.toMatchObject({ code: 'not_found', httpStatus: 404 });
+  });
+
+  it('raises manual tickets with the same clocks, and rejects unknown sites and categories', async () => {
+    const t = await h.tickets.raiseManual(
+      {
+        site: 'north',
+        assetId: 'room-301-tap',
+        fault: 'dripping_tap',
+        category: 'plumbing',
+        note: 'hotline call',
+      },
+      { name: 'desk' },
+    );
+    expect(t).toMatchObject({
+      ruleId: 'manual',
+      detectedAt: T0 + 2000,
+      arrival: { dueAt: T0 + 2000 + 300_000 },
+    });
+    await expect(
+      h.tickets.raiseManual(
+        { site: 'mars', assetId: 'x', fault: 'y', category: 'plumbing' },
+        { name: 'desk' },
+      ),
+    ).rejects.toMatchObject({ code: 'unknown_site' });
+    await expect(
+      h.tickets.raiseManual(
+        { site: 'north', assetId: 'x', fault: 'y', category: 'catering' },
+        { name: 'desk' },
+      ),
+    ).rejects.toMatchObject({ code: 'unknown_category' });
+  });
+
+  it('uses per-category SLA targets when the config overrides them', async () => {
+    const config = exampleConfig();
+    config.categories.hvac = { name: 'HVAC', sla: { arrivalMinutes: 15, repairMinutes: 240 } };
+    const directory = new Directory(config);
+    expect(directory.slaFor('hvac')).toEqual({ arrivalMs: 15 * 60_000, repairMs: 240 * 60_000 });
+    expect(directory.slaFor('plumbing')).toEqual({ arrivalMs: 5 * 60_000, repairMs: 60 * 60_000 });
+  });
+});
