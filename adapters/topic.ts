@@ -17,6 +17,9 @@ export function compileTopic(source: string): TopicPattern {
       ? { capture: capture[1], literal: undefined }
       : { capture: undefined, literal: level };
   });
+  const captures = parts.flatMap((p) => (p.capture !== undefined ? [p.capture] : []));
+  const repeated = captures.find((name, i) => captures.indexOf(name) !== i);
+  if (repeated) throw new Error(`topic pattern "${source}": capture {${repeated}} appears twice`);
   const filter = parts.map((p) => (p.capture !== undefined ? '+' : p.literal)).join('/');
   return {
     source,

@@ -10,7 +10,16 @@ import { defineAdapter, emit } from './define.ts';
 // ZCL "invalid value" for a signed 16-bit temperature (0x8000 / 100): the sensor has no reading.
 const ZCL_INVALID_TEMPERATURE = -327.68;
 
-const num = z.number().finite().nullish();
+// Zigbee2MQTT before 1.x published some numbers as strings ("battery":"80.00", Koenkk/zigbee2mqtt#663).
+const num = z
+  .union([
+    z.number().finite(),
+    z
+      .string()
+      .regex(/^-?\d+(\.\d+)?$/, 'expected a number')
+      .transform(Number),
+  ])
+  .nullish();
 const bool = z.boolean().nullish();
 const str = z.string().nullish();
 
@@ -65,7 +74,8 @@ export const zigbee2mqtt = defineAdapter({
           e.reading('lock_state', p.state === 'LOCK' ? 'locked' : 'unlocked');
         }
         if (p.tamper === true) e.event('fault', 'tamper');
-        temperature(e, 'temperature_c', p.local_temperature ?? p.temperature, 'local_temperature');
+        const temperatureField = p.local_temperature != null ? 'local_temperature' : 'temperature';
+        temperature(e, 'temperature_c', p[temperatureField], temperatureField);
         const setpoint = p.occupied_heating_setpoint ?? p.current_heating_setpoint;
         if (setpoint != null) e.reading('setpoint_c', setpoint, '°C');
         if (p.humidity != null) e.reading('humidity_pct', p.humidity, '%');

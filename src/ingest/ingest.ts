@@ -19,6 +19,7 @@ export interface IncomingMessage {
 export interface IngestStats {
   received: number;
   unrouted: number;
+  empty: number;
   accepted: number;
   deadLettered: Record<string, number>;
   alarms: number;
@@ -48,7 +49,14 @@ export class Ingest {
   readonly #queue = new KeyedQueue();
   readonly #loggedDeadLetters = new Set<string>();
   readonly #deps: IngestDeps;
-  readonly stats: IngestStats = { received: 0, unrouted: 0, accepted: 0, deadLettered: {}, alarms: 0 };
+  readonly stats: IngestStats = {
+    received: 0,
+    unrouted: 0,
+    empty: 0,
+    accepted: 0,
+    deadLettered: {},
+    alarms: 0,
+  };
 
   constructor(adapters: readonly Adapter[], deps: IngestDeps) {
     this.#router = new TopicRouter(adapters);
@@ -69,6 +77,11 @@ export class Ingest {
     const match = this.#router.match(msg.topic);
     if (!match) {
       this.stats.unrouted++;
+      return;
+    }
+    // An empty message clears a retained one (e.g. Zigbee2MQTT after a rename): not device input.
+    if (msg.payload.byteLength === 0) {
+      this.stats.empty++;
       return;
     }
     const { route, site, deviceId } = match;

@@ -1,0 +1,158 @@
+/**
+ * Runs every fixture payload in `test/fixtures/<adapterId>/*.json` through its adapter the way ingest
+ * does: route the topic, decode the bytes, parse with the route's schema, then `toReadings`.
+ * Adding an adapter means adding a fixture directory; this suite fails until both exist.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { adapters } from '../../../adapters/index.ts';
+import { decodePayload, describeSchemaError } from '../../../src/ingest/decode.ts';
+import { TopicRouter } from '../../../src/ingest/router.ts';
+
+const FIXTURES_DIR = fileURLToPath(new URL('../../fixtures/', import.meta.url));
+const EXAMPLE_CONFIG = fileURLToPath(new URL('../../../config/example.yaml', import.meta.url));
+const RECEIVED_AT = Date.UTC(2025, 0, 15, 0, 30);
+
+const expectedReading = z.strictObject({
+  metric: z.string(),
+  value: z.union([z.number(), z.boolean(), z.string()]),
+  unit: z.string().optional(),
+});
+const expectedEvent = z.strictObject({
+  kind: z.enum(['fault', 'availability', 'action']),
+  code: z.string(),
+  /** Optional: when given, the event's detail must contain these entries. */
+  detail: z.record(z.string(), z.unknown()).optional(),
+});
+
+const fixtureSchema = z
+  .strictObject({
+    description: z.string().min(1),
+    topic: z.string().min(1),
+    payload: z.json().optional(),
+    payloadText: z.string().optional(),
+    payloadBase64: z.base64().optional(),
+    expect: z.union([
+      z.strictObject({ readings: z.array(expectedReading), events: z.array(expectedEvent) }),
+      z.strictObject({ rejected: z.enum(['schema', 'not_json', 'not_utf8']) }),
+    ]),
+  })
+  .refine(
+    (f) => [f.payload, f.payloadText, f.payloadBase64].filter((p) => p !== undefined).length === 1,
+    'give exactly one of payload, payloadText, payloadBase64',
+  );
+type Fixture = z.output<typeof fixtureSchema>;
+
+interface FixtureFile {
+  adapterId: string;
+  file: string;
+  name: string;
+}
+
+function listFixtures(): { dirs: string[]; files: FixtureFile[] } {
+  const dirs = readdirSync(FIXTURES_DIR, { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .map((d) => d.name)
+    .sort();
+  const files = dirs.flatMap((adapterId) =>
+    readdirSync(join(FIXTURES_DIR, adapterId))
+      .filter((file) => file.endsWith('.json'))
+      .sort()
+      .map((file) => ({ adapterId, file, name: `${adapterId}/${file}` })),
+  );
+  return { dirs, files };
+}
+
+function loadFixture(f: FixtureFile): Fixture {
+  const raw: unknown = JSON.parse(readFileSync(join(FIXTURES_DIR, f.adapterId, f.file), 'utf8'));
+  const parsed = fixtureSchema.safeParse(raw);
+  if (!parsed.success)
+    throw new Error(`fixture ${f.name} is malformed: ${describeSchemaError(parsed.error)}`);
+  return parsed.data;
+}
+
+function payloadBytes(f: Fixture): Uint8Array {
+  if (f.payloadBase64 !== undefined) return Buffer.from(f.payloadBase64, 'base64');
+  if (f.payloadText !== undefined) return new TextEncoder().encode(f.payloadText);
+  return new TextEncoder().encode(JSON.stringify(f.payload));
+}
+
+/** `site/device` pairs from config/example.yaml, so fixtures double as realistic ingest input. */
+function exampleDevices(): Set<string> {
+  const config = parseYaml(readFileSync(EXAMPLE_CONFIG, 'utf8')) as {
+    sites: { id: string; devices: { id: string }[] }[];
+  };
+  return new Set(config.sites.flatMap((s) => s.devices.map((d) => `${s.id}/${d.id}`)));
+}
+
+function sortKey(x: { metric?: string; kind?: string; code?: string; value?: unknown }): string {
+  return `${x.metric ?? ''}\u0000${x.kind ?? ''}\u0000${x.code ?? ''}\u0000${JSON.stringify(x.value)}`;
+}
+const byKey = <T extends Parameters<typeof sortKey>[0]>(items: T[]): T[] =>
+  [...items].sort((a, b) => sortKey(a).localeCompare(sortKey(b)));
+
+const { dirs, files } = listFixtures();
+const router = new TopicRouter(adapters);
+
+describe('adapter fixtures', () => {
+  it.each(dirs)('test/fixtures/%s/ names an adapter in the registry', (dir) => {
+    expect(adapters.map((a) => a.id)).toContain(dir);
+  });
+
+  it.each(adapters.map((a) => a.id))('adapter %s has fixtures in test/fixtures/<id>/', (id) => {
+    expect(files.filter((f) => f.adapterId === id).map((f) => f.file)).not.toHaveLength(0);
+  });
+
+  it.each(adapters.flatMap((a) => a.routes.map((r) => ({ adapterId: a.id, source: r.pattern.source }))))(
+    'route $source of $adapterId is exercised by a fixture',
+    ({ adapterId, source }) => {
+      const topics = files.filter((f) => f.adapterId === adapterId).map((f) => loadFixture(f).topic);
+      expect(topics.some((t) => router.match(t)?.route.pattern.source === source)).toBe(true);
+    },
+  );
+
+  it.each(files)('$name', (file) => {
+    const fixture = loadFixture(file);
+    const match = router.match(fixture.topic);
+    if (!match) throw new Error(`topic ${fixture.topic} is not routed to any adapter`);
+    expect(match.route.adapterId).toBe(file.adapterId);
+    expect(exampleDevices(), 'site/device must exist in config/example.yaml').toContain(
+      `${match.site}/${match.deviceId}`,
+    );
+
+    const decoded = decodePayload(payloadBytes(fixture), match.route.payload);
+    if ('rejected' in fixture.expect) {
+      const outcome = !decoded.ok
+        ? decoded.reason
+        : match.route.schema.safeParse(decoded.value).success
+          ? 'accepted'
+          : 'schema';
+      expect(outcome).toBe(fixture.expect.rejected);
+      return;
+    }
+    if (!decoded.ok) throw new Error(`payload rejected: ${decoded.reason}: ${decoded.detail}`);
+    const parsed = match.route.schema.safeParse(decoded.value);
+    if (!parsed.success) throw new Error(`payload rejected by schema: ${describeSchemaError(parsed.error)}`);
+
+    const ctx = { site: match.site, deviceId: match.deviceId, topic: fixture.topic, receivedAt: RECEIVED_AT };
+    const { readings, events } = match.route.toReadings(parsed.data, ctx);
+
+    for (const stamped of [...readings, ...events]) {
+      expect({ site: stamped.site, assetId: stamped.assetId, ts: stamped.ts }).toEqual({
+        site: ctx.site,
+        assetId: ctx.deviceId,
+        ts: RECEIVED_AT,
+      });
+    }
+    const actualReadings = readings.map(({ metric, value, unit }) =>
+      unit === undefined ? { metric, value } : { metric, value, unit },
+    );
+    expect(byKey(actualReadings)).toEqual(byKey(fixture.expect.readings));
+    const actualEvents = events.map(({ kind, code, detail }) => ({ kind, code, detail }));
+    expect(byKey(actualEvents)).toMatchObject(byKey(fixture.expect.events));
+  });
+});
