@@ -2,29 +2,47 @@ import type { z } from 'zod';
 import type { DeviceEvent, DeviceEventKind, Instant, Reading, ReadingValue } from '../src/domain/types.ts';
 import { compileTopic, type TopicPattern } from './topic.ts';
 
-/** How the payload bytes are turned into the value the schema checks. */
-export type PayloadEncoding = 'json' | 'text' | 'json-or-text';
+/** How the payload bytes are turned into the value the schema checks (`binary`: the bytes as they are). */
+export type PayloadEncoding = 'json' | 'text' | 'json-or-text' | 'binary';
 
 export interface Normalised {
   readings: Reading[];
   events: DeviceEvent[];
+  /** The route's new state for this `stateKey`, replacing the old one (omit to keep it). */
+  state?: unknown;
+  /** Asset kinds the adapter knows for sure (e.g. a Shelly flood sensor is plumbing), by asset id. */
+  kinds?: Record<string, string>;
 }
 
 /** What an adapter's pure function knows besides the payload. */
 export interface AdapterContext {
   site: string;
+  /** The asset the topic names; readings may still name other assets (e.g. one per probe). */
   deviceId: string;
+  /** Every capture of the topic pattern. */
+  params: Readonly<Record<string, string>>;
   topic: string;
   receivedAt: Instant;
+  /**
+   * What this route returned as `state` for the same site and `stateKey` before (Sparkplug alias
+   * maps and sequence numbers). Held in memory by the ingest; lost on restart.
+   */
+  state?: unknown;
 }
 
 export interface RouteDefinition<S extends z.ZodType> {
-  /** e.g. `{site}/zigbee2mqtt/{device}`; `{site}` and `{device}` are required captures. */
+  /** e.g. `{site}/zigbee2mqtt/{device}`; `{site}` is required, and `{device}` unless `deviceId` is given. */
   topic: string;
   payload: PayloadEncoding;
   schema: S;
   /** Device names on this topic that are not devices (e.g. Zigbee2MQTT's `bridge`). */
   ignoreDevices?: readonly string[];
+  /** Patterns captures must match for the route to apply (e.g. `{ device: /^shelly/ }`). */
+  where?: Readonly<Record<string, RegExp>>;
+  /** The asset id from the captures, when it is not simply `{device}`. */
+  deviceId?(params: Readonly<Record<string, string>>): string;
+  /** Which messages share adapter state (default: the device id). */
+  stateKey?(params: Readonly<Record<string, string>>): string;
   /** Pure: no I/O, no clock. */
   toReadings(payload: z.output<S>, ctx: AdapterContext): Normalised;
 }
@@ -35,6 +53,9 @@ export interface Route {
   payload: PayloadEncoding;
   schema: z.ZodType;
   ignoreDevices: ReadonlySet<string>;
+  where: Readonly<Record<string, RegExp>>;
+  deviceId(params: Readonly<Record<string, string>>): string | undefined;
+  stateKey(params: Readonly<Record<string, string>>): string;
   toReadings(payload: unknown, ctx: AdapterContext): Normalised;
 }
 
@@ -54,15 +75,21 @@ export function defineAdapter<const T extends readonly z.ZodType[]>(def: {
 }): Adapter {
   const routes = (def.routes as readonly RouteDefinition<z.ZodType>[]).map((r): Route => {
     const pattern = compileTopic(r.topic);
-    if (!r.topic.includes('{site}') || !r.topic.includes('{device}')) {
-      throw new Error(`adapter ${def.id}: route "${r.topic}" must capture {site} and {device}`);
+    if (!r.topic.includes('{site}') || (!r.topic.includes('{device}') && !r.deviceId)) {
+      throw new Error(
+        `adapter ${def.id}: route "${r.topic}" must capture {site}, and {device} or give deviceId()`,
+      );
     }
+    const deviceId = r.deviceId ?? ((params: Readonly<Record<string, string>>) => params.device);
     return {
       adapterId: def.id,
       pattern,
       payload: r.payload,
       schema: r.schema,
       ignoreDevices: new Set(r.ignoreDevices ?? []),
+      where: r.where ?? {},
+      deviceId,
+      stateKey: r.stateKey ?? ((params) => deviceId(params) ?? ''),
       toReadings: r.toReadings as Route['toReadings'],
     };
   });
@@ -74,13 +101,36 @@ export function emit(ctx: AdapterContext) {
   const out: Normalised = { readings: [], events: [] };
   return {
     out,
-    reading(metric: string, value: ReadingValue, unit?: string) {
-      const r: Reading = { site: ctx.site, assetId: ctx.deviceId, metric, value, ts: ctx.receivedAt };
+    /** `opts.assetId` for a reading of another asset than the topic's (a probe, a Sparkplug device). */
+    reading(
+      metric: string,
+      value: ReadingValue,
+      unit?: string,
+      opts: { assetId?: string; ts?: Instant } = {},
+    ) {
+      const r: Reading = {
+        site: ctx.site,
+        assetId: opts.assetId ?? ctx.deviceId,
+        metric,
+        value,
+        ts: opts.ts ?? ctx.receivedAt,
+      };
       if (unit) r.unit = unit;
       out.readings.push(r);
     },
-    event(kind: DeviceEventKind, code: string, detail?: Record<string, unknown>) {
-      const e: DeviceEvent = { site: ctx.site, assetId: ctx.deviceId, kind, code, ts: ctx.receivedAt };
+    event(
+      kind: DeviceEventKind,
+      code: string,
+      detail?: Record<string, unknown>,
+      opts: { assetId?: string; ts?: Instant } = {},
+    ) {
+      const e: DeviceEvent = {
+        site: ctx.site,
+        assetId: opts.assetId ?? ctx.deviceId,
+        kind,
+        code,
+        ts: opts.ts ?? ctx.receivedAt,
+      };
       if (detail) e.detail = detail;
       out.events.push(e);
     },

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { adapters } from '../adapters/index.ts';
 import { EmbeddedBroker } from '../broker/embedded-broker.ts';
 import { buildApi } from './api/build-api.ts';
+import { AssetRegistry } from './assets/asset-registry.ts';
 import { AuthService } from './auth/auth-service.ts';
 import { Directory } from './config/directory.ts';
 import type { Config } from './config/schema.ts';
@@ -87,8 +88,12 @@ export class App {
     const rules = new RuleEngine(config.rules);
     for (const ticket of await store.listTickets({ open: true })) rules.seedFromTicket(ticket);
 
+    const assets = new AssetRegistry({ directory, store, clock, log: log.child({ component: 'assets' }) });
+    await assets.load();
+
     const ingest = new Ingest(adapters, {
       directory,
+      assets,
       rules,
       tickets,
       store,
@@ -130,6 +135,7 @@ export class App {
 
     const api = await buildApi({
       tickets,
+      assets,
       auth,
       store,
       directory,

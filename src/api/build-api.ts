@@ -7,6 +7,7 @@ import {
   serializerCompiler,
   validatorCompiler,
 } from 'fastify-type-provider-zod';
+import type { AssetRegistry } from '../assets/asset-registry.ts';
 import type { AuthService } from '../auth/auth-service.ts';
 import type { Directory } from '../config/directory.ts';
 import { XiaoerError } from '../core/errors.ts';
@@ -15,12 +16,14 @@ import type { Role, User } from '../domain/types.ts';
 import type { Store } from '../store/store.ts';
 import type { TicketService } from '../tickets/ticket-service.ts';
 import { adminRoutes } from './routes/admin.ts';
+import { assetRoutes } from './routes/assets.ts';
 import { authRoutes } from './routes/auth.ts';
 import { healthRoutes } from './routes/health.ts';
 import { ticketRoutes } from './routes/tickets.ts';
 
 export interface ApiDeps {
   tickets: TicketService;
+  assets: AssetRegistry;
   auth: AuthService;
   store: Store;
   directory: Directory;
@@ -105,5 +108,6 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(authRoutes(deps), { prefix: '/api' });
   await app.register(ticketRoutes(deps), { prefix: '/api' });
   await app.register(adminRoutes(deps), { prefix: '/api' });
+  await app.register(assetRoutes(deps), { prefix: '/api' });
   return app;
 }

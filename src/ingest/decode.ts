@@ -8,6 +8,7 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** Bytes to a value for the schema: strict UTF-8, then JSON where the route expects it. */
 export function decodePayload(payload: Uint8Array, encoding: PayloadEncoding): Decoded {
+  if (encoding === 'binary') return { ok: true, value: payload };
   let text: string;
   try {
     text = utf8.decode(payload).trim();

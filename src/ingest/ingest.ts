@@ -1,9 +1,12 @@
-import type { Adapter } from '../../adapters/index.ts';
+import type { Adapter, Normalised } from '../../adapters/index.ts';
+import type { AssetRegistry } from '../assets/asset-registry.ts';
+import { inferKind } from '../assets/infer-kind.ts';
 import type { Directory } from '../config/directory.ts';
 import type { Clock } from '../core/clock.ts';
 import type { EventBus } from '../core/event-bus.ts';
 import { KeyedQueue } from '../core/keyed-queue.ts';
 import type { Logger } from '../core/logger.ts';
+import type { DeviceEvent, Reading } from '../domain/types.ts';
 import type { RuleEngine } from '../rules/engine.ts';
 import type { Store } from '../store/store.ts';
 import type { TicketService } from '../tickets/ticket-service.ts';
@@ -22,11 +25,13 @@ export interface IngestStats {
   empty: number;
   accepted: number;
   deadLettered: Record<string, number>;
+  unconfirmedReadings: number;
   alarms: number;
 }
 
 export interface IngestDeps {
   directory: Directory;
+  assets: AssetRegistry;
   rules: RuleEngine;
   tickets: TicketService;
   store: Store;
@@ -37,9 +42,10 @@ export interface IngestDeps {
 }
 
 const PAYLOAD_HEAD_BYTES = 512;
+const MAX_ADAPTER_STATES = 100_000;
 
 /**
- * The path from an MQTT message to recorded ticket changes. `accept()` resolves only once every
+ * The path from a device message to recorded ticket changes. `accept()` resolves only once every
  * effect of the message is in the store (or the message is dead-lettered), which is what lets the
  * broker hooks withhold the QoS 1 acknowledgement until then. It rejects when the store failed:
  * the caller must then not acknowledge, so the sender retries.
@@ -48,6 +54,7 @@ export class Ingest {
   readonly #router: TopicRouter;
   readonly #queue = new KeyedQueue();
   readonly #loggedDeadLetters = new Set<string>();
+  readonly #adapterState = new Map<string, unknown>();
   readonly #deps: IngestDeps;
   readonly stats: IngestStats = {
     received: 0,
@@ -55,6 +62,7 @@ export class Ingest {
     empty: 0,
     accepted: 0,
     deadLettered: {},
+    unconfirmedReadings: 0,
     alarms: 0,
   };
 
@@ -65,11 +73,6 @@ export class Ingest {
 
   subscriptionFilters(): string[] {
     return this.#router.filters();
-  }
-
-  /** Whether a topic belongs to a device adapter (the broker ACL uses this to avoid extra work). */
-  claims(topic: string): boolean {
-    return this.#router.match(topic) !== undefined;
   }
 
   async accept(msg: IncomingMessage): Promise<void> {
@@ -84,10 +87,10 @@ export class Ingest {
       this.stats.empty++;
       return;
     }
-    const { route, site, deviceId } = match;
-    const { directory } = this.#deps;
-    if (!directory.site(site))
+    const { route, site, deviceId, params } = match;
+    if (!this.#deps.directory.site(site)) {
       return this.#deadLetter(msg, site, 'unknown_site', `site "${site}" is not configured`);
+    }
     if (msg.payload.byteLength > this.#deps.maxPayloadBytes) {
       return this.#deadLetter(
         msg,
@@ -100,47 +103,94 @@ export class Ingest {
     if (!decoded.ok) return this.#deadLetter(msg, site, decoded.reason, decoded.detail);
     const parsed = route.schema.safeParse(decoded.value);
     if (!parsed.success) return this.#deadLetter(msg, site, 'schema', describeSchemaError(parsed.error));
-    const asset = directory.asset(site, deviceId);
-    if (!asset) {
-      return this.#deadLetter(
-        msg,
-        site,
-        'unknown_asset',
-        `device "${deviceId}" is not configured for site ${site}`,
-      );
-    }
 
-    const receivedAt = this.#deps.clock.now();
-    let normalised: ReturnType<typeof route.toReadings>;
+    const stateKey = `${route.adapterId}\u001f${site}\u001f${route.stateKey(params)}`;
+    let normalised: Normalised;
     try {
-      normalised = route.toReadings(parsed.data, { site, deviceId, topic: msg.topic, receivedAt });
+      normalised = route.toReadings(parsed.data, {
+        site,
+        deviceId,
+        params,
+        topic: msg.topic,
+        receivedAt: this.#deps.clock.now(),
+        state: this.#adapterState.get(stateKey),
+      });
     } catch (err) {
       return this.#deadLetter(msg, site, 'adapter_error', (err as Error).message);
     }
+    if (normalised.state !== undefined) this.#keepState(stateKey, normalised.state);
     this.stats.accepted++;
-    if (normalised.readings.length > 0) this.#deps.bus.emit('readings', normalised.readings);
+    await this.record(normalised, route.adapterId);
+  }
 
-    // Per asset, strictly in arrival order: rule state and "is a ticket open?" must not interleave.
-    await this.#queue.run(`${site}/${deviceId}`, async () => {
-      const transitions = this.#deps.rules.evaluate(asset, normalised.readings, normalised.events);
-      let recorded = 0;
-      try {
-        for (const t of transitions) {
-          this.#deps.bus.emit('alarm', t);
-          await this.#deps.tickets.applyAlarm(t);
-          recorded++;
-        }
-      } catch (err) {
-        this.#deps.rules.revert(transitions.slice(recorded));
-        throw err;
+  /**
+   * Records normalised readings and events from any source (MQTT adapters, the OPC UA client):
+   * telemetry first, then, per asset and in arrival order, rules and ticket changes.
+   */
+  async record(normalised: Normalised, source: string): Promise<void> {
+    if (normalised.readings.length > 0) this.#deps.bus.emit('readings', normalised.readings);
+    const byAsset = new Map<
+      string,
+      { site: string; assetId: string; readings: Reading[]; events: DeviceEvent[] }
+    >();
+    const group = (site: string, assetId: string) => {
+      const k = `${site}/${assetId}`;
+      let g = byAsset.get(k);
+      if (!g) {
+        g = { site, assetId, readings: [], events: [] };
+        byAsset.set(k, g);
       }
-      this.stats.alarms += transitions.length;
-    });
+      return g;
+    };
+    for (const r of normalised.readings) group(r.site, r.assetId).readings.push(r);
+    for (const e of normalised.events) group(e.site, e.assetId).events.push(e);
+    await Promise.all(
+      [...byAsset.entries()].map(([k, g]) =>
+        this.#queue.run(k, () => this.#applyRules(g, normalised.kinds?.[g.assetId], source)),
+      ),
+    );
   }
 
   /** Waits for messages already being processed (graceful shutdown). */
   drain(): Promise<void> {
     return this.#queue.drain();
+  }
+
+  async #applyRules(
+    g: { site: string; assetId: string; readings: Reading[]; events: DeviceEvent[] },
+    kindHint: string | undefined,
+    source: string,
+  ): Promise<void> {
+    const { assets, rules, tickets, bus } = this.#deps;
+    const asset = assets.active(g.site, g.assetId);
+    if (!asset) {
+      // Unknown or unconfirmed: the readings are kept (telemetry), rules wait for an admin.
+      this.stats.unconfirmedReadings += g.readings.length + g.events.length;
+      await assets.discover(g.site, g.assetId, kindHint ?? inferKind(g.readings, g.events), source);
+      return;
+    }
+    const transitions = rules.evaluate(asset, g.readings, g.events);
+    let recorded = 0;
+    try {
+      for (const t of transitions) {
+        bus.emit('alarm', t);
+        await tickets.applyAlarm(t);
+        recorded++;
+      }
+    } catch (err) {
+      rules.revert(transitions.slice(recorded));
+      throw err;
+    }
+    this.stats.alarms += transitions.length;
+  }
+
+  #keepState(key: string, state: unknown): void {
+    // Bounded: a flood of made-up device names must not grow memory without limit.
+    if (!this.#adapterState.has(key) && this.#adapterState.size >= MAX_ADAPTER_STATES) {
+      const oldest = this.#adapterState.keys().next().value;
+      if (oldest !== undefined) this.#adapterState.delete(oldest);
+    }
+    this.#adapterState.set(key, state);
   }
 
   async #deadLetter(

@@ -4,6 +4,7 @@ export interface RouteMatch {
   route: Route;
   site: string;
   deviceId: string;
+  params: Record<string, string>;
 }
 
 /** Finds the adapter route for a topic. Topics no adapter claims are not xiaoer's business. */
@@ -17,8 +18,11 @@ export class TopicRouter {
   match(topic: string): RouteMatch | undefined {
     for (const route of this.#routes) {
       const params = route.pattern.match(topic);
-      if (!params?.site || !params.device || route.ignoreDevices.has(params.device)) continue;
-      return { route, site: params.site, deviceId: params.device };
+      if (!params?.site) continue;
+      if (!Object.entries(route.where).every(([name, re]) => re.test(params[name] ?? ''))) continue;
+      const deviceId = route.deviceId(params);
+      if (!deviceId || route.ignoreDevices.has(deviceId)) continue;
+      return { route, site: params.site, deviceId, params };
     }
     return undefined;
   }

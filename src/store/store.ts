@@ -58,6 +58,33 @@ export interface DeadLetter {
 
 export type NewDeadLetter = Omit<DeadLetter, 'id'>;
 
+export type AssetStatus = 'confirmed' | 'unconfirmed';
+
+/** An asset first seen on the wire rather than listed in the config. */
+export interface DiscoveredAsset {
+  site: string;
+  id: string;
+  kind: string;
+  category?: string;
+  name?: string;
+  location?: string;
+  status: AssetStatus;
+  /** The adapter that first saw it. */
+  source: string;
+  firstSeenAt: Instant;
+  confirmedAt?: Instant;
+  confirmedBy?: string;
+}
+
+export interface AssetConfirmation {
+  kind: string;
+  category: string;
+  name?: string;
+  location?: string;
+  by: string;
+  at: Instant;
+}
+
 export interface OpenTicketKey {
   site: string;
   assetId: string;
@@ -95,6 +122,12 @@ export interface Store {
   createSession(tokenHash: string, userId: number, expiresAt: Instant): Promise<void>;
   findSessionUser(tokenHash: string, now: Instant): Promise<User | undefined>;
   deleteSession(tokenHash: string): Promise<void>;
+
+  /** Records a newly seen asset; a no-op if that site and id are already known. */
+  addDiscoveredAsset(asset: DiscoveredAsset): Promise<void>;
+  listDiscoveredAssets(): Promise<DiscoveredAsset[]>;
+  /** Fails `not_found` for an unknown asset. */
+  confirmDiscoveredAsset(site: string, id: string, confirmation: AssetConfirmation): Promise<DiscoveredAsset>;
 
   addDeadLetter(record: NewDeadLetter): Promise<void>;
   listDeadLetters(limit: number): Promise<DeadLetter[]>;

@@ -1,5 +1,5 @@
 import type { Severity, Ticket, TicketEvent, TicketStatus } from '../domain/types.ts';
-import type { NewTicket, TicketPatch } from './store.ts';
+import type { AssetStatus, DiscoveredAsset, NewTicket, TicketPatch } from './store.ts';
 
 /** A ticket as stored: flat, snake_case columns shared by the SQLite and PostgreSQL schemas. */
 export interface TicketRow {
@@ -144,4 +144,34 @@ export function rowToEvent(r: TicketEventRow): TicketEvent {
     type: r.type,
     detail: JSON.parse(r.detail) as Record<string, unknown>,
   };
+}
+
+export interface DiscoveredAssetRow {
+  site: string;
+  id: string;
+  kind: string;
+  category: string | null;
+  name: string | null;
+  location: string | null;
+  status: string;
+  source: string;
+  first_seen_at: number | string;
+  confirmed_at: number | string | null;
+  confirmed_by: string | null;
+}
+
+export function rowToDiscoveredAsset(r: DiscoveredAssetRow): DiscoveredAsset {
+  return compact({
+    site: r.site,
+    id: r.id,
+    kind: r.kind,
+    category: opt(r.category),
+    name: opt(r.name),
+    location: opt(r.location),
+    status: r.status as AssetStatus,
+    source: r.source,
+    firstSeenAt: Number(r.first_seen_at),
+    confirmedAt: optNum(r.confirmed_at),
+    confirmedBy: opt(r.confirmed_by),
+  });
 }

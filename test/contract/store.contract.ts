@@ -176,6 +176,38 @@ export function storeContract(driver: string, factory: StoreFactory): void {
       expect(await store.findSessionUser('hash1', T0)).toBeUndefined();
     });
 
+    it('registers discovered assets once and confirms them', async () => {
+      const seen = {
+        site: 'east',
+        id: 'leak-9',
+        kind: 'plumbing',
+        status: 'unconfirmed' as const,
+        source: 'zigbee2mqtt',
+        firstSeenAt: T0,
+      };
+      await store.addDiscoveredAsset(seen);
+      await store.addDiscoveredAsset({ ...seen, kind: 'lock', firstSeenAt: T0 + 5 });
+      expect(await store.listDiscoveredAssets()).toEqual([seen]);
+      const confirmed = await store.confirmDiscoveredAsset('east', 'leak-9', {
+        kind: 'plumbing',
+        category: 'plumbing',
+        name: 'Pantry leak',
+        by: 'admin',
+        at: T0 + 10,
+      });
+      expect(confirmed).toEqual({
+        ...seen,
+        status: 'confirmed',
+        category: 'plumbing',
+        name: 'Pantry leak',
+        confirmedAt: T0 + 10,
+        confirmedBy: 'admin',
+      });
+      await expect(
+        store.confirmDiscoveredAsset('east', 'nope', { kind: 'x', category: 'x', by: 'a', at: T0 }),
+      ).rejects.toMatchObject({ code: 'not_found' });
+    });
+
     it('records dead letters newest first', async () => {
       for (const reason of ['schema', 'not_json']) {
         await store.addDeadLetter({

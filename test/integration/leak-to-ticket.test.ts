@@ -112,17 +112,55 @@ describe('leak to ticket through the embedded broker', () => {
       '/api/dead-letters',
       { token: admin },
     );
-    expect(dead.body.total).toBe(3);
-    expect(dead.body.deadLetters.map((d) => d.reason).sort()).toEqual([
-      'not_json',
-      'schema',
-      'unknown_asset',
-    ]);
+    expect(dead.body.total).toBe(2);
+    expect(dead.body.deadLetters.map((d) => d.reason).sort()).toEqual(['not_json', 'schema']);
     expect(dead.body.deadLetters.find((d) => d.reason === 'schema')?.detail).toMatch(/^water_leak: /);
+
+    // The unknown device is kept as an unconfirmed asset, its kind guessed from the payload.
+    const unconfirmed = await t.request<{ assets: { id: string; kind: string; source: string }[] }>(
+      'GET',
+      '/api/assets?status=unconfirmed',
+      { token: staff },
+    );
+    expect(unconfirmed.body.assets).toEqual([
+      expect.objectContaining({ id: 'unknown-device', kind: 'plumbing', source: 'zigbee2mqtt' }),
+    ]);
 
     // Still working: a good message on the same connection raises its ticket.
     await gw.publishAsync('east/zigbee2mqtt/leak-b1-riser', JSON.stringify({ water_leak: true }), { qos: 1 });
     await waitFor(async () => ((await tickets()).length === 1 ? true : undefined), { what: 'ticket' });
+  });
+
+  it('keeps an unknown device unconfirmed, without tickets, until an admin confirms it', async () => {
+    const gw = await t.gateway('xincheng');
+    const wet = JSON.stringify({ water_leak: true });
+    await gw.publishAsync('xincheng/zigbee2mqtt/leak-3f-pantry', wet, { qos: 1 });
+    expect(await tickets()).toEqual([]);
+    const admin = await t.login('admin', 'test-admin-password');
+    const denied = await t.request('POST', '/api/assets/xincheng/leak-3f-pantry/confirm', {
+      token: staff,
+      body: { kind: 'plumbing' },
+    });
+    expect(denied.status).toBe(403);
+    const confirmed = await t.request('POST', '/api/assets/xincheng/leak-3f-pantry/confirm', {
+      token: admin,
+      body: { kind: 'plumbing', name: '3F pantry sink leak sensor' },
+    });
+    expect(confirmed.body).toMatchObject({
+      status: 'confirmed',
+      category: 'plumbing',
+      name: '3F pantry sink leak sensor',
+    });
+    await gw.publishAsync('xincheng/zigbee2mqtt/leak-3f-pantry', JSON.stringify({ water_leak: false }), {
+      qos: 1,
+    });
+    await gw.publishAsync('xincheng/zigbee2mqtt/leak-3f-pantry', wet, { qos: 1 });
+    expect(await tickets()).toMatchObject([{ assetId: 'leak-3f-pantry', fault: 'leak' }]);
+    const unknownCategory = await t.request('POST', '/api/assets/xincheng/leak-3f-pantry/confirm', {
+      token: admin,
+      body: { kind: 'plumbing', category: 'catering' },
+    });
+    expect(unknownCategory).toMatchObject({ status: 400, body: { error: { code: 'unknown_category' } } });
   });
 
   it('raises lock offline (JSON and legacy payloads) and an over-temperature ticket, and clears them', async () => {

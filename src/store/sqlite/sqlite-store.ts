@@ -5,7 +5,9 @@ import Database from 'better-sqlite3';
 import { conflict, notFound } from '../../core/errors.ts';
 import type { Ticket, TicketEvent, TicketStatus, User } from '../../domain/types.ts';
 import type {
+  AssetConfirmation,
   DeadLetter,
+  DiscoveredAsset,
   NewDeadLetter,
   NewTicket,
   NewTicketEvent,
@@ -17,9 +19,11 @@ import type {
   UserRecord,
 } from '../store.ts';
 import {
+  type DiscoveredAssetRow,
   newTicketColumns,
   openKey,
   patchColumns,
+  rowToDiscoveredAsset,
   rowToEvent,
   rowToTicket,
   type TicketEventRow,
@@ -250,6 +254,39 @@ export class SqliteStore implements Store {
 
   async deleteSession(tokenHash: string): Promise<void> {
     this.#stmt('DELETE FROM sessions WHERE token_hash = ?').run(tokenHash);
+  }
+
+  async addDiscoveredAsset(a: DiscoveredAsset): Promise<void> {
+    this.#stmt(
+      `INSERT INTO discovered_assets (site, id, kind, category, name, location, status, source, first_seen_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (site, id) DO NOTHING`,
+    ).run(
+      a.site,
+      a.id,
+      a.kind,
+      a.category ?? null,
+      a.name ?? null,
+      a.location ?? null,
+      a.status,
+      a.source,
+      a.firstSeenAt,
+    );
+  }
+
+  async listDiscoveredAssets(): Promise<DiscoveredAsset[]> {
+    return (
+      this.#stmt('SELECT * FROM discovered_assets ORDER BY site, id').all() as DiscoveredAssetRow[]
+    ).map(rowToDiscoveredAsset);
+  }
+
+  async confirmDiscoveredAsset(site: string, id: string, c: AssetConfirmation): Promise<DiscoveredAsset> {
+    const info = this.#stmt(
+      `UPDATE discovered_assets SET status = 'confirmed', kind = ?, category = ?, name = COALESCE(?, name),
+       location = COALESCE(?, location), confirmed_at = ?, confirmed_by = ? WHERE site = ? AND id = ?`,
+    ).run(c.kind, c.category, c.name ?? null, c.location ?? null, c.at, c.by, site, id);
+    if (info.changes === 0) throw notFound('asset', `${site}/${id}`);
+    const row = this.#stmt('SELECT * FROM discovered_assets WHERE site = ? AND id = ?').get(site, id);
+    return rowToDiscoveredAsset(row as DiscoveredAssetRow);
   }
 
   async addDeadLetter(r: NewDeadLetter): Promise<void> {

@@ -7,22 +7,23 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { adapters } from '../../../adapters/index.ts';
 import { decodePayload, describeSchemaError } from '../../../src/ingest/decode.ts';
 import { TopicRouter } from '../../../src/ingest/router.ts';
 
 const FIXTURES_DIR = fileURLToPath(new URL('../../fixtures/', import.meta.url));
-const EXAMPLE_CONFIG = fileURLToPath(new URL('../../../config/example.yaml', import.meta.url));
 const RECEIVED_AT = Date.UTC(2025, 0, 15, 0, 30);
 
 const expectedReading = z.strictObject({
+  /** Only when the reading is of another asset than the topic's device (a probe, a Sparkplug device). */
+  assetId: z.string().optional(),
   metric: z.string(),
   value: z.union([z.number(), z.boolean(), z.string()]),
   unit: z.string().optional(),
 });
 const expectedEvent = z.strictObject({
+  assetId: z.string().optional(),
   kind: z.enum(['fault', 'availability', 'action']),
   code: z.string(),
   /** Optional: when given, the event's detail must contain these entries. */
@@ -36,6 +37,17 @@ const fixtureSchema = z
     payload: z.json().optional(),
     payloadText: z.string().optional(),
     payloadBase64: z.base64().optional(),
+    /** Messages run first, in order, to build adapter state (e.g. a Sparkplug NBIRTH before NDATA). */
+    before: z
+      .array(
+        z.strictObject({
+          topic: z.string(),
+          payload: z.json().optional(),
+          payloadText: z.string().optional(),
+          payloadBase64: z.base64().optional(),
+        }),
+      )
+      .optional(),
     expect: z.union([
       z.strictObject({ readings: z.array(expectedReading), events: z.array(expectedEvent) }),
       z.strictObject({ rejected: z.enum(['schema', 'not_json', 'not_utf8']) }),
@@ -75,25 +87,42 @@ function loadFixture(f: FixtureFile): Fixture {
   return parsed.data;
 }
 
-function payloadBytes(f: Fixture): Uint8Array {
+function payloadBytes(f: { payload?: unknown; payloadText?: string; payloadBase64?: string }): Uint8Array {
   if (f.payloadBase64 !== undefined) return Buffer.from(f.payloadBase64, 'base64');
   if (f.payloadText !== undefined) return new TextEncoder().encode(f.payloadText);
   return new TextEncoder().encode(JSON.stringify(f.payload));
 }
 
 /** `site/device` pairs from config/example.yaml, so fixtures double as realistic ingest input. */
-function exampleDevices(): Set<string> {
-  const config = parseYaml(readFileSync(EXAMPLE_CONFIG, 'utf8')) as {
-    sites: { id: string; devices: { id: string }[] }[];
-  };
-  return new Set(config.sites.flatMap((s) => s.devices.map((d) => `${s.id}/${d.id}`)));
-}
-
 function sortKey(x: { metric?: string; kind?: string; code?: string; value?: unknown }): string {
   return `${x.metric ?? ''}\u0000${x.kind ?? ''}\u0000${x.code ?? ''}\u0000${JSON.stringify(x.value)}`;
 }
 const byKey = <T extends Parameters<typeof sortKey>[0]>(items: T[]): T[] =>
   [...items].sort((a, b) => sortKey(a).localeCompare(sortKey(b)));
+
+/** Runs the fixture's `before` messages through their routes, threading adapter state as ingest does. */
+function primeState(fixture: Fixture, stateKey: string): unknown {
+  const states = new Map<string, unknown>();
+  for (const [i, msg] of (fixture.before ?? []).entries()) {
+    const m = router.match(msg.topic);
+    if (!m) throw new Error(`before[${i}]: topic ${msg.topic} is not routed`);
+    const decoded = decodePayload(payloadBytes(msg), m.route.payload);
+    if (!decoded.ok) throw new Error(`before[${i}]: ${decoded.detail}`);
+    const parsed = m.route.schema.safeParse(decoded.value);
+    if (!parsed.success) throw new Error(`before[${i}]: ${describeSchemaError(parsed.error)}`);
+    const key = m.route.stateKey(m.params);
+    const out = m.route.toReadings(parsed.data, {
+      site: m.site,
+      deviceId: m.deviceId,
+      params: m.params,
+      topic: msg.topic,
+      receivedAt: RECEIVED_AT,
+      state: states.get(key),
+    });
+    if (out.state !== undefined) states.set(key, out.state);
+  }
+  return states.get(stateKey);
+}
 
 const { dirs, files } = listFixtures();
 const router = new TopicRouter(adapters);
@@ -120,9 +149,6 @@ describe('adapter fixtures', () => {
     const match = router.match(fixture.topic);
     if (!match) throw new Error(`topic ${fixture.topic} is not routed to any adapter`);
     expect(match.route.adapterId).toBe(file.adapterId);
-    expect(exampleDevices(), 'site/device must exist in config/example.yaml').toContain(
-      `${match.site}/${match.deviceId}`,
-    );
 
     const decoded = decodePayload(payloadBytes(fixture), match.route.payload);
     if ('rejected' in fixture.expect) {
@@ -138,21 +164,29 @@ describe('adapter fixtures', () => {
     const parsed = match.route.schema.safeParse(decoded.value);
     if (!parsed.success) throw new Error(`payload rejected by schema: ${describeSchemaError(parsed.error)}`);
 
-    const ctx = { site: match.site, deviceId: match.deviceId, topic: fixture.topic, receivedAt: RECEIVED_AT };
+    const state = primeState(fixture, match.route.stateKey(match.params));
+    const ctx = {
+      site: match.site,
+      deviceId: match.deviceId,
+      params: match.params,
+      topic: fixture.topic,
+      receivedAt: RECEIVED_AT,
+      state,
+    };
     const { readings, events } = match.route.toReadings(parsed.data, ctx);
 
     for (const stamped of [...readings, ...events]) {
-      expect({ site: stamped.site, assetId: stamped.assetId, ts: stamped.ts }).toEqual({
-        site: ctx.site,
-        assetId: ctx.deviceId,
-        ts: RECEIVED_AT,
-      });
+      expect({ site: stamped.site, ts: stamped.ts }).toEqual({ site: ctx.site, ts: RECEIVED_AT });
     }
+    const expectedAsset = (x: { assetId?: string }) => x.assetId ?? ctx.deviceId;
+    expect(readings.map((r) => r.assetId).sort()).toEqual(fixture.expect.readings.map(expectedAsset).sort());
+    expect(events.map((e) => e.assetId).sort()).toEqual(fixture.expect.events.map(expectedAsset).sort());
     const actualReadings = readings.map(({ metric, value, unit }) =>
       unit === undefined ? { metric, value } : { metric, value, unit },
     );
-    expect(byKey(actualReadings)).toEqual(byKey(fixture.expect.readings));
+    const withoutAsset = <T extends { assetId?: string }>({ assetId: _a, ...rest }: T) => rest;
+    expect(byKey(actualReadings)).toEqual(byKey(fixture.expect.readings.map(withoutAsset)));
     const actualEvents = events.map(({ kind, code, detail }) => ({ kind, code, detail }));
-    expect(byKey(actualEvents)).toMatchObject(byKey(fixture.expect.events));
+    expect(byKey(actualEvents)).toMatchObject(byKey(fixture.expect.events.map(withoutAsset)));
   });
 });

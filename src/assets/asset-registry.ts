@@ -1,0 +1,124 @@
+import type { Asset, Directory } from '../config/directory.ts';
+import type { Clock } from '../core/clock.ts';
+import { badRequest, notFound } from '../core/errors.ts';
+import type { Logger } from '../core/logger.ts';
+import type { AssetStatus, DiscoveredAsset, Store } from '../store/store.ts';
+
+export interface AssetView extends Asset {
+  status: AssetStatus;
+  /** `config` for assets the configuration lists, else the adapter that first saw it. */
+  source: string;
+  firstSeenAt?: number;
+}
+
+const key = (site: string, id: string) => `${site}\u001f${id}`;
+
+/**
+ * Every asset xiaoer knows: those in the config, and those first seen on the wire. A discovered
+ * asset stays `unconfirmed` (its readings are kept, its rules do not run) until an admin confirms
+ * its kind and category.
+ */
+export class AssetRegistry {
+  readonly #directory: Directory;
+  readonly #store: Store;
+  readonly #clock: Clock;
+  readonly #log: Logger;
+  readonly #discovered = new Map<string, DiscoveredAsset>();
+
+  constructor(deps: { directory: Directory; store: Store; clock: Clock; log: Logger }) {
+    this.#directory = deps.directory;
+    this.#store = deps.store;
+    this.#clock = deps.clock;
+    this.#log = deps.log;
+  }
+
+  async load(): Promise<void> {
+    for (const a of await this.#store.listDiscoveredAssets()) this.#discovered.set(key(a.site, a.id), a);
+  }
+
+  /** The asset rules run for: configured, or discovered and confirmed. */
+  active(site: string, id: string): Asset | undefined {
+    const configured = this.#directory.asset(site, id);
+    if (configured) return configured;
+    const found = this.#discovered.get(key(site, id));
+    return found?.status === 'confirmed' ? toAsset(found) : undefined;
+  }
+
+  isKnown(site: string, id: string): boolean {
+    return this.#directory.asset(site, id) !== undefined || this.#discovered.has(key(site, id));
+  }
+
+  /** Registers a device seen for the first time as unconfirmed. */
+  async discover(site: string, id: string, kind: string, source: string): Promise<void> {
+    if (this.isKnown(site, id)) return;
+    const asset: DiscoveredAsset = {
+      site,
+      id,
+      kind,
+      status: 'unconfirmed',
+      source,
+      firstSeenAt: this.#clock.now(),
+    };
+    await this.#store.addDiscoveredAsset(asset);
+    this.#discovered.set(key(site, id), asset);
+    this.#log.warn({ site, assetId: id, kind, source }, 'unknown device registered as unconfirmed asset');
+  }
+
+  async confirm(
+    site: string,
+    id: string,
+    input: { kind: string; category?: string; name?: string; location?: string },
+    by: string,
+  ): Promise<AssetView> {
+    if (!this.#discovered.has(key(site, id))) {
+      throw this.#directory.asset(site, id)
+        ? badRequest('asset_configured', `asset ${site}/${id} is in the config file; change it there`)
+        : notFound('asset', `${site}/${id}`);
+    }
+    const category = input.category ?? input.kind;
+    if (!this.#directory.categoryExists(category)) {
+      throw badRequest('unknown_category', `category ${category} is not configured`, {
+        known: this.#directory.categoryIds(),
+      });
+    }
+    const confirmed = await this.#store.confirmDiscoveredAsset(site, id, {
+      ...input,
+      category,
+      by,
+      at: this.#clock.now(),
+    });
+    this.#discovered.set(key(site, id), confirmed);
+    return toView(confirmed);
+  }
+
+  list(filter: { site?: string; status?: AssetStatus } = {}): AssetView[] {
+    const configured: AssetView[] = [...this.#directory.assets()].map((a) => ({
+      ...a,
+      status: 'confirmed',
+      source: 'config',
+    }));
+    return [...configured, ...[...this.#discovered.values()].map(toView)].filter(
+      (a) => (!filter.site || a.site === filter.site) && (!filter.status || a.status === filter.status),
+    );
+  }
+}
+
+function toAsset(a: DiscoveredAsset): Asset {
+  return {
+    site: a.site,
+    id: a.id,
+    kind: a.kind,
+    category: a.category ?? a.kind,
+    name: a.name ?? a.id,
+    ...(a.location ? { location: a.location } : {}),
+  };
+}
+
+function toView(a: DiscoveredAsset): AssetView {
+  return {
+    ...toAsset(a),
+    status: a.status,
+    source: a.source,
+    firstSeenAt: a.firstSeenAt,
+  };
+}
