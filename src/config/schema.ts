@@ -44,6 +44,19 @@ const siteSchema = z.object({
 
 const severity = z.enum(['critical', 'major', 'minor']);
 
+const conditionSchema = z
+  .object({
+    metric: z.string().min(1),
+    equals: z.union([z.string(), z.number(), z.boolean()]).optional(),
+    above: z.number().optional(),
+    below: z.number().optional(),
+  })
+  .refine((c) => c.equals !== undefined || c.above !== undefined || c.below !== undefined, {
+    message: 'a condition needs "equals", "above" or "below"',
+  });
+
+export type Condition = z.infer<typeof conditionSchema>;
+
 const ruleBase = {
   id,
   /** Asset kinds the rule applies to. */
@@ -73,6 +86,12 @@ export const ruleSchema = z.discriminatedUnion('type', [
       message: 'a threshold rule needs "above", "below" or both',
     }),
   z.object({ ...ruleBase, type: z.literal('offline') }),
+  z.object({
+    ...ruleBase,
+    /** Every condition holds on the latest values, e.g. a pump relay on while drawing no power. */
+    type: z.literal('all'),
+    conditions: z.array(conditionSchema).min(2),
+  }),
   z.object({
     ...ruleBase,
     type: z.literal('fault_event'),

@@ -1,7 +1,7 @@
 import type { Asset } from '../config/directory.ts';
 import type { RuleConfig } from '../config/schema.ts';
-import type { Alarm, AlarmTransition, DeviceEvent, Reading, Ticket } from '../domain/types.ts';
-import { judgeEvent, judgeReading, type Verdict } from './rule-kinds.ts';
+import type { Alarm, AlarmTransition, DeviceEvent, Reading, ReadingValue, Ticket } from '../domain/types.ts';
+import { judgeEvent, judgeReading, remembered, type Verdict } from './rule-kinds.ts';
 
 const stateKey = (site: string, assetId: string, ruleId: string) => `${site}\u001f${assetId}\u001f${ruleId}`;
 
@@ -12,9 +12,13 @@ const stateKey = (site: string, assetId: string, ruleId: string) => `${site}\u00
 export class RuleEngine {
   readonly #rulesByKind = new Map<string, RuleConfig[]>();
   readonly #active = new Map<string, Alarm>();
+  /** Latest values per asset, only for metrics some rule needs to remember (bounded by design). */
+  readonly #latest = new Map<string, Map<string, ReadingValue>>();
+  readonly #rememberedMetrics = new Set<string>();
 
   constructor(rules: readonly RuleConfig[]) {
     for (const rule of rules) {
+      for (const metric of remembered(rule)) this.#rememberedMetrics.add(metric);
       for (const kind of rule.kinds) {
         const list = this.#rulesByKind.get(kind) ?? [];
         list.push(rule);
@@ -44,9 +48,13 @@ export class RuleEngine {
     const rules = this.#rulesByKind.get(asset.kind);
     if (!rules) return [];
     const transitions: AlarmTransition[] = [];
+    const assetKey = `${asset.site}\u001f${asset.id}`;
+    const latest = (metric: string) => this.#latest.get(assetKey)?.get(metric);
     for (const item of [...events, ...readings].sort((a, b) => a.ts - b.ts)) {
+      if ('metric' in item && this.#rememberedMetrics.has(item.metric))
+        this.#remember(assetKey, item.metric, item.value);
       for (const rule of rules) {
-        const verdict = 'metric' in item ? judgeReading(rule, item) : judgeEvent(rule, item);
+        const verdict = 'metric' in item ? judgeReading(rule, item, latest) : judgeEvent(rule, item);
         const transition = this.#apply(asset, rule, verdict, item);
         if (transition) transitions.push(transition);
       }
@@ -67,6 +75,15 @@ export class RuleEngine {
         this.#active.set(key, active);
       }
     }
+  }
+
+  #remember(assetKey: string, metric: string, value: ReadingValue): void {
+    let values = this.#latest.get(assetKey);
+    if (!values) {
+      values = new Map();
+      this.#latest.set(assetKey, values);
+    }
+    values.set(metric, value);
   }
 
   isActive(site: string, assetId: string, ruleId: string): boolean {

@@ -82,6 +82,32 @@ describe('RuleEngine', () => {
     ]);
   });
 
+  it('judges an "all" rule on the latest values, even when each message carries one field', () => {
+    const rules = new RuleEngine([
+      {
+        id: 'pump-dry-running',
+        type: 'all',
+        kinds: ['plumbing'],
+        fault: 'pump_no_power',
+        severity: 'major',
+        conditions: [
+          { metric: 'relay_on', equals: true },
+          { metric: 'power_w', below: 5 },
+        ],
+      },
+    ]);
+    // Only the relay is known: no verdict yet.
+    expect(rules.evaluate(leak, [reading(leak.id, 'relay_on', true, 1)], [])).toEqual([]);
+    expect(rules.evaluate(leak, [reading(leak.id, 'power_w', 480, 2)], [])).toEqual([]);
+    // A partial status (power only) completes the picture with the remembered relay state.
+    expect(rules.evaluate(leak, [reading(leak.id, 'power_w', 0.4, 3)], [])).toMatchObject([
+      { type: 'raised', alarm: { fault: 'pump_no_power' } },
+    ]);
+    expect(rules.evaluate(leak, [reading(leak.id, 'relay_on', false, 4)], [])).toMatchObject([{ type: 'cleared' }]);
+    // Other assets keep their own values.
+    expect(rules.evaluate({ ...leak, id: 'other' }, [reading('other', 'power_w', 0, 5)], [])).toEqual([]);
+  });
+
   it('only applies rules to the asset kinds they name', () => {
     const rules = new RuleEngine(config.rules);
     expect(rules.evaluate(lock, [reading(lock.id, 'water_leak', true, 1)], [])).toEqual([]);
