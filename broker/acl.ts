@@ -1,37 +1,62 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { Directory } from '../src/config/directory.ts';
 
+/** Who a broker connection is: a site's gateway, or an integration reading xiaoer's outbound topics. */
+export type Principal =
+  | { kind: 'gateway'; site: string }
+  | { kind: 'subscriber'; name: string; topics: readonly string[] };
+
+export interface SubscriberLogin {
+  username: string;
+  password: string;
+  topics: readonly string[];
+}
+
 /**
  * Per-site topic ACL: a site gateway may publish and subscribe only under its own site prefix.
  * A device's site is its topic prefix, so this is what keeps one site from raising tickets for
- * another.
+ * another. Subscribers (other systems) may only subscribe, to the filters they are given.
  */
 export class SiteAcl {
   readonly #directory: Directory;
+  readonly #subscribers: Map<string, SubscriberLogin>;
 
-  constructor(directory: Directory) {
+  constructor(directory: Directory, subscribers: readonly SubscriberLogin[] = []) {
     this.#directory = directory;
+    this.#subscribers = new Map(subscribers.map((s) => [s.username, s]));
   }
 
-  /** The site a gateway login belongs to, if the credentials match. */
-  authenticate(username: string | undefined, password: Buffer | undefined): string | undefined {
+  authenticate(username: string | undefined, password: Buffer | undefined): Principal | undefined {
     if (!username || !password) return undefined;
     const site = this.#directory.siteOfGateway(username);
-    if (!site) return undefined;
-    return constantTimeEqual(password, Buffer.from(site.gateway.password, 'utf8')) ? site.id : undefined;
+    if (site) {
+      return sameSecret(password, site.gateway.password) ? { kind: 'gateway', site: site.id } : undefined;
+    }
+    const subscriber = this.#subscribers.get(username);
+    if (subscriber && sameSecret(password, subscriber.password)) {
+      return { kind: 'subscriber', name: username, topics: subscriber.topics };
+    }
+    return undefined;
   }
 
-  mayPublish(site: string, topic: string): boolean {
-    // [MQTT-4.7.2-1] topics starting with $ are reserved for the broker.
-    return !topic.startsWith('$') && topic.startsWith(`${site}/`);
+  mayPublish(who: Principal, topic: string): boolean {
+    // [MQTT-4.7.2-1] topics starting with $ are reserved for the broker; [MQTT-3.3.2-2] no wildcards.
+    if (who.kind !== 'gateway' || topic.startsWith('$') || /[+#]/.test(topic)) return false;
+    return topic.startsWith(`${who.site}/`);
   }
 
-  /** Wildcards are fine inside the site's own subtree only (`north/#`, not `#` or `+/zigbee2mqtt/#`). */
-  maySubscribe(site: string, filter: string): boolean {
-    return filter.startsWith(`${site}/`);
+  /** Wildcards are fine inside one's own subtree only (`north/#`, not `#` or `+/zigbee2mqtt/#`). */
+  maySubscribe(who: Principal, filter: string): boolean {
+    if (who.kind === 'gateway') return filter.startsWith(`${who.site}/`);
+    return who.topics.some((allowed) =>
+      allowed.endsWith('/#')
+        ? filter.startsWith(allowed.slice(0, -1)) || filter === allowed.slice(0, -2)
+        : filter === allowed,
+    );
   }
 }
 
-function constantTimeEqual(a: Buffer, b: Buffer): boolean {
-  return a.length === b.length && timingSafeEqual(a, b);
+function sameSecret(given: Buffer, expected: string): boolean {
+  const want = Buffer.from(expected, 'utf8');
+  return given.length === want.length && timingSafeEqual(given, want);
 }

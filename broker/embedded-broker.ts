@@ -6,10 +6,12 @@ import { listen } from '../src/core/listen.ts';
 import type { Logger } from '../src/core/logger.ts';
 import type { Service } from '../src/core/service.ts';
 import type { IncomingMessage } from '../src/ingest/ingest.ts';
-import { SiteAcl } from './acl.ts';
+import { type Principal, SiteAcl, type SubscriberLogin } from './acl.ts';
 
 export interface EmbeddedBrokerDeps {
   directory: Directory;
+  /** Integrations allowed to subscribe to xiaoer's outbound topics. */
+  subscribers?: readonly SubscriberLogin[];
   host: string;
   port: number;
   log: Logger;
@@ -29,7 +31,7 @@ export class EmbeddedBroker implements Service {
   readonly name = 'mqtt-broker';
   readonly #deps: EmbeddedBrokerDeps;
   readonly #acl: SiteAcl;
-  readonly #siteOf = new WeakMap<Client, string>();
+  readonly #principals = new WeakMap<Client, Principal>();
   #aedes: Aedes | undefined;
   #server: Server | undefined;
   readonly #sockets = new Set<Socket>();
@@ -37,7 +39,7 @@ export class EmbeddedBroker implements Service {
 
   constructor(deps: EmbeddedBrokerDeps) {
     this.#deps = deps;
-    this.#acl = new SiteAcl(deps.directory);
+    this.#acl = new SiteAcl(deps.directory, deps.subscribers);
   }
 
   async start(): Promise<void> {
@@ -45,21 +47,21 @@ export class EmbeddedBroker implements Service {
     const options: AedesOptions = {
       maxTopicLevels: MAX_TOPIC_LEVELS,
       authenticate: (client, username, password, done) => {
-        const site = this.#acl.authenticate(username, password);
-        if (!site) {
+        const principal = this.#acl.authenticate(username, password);
+        if (!principal) {
           log.warn({ clientId: client.id, username }, 'MQTT login refused');
           const err = Object.assign(new Error('bad username or password'), { returnCode: 4 as const });
           return done(err, false);
         }
-        this.#siteOf.set(client, site);
+        this.#principals.set(client, principal);
         done(null, true);
       },
       authorizePublish: (client, packet, done) => {
         // Messages the broker itself publishes (client null) are not device input.
         if (!client) return done(null);
-        const site = this.#siteOf.get(client);
-        if (!site || !this.#acl.mayPublish(site, packet.topic)) {
-          log.warn({ clientId: client.id, site, topic: packet.topic }, 'publish outside own site refused');
+        const who = this.#principals.get(client);
+        if (!who || !this.#acl.mayPublish(who, packet.topic)) {
+          log.warn({ clientId: client.id, who, topic: packet.topic }, 'publish outside own site refused');
           return done(new Error('publish not authorised for this topic'));
         }
         this.#deps
@@ -73,9 +75,9 @@ export class EmbeddedBroker implements Service {
           );
       },
       authorizeSubscribe: (client, sub, done) => {
-        const site = this.#siteOf.get(client);
-        if (!site || !this.#acl.maySubscribe(site, sub.topic)) {
-          log.warn({ clientId: client.id, site, filter: sub.topic }, 'subscription outside own site refused');
+        const who = this.#principals.get(client);
+        if (!who || !this.#acl.maySubscribe(who, sub.topic)) {
+          log.warn({ clientId: client.id, who, filter: sub.topic }, 'subscription outside own site refused');
           return done(null, null);
         }
         done(null, sub);

@@ -13,6 +13,7 @@ import type { Logger } from './core/logger.ts';
 import type { Service } from './core/service.ts';
 import { Ingest } from './ingest/ingest.ts';
 import { MqttSource } from './ingest/mqtt-source.ts';
+import { type MqttPublish, Notifier } from './notify/notifier.ts';
 import { RuleEngine } from './rules/engine.ts';
 import { SqliteStore } from './store/sqlite/sqlite-store.ts';
 import type { Store } from './store/store.ts';
@@ -47,6 +48,7 @@ export class App {
   #ingest: Ingest | undefined;
   #sla: SlaScheduler | undefined;
   #broker: EmbeddedBroker | undefined;
+  #notifier: Notifier | undefined;
   #startedAt = 0;
   ports: RunningPorts = { http: 0 };
   /** Set on the first start when no admin password was configured; print it once. */
@@ -108,30 +110,43 @@ export class App {
     this.#sla = new SlaScheduler({ store, tickets, clock, bus, log: log.child({ component: 'sla' }) });
     await this.#startService(this.#sla);
 
+    let publish: MqttPublish;
     if (config.mqtt.url) {
-      await this.#startService(
-        new MqttSource(
-          {
-            url: config.mqtt.url,
-            clientId: config.mqtt.clientId,
-            ...(config.mqtt.username ? { username: config.mqtt.username } : {}),
-            ...(config.mqtt.password ? { password: config.mqtt.password } : {}),
-          },
-          ingest,
-          log.child({ component: 'mqtt-ingest' }),
-        ),
+      const source = new MqttSource(
+        {
+          url: config.mqtt.url,
+          clientId: config.mqtt.clientId,
+          ...(config.mqtt.username ? { username: config.mqtt.username } : {}),
+          ...(config.mqtt.password ? { password: config.mqtt.password } : {}),
+        },
+        ingest,
+        log.child({ component: 'mqtt-ingest' }),
       );
+      await this.#startService(source);
+      publish = (topic, payload) => source.publish(topic, payload);
     } else {
       this.#broker = new EmbeddedBroker({
         directory,
+        subscribers: config.mqtt.subscribers,
         host: config.mqtt.host,
         port: config.mqtt.port,
         log: log.child({ component: 'broker' }),
         onPublish: (msg) => ingest.accept(msg),
       });
-      await this.#startService(this.#broker);
-      this.ports.mqtt = this.#broker.port;
+      const broker = this.#broker;
+      await this.#startService(broker);
+      this.ports.mqtt = broker.port;
+      publish = (topic, payload) => broker.publish(topic, payload, 1);
     }
+
+    this.#notifier = new Notifier({
+      config: config.notify,
+      bus,
+      clock,
+      log: log.child({ component: 'notify' }),
+      publish,
+    });
+    await this.#startService(this.#notifier);
 
     const api = await buildApi({
       tickets,
@@ -139,6 +154,8 @@ export class App {
       auth,
       store,
       directory,
+      bus,
+      liveClients: new Set(),
       log: log.child({ component: 'api' }),
       health: () => this.health(),
     });
@@ -182,6 +199,10 @@ export class App {
       store: { driver: this.store.driver, deadLetters: await this.store.countDeadLetters() },
       ingest: this.#ingest?.stats,
       sla: { pendingDeadlines: this.#sla?.pending ?? 0 },
+      notify: {
+        webhooks: this.#notifier?.webhookStats() ?? [],
+        mqttFailures: this.#notifier?.mqttFailures ?? 0,
+      },
       telemetry: { configured: false, message: 'InfluxDB is not configured' },
     };
   }

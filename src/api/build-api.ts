@@ -11,6 +11,7 @@ import type { AssetRegistry } from '../assets/asset-registry.ts';
 import type { AuthService } from '../auth/auth-service.ts';
 import type { Directory } from '../config/directory.ts';
 import { XiaoerError } from '../core/errors.ts';
+import type { EventBus } from '../core/event-bus.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Role, User } from '../domain/types.ts';
 import type { Store } from '../store/store.ts';
@@ -19,6 +20,7 @@ import { adminRoutes } from './routes/admin.ts';
 import { assetRoutes } from './routes/assets.ts';
 import { authRoutes } from './routes/auth.ts';
 import { healthRoutes } from './routes/health.ts';
+import { liveRoutes } from './routes/live.ts';
 import { ticketRoutes } from './routes/tickets.ts';
 
 export interface ApiDeps {
@@ -28,6 +30,9 @@ export interface ApiDeps {
   store: Store;
   directory: Directory;
   log: Logger;
+  bus: EventBus;
+  /** Open live-feed (SSE) responses, closed on shutdown. */
+  liveClients: Set<import('node:http').ServerResponse>;
   /** Live figures for /api/health, gathered by the App. */
   health(): Promise<Record<string, unknown>>;
 }
@@ -109,5 +114,10 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(ticketRoutes(deps), { prefix: '/api' });
   await app.register(adminRoutes(deps), { prefix: '/api' });
   await app.register(assetRoutes(deps), { prefix: '/api' });
+  await app.register(liveRoutes(deps), { prefix: '/api' });
+  // SSE responses never end by themselves: close them so that app.close() can finish.
+  app.addHook('preClose', async () => {
+    for (const res of deps.liveClients) res.end();
+  });
   return app;
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { notifySchema } from '../notify/config.ts';
 
 const id = z
   .string()
@@ -115,6 +116,16 @@ export const configSchema = z
         username: z.string().optional(),
         password: z.string().optional(),
         clientId: z.string().default('xiaoer-ingest'),
+        /** Other systems that may subscribe to the embedded broker's outbound topics (never publish). */
+        subscribers: z
+          .array(
+            z.object({
+              username: z.string().min(1),
+              password: z.string().min(8),
+              topics: z.array(z.string().min(1)).default(['xiaoer/out/#']),
+            }),
+          )
+          .default([]),
         /** Largest payload accepted by the ingest, in bytes. */
         maxPayloadBytes: z
           .number()
@@ -131,6 +142,7 @@ export const configSchema = z
       })
       .prefault({}),
     sla: slaSchema.prefault({}),
+    notify: notifySchema,
     categories: z.record(id, categorySchema),
     sites: z.array(siteSchema).min(1),
     rules: z.array(ruleSchema).default([]),
@@ -144,7 +156,7 @@ export const configSchema = z
       };
     };
     const siteIds = seen('site id');
-    const gatewayUsers = seen('gateway username');
+    const gatewayUsers = seen('MQTT username');
     const categories = new Set(Object.keys(cfg.categories));
     const checkCategory = (category: string, path: (string | number)[]) => {
       if (!categories.has(category))
@@ -168,6 +180,13 @@ export const configSchema = z
           device.category ? 'category' : 'kind',
         ]);
       });
+    });
+    cfg.mqtt.subscribers.forEach((sub, i) => {
+      gatewayUsers(sub.username, ['mqtt', 'subscribers', i, 'username']);
+    });
+    const webhookIds = seen('webhook id');
+    cfg.notify.webhooks.forEach((hook, i) => {
+      webhookIds(hook.id, ['notify', 'webhooks', i, 'id']);
     });
     const ruleIds = seen('rule id');
     cfg.rules.forEach((rule, r) => {

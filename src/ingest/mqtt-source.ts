@@ -96,6 +96,12 @@ export class MqttSource implements Service {
     }
   }
 
+  /** Outbound messages (ticket notifications) over the same connection, at QoS 1. */
+  async publish(topic: string, payload: string): Promise<void> {
+    if (!this.#client) throw new Error('the MQTT client is not running');
+    await this.#client.publishAsync(topic, payload, { qos: 1 });
+  }
+
   async stop(): Promise<void> {
     await this.#client?.endAsync();
     this.#client = undefined;

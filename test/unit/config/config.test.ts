@@ -103,7 +103,7 @@ sites:
       'sites[0].devices[1].id: duplicate device id in site xincheng "a"',
       'sites[0].devices[2].kind: unknown category "lock" (known: plumbing)',
       'sites[1].id: duplicate site id "xincheng"',
-      'sites[1].gateway.username: duplicate gateway username "gw"',
+      'sites[1].gateway.username: duplicate MQTT username "gw"',
     ]);
   });
 

@@ -1,0 +1,179 @@
+import mqtt from 'mqtt';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startReceiver } from '../helpers/http-receiver.ts';
+import { freePort } from '../helpers/ports.ts';
+import { startTestApp, type TestApp } from '../helpers/test-app.ts';
+import { waitFor } from '../helpers/wait.ts';
+
+const LEAK = JSON.stringify({ water_leak: true });
+
+describe('notifications', () => {
+  let t: TestApp | undefined;
+  const closers: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    await t?.stop();
+    t = undefined;
+    for (const close of closers.splice(0)) await close();
+  });
+
+  it('delivers WeCom and DingTalk robot messages, retrying failures with backoff', async () => {
+    // WeCom answers "too fast" (errcode 45009) once; DingTalk fails with HTTP 502 twice.
+    const wecom = await startReceiver((_r, n) => ({
+      status: 200,
+      body: n === 1 ? { errcode: 45009, errmsg: 'api freq out of limit' } : { errcode: 0, errmsg: 'ok' },
+    }));
+    const ding = await startReceiver((_r, n) =>
+      n <= 2 ? { status: 502, body: {} } : { status: 200, body: { errcode: 0, errmsg: 'ok' } },
+    );
+    closers.push(wecom.close, ding.close);
+    t = await startTestApp({
+      override: (c) => {
+        c.notify.webhooks = [
+          {
+            id: 'desk-wecom',
+            kind: 'wecom',
+            url: `${wecom.url}/cgi-bin/webhook/send?key=k1`,
+            events: ['raised'],
+            timeoutMs: 2000,
+            maxAttempts: 5,
+            retryBaseMs: 50,
+            queueLimit: 100,
+          },
+          {
+            id: 'desk-ding',
+            kind: 'dingtalk',
+            url: `${ding.url}/robot/send?access_token=t1`,
+            secret: 'SECabc',
+            events: ['raised'],
+            timeoutMs: 2000,
+            maxAttempts: 5,
+            retryBaseMs: 50,
+            queueLimit: 100,
+          },
+        ];
+      },
+    });
+    const gw = await t.gateway('xincheng');
+    await gw.publishAsync('xincheng/zigbee2mqtt/leak-b1-riser', LEAK, { qos: 1 });
+    await waitFor(() => (wecom.received.length >= 2 && ding.received.length >= 3 ? true : undefined), {
+      what: 'robot deliveries',
+    });
+    expect(wecom.received[1]).toMatchObject({
+      path: '/cgi-bin/webhook/send',
+      body: { msgtype: 'markdown', markdown: { content: expect.stringContaining('【新工单】') } },
+    });
+    const last = ding.received[2];
+    expect(last?.body).toMatchObject({
+      msgtype: 'markdown',
+      markdown: { title: expect.stringContaining('leak-b1-riser') },
+    });
+    expect(last?.query.get('access_token')).toBe('t1');
+    expect(last?.query.get('sign')).toMatch(/^[A-Za-z0-9+/]+=*$/);
+    const health = (
+      await t.request<{ notify: { webhooks: { id: string; delivered: number; retries: number }[] } }>(
+        'GET',
+        '/api/health',
+      )
+    ).body;
+    expect(health.notify.webhooks).toEqual([
+      expect.objectContaining({ id: 'desk-wecom', delivered: 1, retries: 1 }),
+      expect.objectContaining({ id: 'desk-ding', delivered: 1, retries: 2 }),
+    ]);
+  });
+
+  it('a dead endpoint never slows ticket processing, and its failures are visible', async () => {
+    const deadPort = await freePort();
+    t = await startTestApp({
+      override: (c) => {
+        c.notify.webhooks = [
+          {
+            id: 'dead',
+            kind: 'generic',
+            url: `http://127.0.0.1:${deadPort}/hook`,
+            events: ['raised'],
+            timeoutMs: 500,
+            maxAttempts: 2,
+            retryBaseMs: 20,
+            queueLimit: 100,
+          },
+        ];
+      },
+    });
+    const gw = await t.gateway('north');
+    const started = Date.now();
+    await gw.publishAsync('north/zigbee2mqtt/leak-b1-riser', LEAK, { qos: 1 });
+    await gw.publishAsync('north/zigbee2mqtt/lock-3f-east/availability', 'offline', { qos: 1 });
+    expect(Date.now() - started).toBeLessThan(500);
+    const health = await waitFor(
+      async () => {
+        const h = (
+          await t?.request<{ notify: { webhooks: { failed: number; lastError?: string }[] } }>(
+            'GET',
+            '/api/health',
+          )
+        )?.body;
+        return h?.notify.webhooks[0]?.failed === 2 ? h : undefined;
+      },
+      { what: 'both deliveries given up' },
+    );
+    expect(health.notify.webhooks[0]?.lastError).toMatch(/request failed/);
+  });
+
+  it('streams ticket changes over SSE and publishes them on xiaoer/out/tickets/<site>', async () => {
+    t = await startTestApp({
+      override: (c) => {
+        c.mqtt.subscribers = [
+          { username: 'bms-reader', password: 'reader-password', topics: ['xiaoer/out/#'] },
+        ];
+      },
+    });
+    const token = await t.userToken('desk', 'staff');
+    const reader = await mqtt.connectAsync(t.mqttUrl, {
+      username: 'bms-reader',
+      password: 'reader-password',
+      reconnectPeriod: 0,
+    });
+    closers.push(() => reader.endAsync(true));
+    await reader.subscribeAsync('xiaoer/out/tickets/#', { qos: 1 });
+    await expect(reader.subscribeAsync('xincheng/#')).rejects.toThrow(/Subscribe error/);
+    const outbound: { topic: string; type: string }[] = [];
+    reader.on('message', (topic, payload) =>
+      outbound.push({ topic, type: (JSON.parse(payload.toString()) as { type: string }).type }),
+    );
+
+    const controller = new AbortController();
+    closers.push(async () => controller.abort());
+    const res = await fetch(`${t.baseUrl}/api/live?token=${token}&site=east`, { signal: controller.signal });
+    expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    const reader2 = (res.body as ReadableStream<Uint8Array>).getReader();
+    let streamed = '';
+    const pump = (async () => {
+      for (;;) {
+        const { value, done } = await reader2.read();
+        if (done) return;
+        streamed += new TextDecoder().decode(value);
+      }
+    })().catch(() => {});
+
+    const gw = await t.gateway('east');
+    await gw.publishAsync('east/zigbee2mqtt/leak-b1-riser', LEAK, { qos: 1 });
+    const other = await t.gateway('north');
+    await other.publishAsync('north/zigbee2mqtt/leak-b1-riser', LEAK, { qos: 1 });
+    await waitFor(() => (streamed.includes('event: ticket') && outbound.length >= 2 ? true : undefined), {
+      what: 'live events',
+    });
+    const data = streamed.split('\n').find((l) => l.startsWith('data: '));
+    expect(JSON.parse(data?.slice(6) ?? '{}')).toMatchObject({
+      ticket: { site: 'east', fault: 'leak' },
+      event: { type: 'raised' },
+    });
+    expect(streamed).not.toContain('"site":"north"');
+    expect(outbound.map((o) => o.topic).sort()).toEqual([
+      'xiaoer/out/tickets/east',
+      'xiaoer/out/tickets/north',
+    ]);
+    expect((await fetch(`${t.baseUrl}/api/live?token=wrong`)).status).toBe(401);
+    controller.abort();
+    await pump;
+  });
+});

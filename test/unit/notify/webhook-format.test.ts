@@ -1,0 +1,87 @@
+import { describe, expect, it } from 'vitest';
+import type { Ticket, TicketEvent } from '../../../src/domain/types.ts';
+import type { WebhookConfig } from '../../../src/notify/config.ts';
+import { ticketMarkdown } from '../../../src/notify/format.ts';
+import { prepareRequest, signDingTalk } from '../../../src/notify/webhook-sender.ts';
+
+const T0 = Date.parse('2026-11-26T01:00:00Z'); // 09:00 in Shanghai
+const ticket: Ticket = {
+  id: 42,
+  site: 'xincheng',
+  assetId: 'leak-b1-riser',
+  category: 'plumbing',
+  fault: 'leak',
+  severity: 'critical',
+  status: 'raised',
+  ruleId: 'water-leak',
+  alarmActive: true,
+  raisedAt: T0,
+  detectedAt: T0,
+  arrival: { dueAt: T0 + 300_000 },
+  repair: { dueAt: T0 + 3_600_000 },
+  updatedAt: T0,
+};
+const raised: TicketEvent = {
+  id: 1,
+  ticketId: 42,
+  at: T0,
+  actor: 'system:rules',
+  type: 'raised',
+  detail: {},
+};
+const hook = (kind: WebhookConfig['kind'], extra: Partial<WebhookConfig> = {}): WebhookConfig => ({
+  id: kind,
+  kind,
+  url: `https://robot.example/${kind}/send?key=abc`,
+  events: ['raised'],
+  timeoutMs: 1000,
+  maxAttempts: 3,
+  retryBaseMs: 10,
+  queueLimit: 10,
+  ...extra,
+});
+
+describe('webhook formats', () => {
+  it('signs DingTalk requests as DingTalk documents: base64(HMAC-SHA256(timestamp\\nsecret)), URL-encoded', () => {
+    // Reference value computed independently with Python's hmac/base64/urllib.
+    const url = signDingTalk(
+      'https://oapi.dingtalk.com/robot/send?access_token=t',
+      'SECtest-secret',
+      1700000000000,
+    );
+    expect(url).toBe(
+      'https://oapi.dingtalk.com/robot/send?access_token=t&timestamp=1700000000000&sign=LC7hxZ4wslL%2BP7j7gu1hoQ%2BwzByekL%2ByWgiUMekZs0g%3D',
+    );
+    expect(signDingTalk('https://x/y?a=1', undefined, 1)).toBe('https://x/y?a=1');
+  });
+
+  it('builds WeCom and DingTalk markdown and the generic JSON body', () => {
+    const wecom = prepareRequest(hook('wecom'), ticket, raised, T0);
+    expect(wecom.body).toEqual({
+      msgtype: 'markdown',
+      markdown: { content: expect.stringContaining('【新工单】#42') },
+    });
+    const ding = prepareRequest(hook('dingtalk', { secret: 'SECx' }), ticket, raised, T0);
+    expect(ding.url).toContain('&timestamp=');
+    expect(ding.body).toMatchObject({
+      msgtype: 'markdown',
+      markdown: { title: '【新工单】#42 xincheng leak-b1-riser' },
+    });
+    const generic = prepareRequest(hook('generic'), ticket, raised, T0);
+    expect(generic.body).toEqual({ type: 'ticket.raised', ticket, event: raised });
+  });
+
+  it('writes deadlines in Shanghai time and names the breached clock', () => {
+    const breach: TicketEvent = {
+      ...raised,
+      type: 'sla_breached',
+      at: T0 + 300_000,
+      detail: { clock: 'arrival' },
+    };
+    const { text } = ticketMarkdown(ticket, breach, 'https://desk.example/');
+    expect(text).toContain('到场时限：2026/11/26 09:05:00');
+    expect(text).toContain('**到场超时**：2026/11/26 09:05:00');
+    expect(text).toContain('[查看工单](https://desk.example/tickets/42)');
+    expect(Buffer.byteLength(text)).toBeLessThan(4096);
+  });
+});
