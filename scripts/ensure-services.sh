@@ -1,11 +1,24 @@
 #!/usr/bin/env bash
 # Installs the real services the test suites talk to, if they are missing. Idempotent.
 # The tests start their own instances on free ports in temporary directories (test/helpers),
-# so a Mosquitto already running on 1883 is left alone.
+# so a Mosquitto already running on 1883 (or an InfluxDB on 8086) is left alone.
 set -euo pipefail
 
 need_apt=()
 command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need_apt+=(mosquitto)
+# Debian's `influxdb` is InfluxDB 1.6.x (/usr/bin/influxd), the 1.x line xiaoer writes to.
+command -v influxd >/dev/null 2>&1 || [ -x /usr/bin/influxd ] || need_apt+=(influxdb)
+
+# A package's postinst starts its service through invoke-rc.d; a container has no init system and
+# the tests run their own instances anyway. policy-rc.d exit code 101 means "action forbidden"
+# (Debian policy, /usr/share/doc/init-system-helpers/README.policy-rc.d.gz), so nothing is started.
+# Our temporary file is removed afterwards; one that was already there is left as it was.
+policy_rc=/usr/sbin/policy-rc.d
+own_policy_rc=0
+cleanup() {
+  if [ "$own_policy_rc" -eq 1 ]; then rm -f "$policy_rc"; fi
+}
+trap cleanup EXIT
 
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "ensure-services: installing ${need_apt[*]} from Debian packages"
@@ -13,9 +26,15 @@ if [ ${#need_apt[@]} -gt 0 ]; then
     echo "ensure-services: need root (or sudo) to install ${need_apt[*]}; install them and re-run" >&2
     exit 1
   fi
+  if [ ! -e "$policy_rc" ]; then
+    printf '#!/bin/sh\nexit 101\n' >"$policy_rc"
+    chmod 755 "$policy_rc"
+    own_policy_rc=1
+  fi
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
 fi
 
 echo "ensure-services: $(mosquitto -h 2>&1 | head -n1) ready"
+echo "ensure-services: $(influxd version 2>&1 | head -n1) ready"

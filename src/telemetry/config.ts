@@ -1,0 +1,32 @@
+import { z } from 'zod';
+
+const MiB = 1024 * 1024;
+
+/**
+ * The `influx` section. Absent means telemetry is not configured (the rest of xiaoer does not
+ * need InfluxDB); the lead mounts it as `influx: influxSchema.optional()`.
+ */
+export const influxSchema = z.object({
+  /** InfluxDB 1.x HTTP API, e.g. `http://127.0.0.1:8086` (a path prefix behind a proxy is kept). */
+  url: z.url({ protocol: /^https?$/ }).default('http://127.0.0.1:8086'),
+  database: z.string().min(1).default('xiaoer'),
+  username: z.string().min(1).optional(),
+  /** Plain text, like the gateway passwords; never logged. */
+  password: z.string().optional(),
+  /** Writes go to the database's default retention policy unless this names another. */
+  retentionPolicy: z.string().min(1).optional(),
+  /** Points per write request; a batch is also cut every `flushIntervalMs`. */
+  batchSize: z.number().int().min(1).max(100_000).default(5000),
+  /** Also the longest time a reading waits in memory, i.e. what a crash can lose. */
+  flushIntervalMs: z.number().int().min(10).default(1000),
+  /** Upper bound of the on-disk spool used while InfluxDB is unreachable; the oldest points go first. */
+  bufferMaxBytes: z
+    .number()
+    .int()
+    .min(1024)
+    .default(256 * MiB),
+  /** A write with no answer for this long counts as failed and its batch is spooled. */
+  requestTimeoutMs: z.number().int().min(100).default(5000),
+});
+
+export type InfluxConfig = z.infer<typeof influxSchema>;
