@@ -1,4 +1,4 @@
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Directory } from '../src/config/directory.ts';
 
 /** Who a broker connection is: a site's gateway, or an integration reading xiaoer's outbound topics. */
@@ -39,6 +39,12 @@ export class SiteAcl {
     return undefined;
   }
 
+  /** A gateway's client ids start with `<site>-`, a subscriber's with `<username>-`. */
+  mayUseClientId(who: Principal, clientId: string): boolean {
+    const prefix = who.kind === 'gateway' ? who.site : who.name;
+    return clientId.startsWith(`${prefix}-`);
+  }
+
   mayPublish(who: Principal, topic: string): boolean {
     // [MQTT-4.7.2-1] topics starting with $ are reserved for the broker; [MQTT-3.3.2-2] no wildcards.
     if (who.kind !== 'gateway' || topic.startsWith('$') || /[+#]/.test(topic)) return false;
@@ -56,7 +62,8 @@ export class SiteAcl {
   }
 }
 
+/** Compares digests, so neither the content nor the length of the password leaks through timing. */
 function sameSecret(given: Buffer, expected: string): boolean {
-  const want = Buffer.from(expected, 'utf8');
-  return given.length === want.length && timingSafeEqual(given, want);
+  const digest = (b: Buffer | string) => createHash('sha256').update(b).digest();
+  return timingSafeEqual(digest(given), digest(expected));
 }

@@ -7,6 +7,7 @@ import type { Logger } from '../src/core/logger.ts';
 import type { Service } from '../src/core/service.ts';
 import type { IncomingMessage } from '../src/ingest/ingest.ts';
 import { type Principal, SiteAcl, type SubscriberLogin } from './acl.ts';
+import { guardedConnection } from './packet-guard.ts';
 
 export interface EmbeddedBrokerDeps {
   directory: Directory;
@@ -14,6 +15,8 @@ export interface EmbeddedBrokerDeps {
   subscribers?: readonly SubscriberLogin[];
   host: string;
   port: number;
+  /** Largest MQTT packet accepted on the wire; larger ones close the connection before buffering. */
+  maxPacketBytes: number;
   log: Logger;
   /**
    * Records a message. Called from `authorizePublish`, which aedes runs *before* it sends the
@@ -35,6 +38,7 @@ export class EmbeddedBroker implements Service {
   #aedes: Aedes | undefined;
   #server: Server | undefined;
   readonly #sockets = new Set<Socket>();
+  #stopping = false;
   port = 0;
 
   constructor(deps: EmbeddedBrokerDeps) {
@@ -53,6 +57,13 @@ export class EmbeddedBroker implements Service {
           const err = Object.assign(new Error('bad username or password'), { returnCode: 4 as const });
           return done(err, false);
         }
+        // Client ids are global to the broker: without a per-login namespace, one site's gateway
+        // could take over another's persistent session (and trigger its will).
+        if (!this.#acl.mayUseClientId(principal, client.id)) {
+          log.warn({ clientId: client.id, username }, "MQTT client id outside the login's namespace refused");
+          const err = Object.assign(new Error('client id not allowed'), { returnCode: 2 as const });
+          return done(err, false);
+        }
         this.#principals.set(client, principal);
         done(null, true);
       },
@@ -64,6 +75,11 @@ export class EmbeddedBroker implements Service {
           log.warn({ clientId: client.id, who, topic: packet.topic }, 'publish outside own site refused');
           return done(new Error('publish not authorised for this topic'));
         }
+        // While stopping, aedes closes clients and publishes their wills: those are not device
+        // news. Refusing also withholds any PUBACK, so a gateway sends its message again later.
+        if (this.#stopping) return done(new Error('broker shutting down'));
+        // xiaoer is the only consumer of device topics; retained copies would only grow memory.
+        packet.retain = false;
         this.#deps
           .onPublish({ topic: packet.topic, payload: packet.payload as Buffer, qos: packet.qos })
           .then(
@@ -91,7 +107,7 @@ export class EmbeddedBroker implements Service {
     const server = createServer((socket) => {
       this.#sockets.add(socket);
       socket.once('close', () => this.#sockets.delete(socket));
-      aedes.handle(socket);
+      aedes.handle(guardedConnection(socket, this.#deps.maxPacketBytes));
     });
     this.#aedes = aedes;
     this.#server = server;
@@ -108,6 +124,7 @@ export class EmbeddedBroker implements Service {
     const server = this.#server;
     const aedes = this.#aedes;
     if (!server || !aedes) return;
+    this.#stopping = true;
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     await new Promise<void>((resolve) => aedes.close(resolve));
     for (const socket of this.#sockets) socket.destroy();

@@ -7,16 +7,19 @@ import { AuthService } from './auth/auth-service.ts';
 import { Directory } from './config/directory.ts';
 import type { Config } from './config/schema.ts';
 import { type Clock, systemClock } from './core/clock.ts';
+import { XiaoerError } from './core/errors.ts';
 import { EventBus } from './core/event-bus.ts';
 import { listen } from './core/listen.ts';
 import type { Logger } from './core/logger.ts';
 import type { Service } from './core/service.ts';
 import { Ingest } from './ingest/ingest.ts';
 import { MqttSource } from './ingest/mqtt-source.ts';
-import { type MqttPublish, Notifier } from './notify/notifier.ts';
+import { Notifier } from './notify/notifier.ts';
+import { OpcUaSource } from './opcua/opcua-source.ts';
 import { RuleEngine } from './rules/engine.ts';
 import { SqliteStore } from './store/sqlite/sqlite-store.ts';
 import type { Store } from './store/store.ts';
+import { TelemetryWriter } from './telemetry/influx-writer.ts';
 import { SlaScheduler } from './tickets/sla-scheduler.ts';
 import { TicketService } from './tickets/ticket-service.ts';
 
@@ -32,23 +35,34 @@ export interface RunningPorts {
   mqtt?: number;
 }
 
+/** The parts built once at start, before any socket opens. */
+interface Core {
+  auth: AuthService;
+  tickets: TicketService;
+  assets: AssetRegistry;
+  ingest: Ingest;
+}
+
 /**
  * The composition root: builds every component and owns the start-up and shutdown order.
- * Start: store → tickets/rules (re-armed from the store) → SLA clocks → MQTT → HTTP.
- * Stop is the reverse, draining in-flight messages before the store closes.
+ * Start: store → tickets, rules, assets (re-armed from the store) → SLA clocks → notifications
+ * → telemetry → MQTT → OPC UA → HTTP. Stop is the reverse: HTTP, then MQTT (no new messages), then the ingest drains
+ * what is in flight while notifications and the store are still there, then the rest.
  */
 export class App {
   readonly config: Config;
   readonly log: Logger;
   readonly clock: Clock;
-  readonly bus = new EventBus();
+  readonly bus: EventBus;
   readonly directory: Directory;
   readonly store: Store;
   readonly #started: Service[] = [];
   #ingest: Ingest | undefined;
   #sla: SlaScheduler | undefined;
-  #broker: EmbeddedBroker | undefined;
   #notifier: Notifier | undefined;
+  #opcua: OpcUaSource | undefined;
+  #telemetry: TelemetryWriter | undefined;
+  #mqttPublish: ((topic: string, payload: string) => Promise<void>) | undefined;
   #startedAt = 0;
   ports: RunningPorts = { http: 0 };
   /** Set on the first start when no admin password was configured; print it once. */
@@ -58,126 +72,39 @@ export class App {
     this.config = opts.config;
     this.log = opts.log;
     this.clock = opts.clock ?? systemClock;
+    this.bus = new EventBus((event, err) => this.log.error({ err, event }, 'event listener failed'));
     this.directory = new Directory(opts.config);
-    this.store = new SqliteStore(path.join(opts.config.dataDir, 'xiaoer.db'));
+    this.store = new SqliteStore(path.join(opts.config.dataDir, 'xiaoer.db'), {
+      synchronous: opts.config.store.synchronous,
+    });
   }
 
   async start(): Promise<void> {
     try {
-      await this.#start();
+      this.#startedAt = this.clock.now();
+      await this.store.migrate();
+      this.#track('store', () => this.store.close());
+      const core = await this.#buildCore();
+      this.#sla = new SlaScheduler({ ...this.#deps('sla'), tickets: core.tickets });
+      await this.#startService(this.#sla);
+      await this.#startNotifier();
+      await this.#startTelemetry(core.assets);
+      this.#track('ingest', () => core.ingest.drain());
+      await this.#startMqtt(core.ingest);
+      await this.#startOpcUa(core.ingest);
+      await this.#startApi(core);
+      this.log.info(
+        {
+          http: `http://${this.config.http.host}:${this.ports.http}`,
+          mqtt: this.config.mqtt.url ? `external ${redactUrl(this.config.mqtt.url)}` : this.ports.mqtt,
+          dataDir: this.config.dataDir,
+        },
+        'xiaoer started',
+      );
     } catch (err) {
       await this.stop();
       throw err;
     }
-  }
-
-  async #start(): Promise<void> {
-    const { config, log, clock, bus, store, directory } = this;
-    this.#startedAt = clock.now();
-    await store.migrate();
-    this.#started.push({ name: 'store', start: async () => {}, stop: () => store.close() });
-
-    const auth = new AuthService({ store, clock, tokenTtlHours: config.auth.tokenTtlHours });
-    this.generatedAdminPassword = (await auth.ensureAdmin(config.auth.adminPassword, log)).generatedPassword;
-
-    const tickets = new TicketService({
-      store,
-      directory,
-      clock,
-      bus,
-      log: log.child({ component: 'tickets' }),
-    });
-    const rules = new RuleEngine(config.rules);
-    for (const ticket of await store.listTickets({ open: true })) rules.seedFromTicket(ticket);
-
-    const assets = new AssetRegistry({ directory, store, clock, log: log.child({ component: 'assets' }) });
-    await assets.load();
-
-    const ingest = new Ingest(adapters, {
-      directory,
-      assets,
-      rules,
-      tickets,
-      store,
-      bus,
-      clock,
-      log: log.child({ component: 'ingest' }),
-      maxPayloadBytes: config.mqtt.maxPayloadBytes,
-    });
-    this.#ingest = ingest;
-    this.#started.push({ name: 'ingest', start: async () => {}, stop: () => ingest.drain() });
-
-    this.#sla = new SlaScheduler({ store, tickets, clock, bus, log: log.child({ component: 'sla' }) });
-    await this.#startService(this.#sla);
-
-    let publish: MqttPublish;
-    if (config.mqtt.url) {
-      const source = new MqttSource(
-        {
-          url: config.mqtt.url,
-          clientId: config.mqtt.clientId,
-          ...(config.mqtt.username ? { username: config.mqtt.username } : {}),
-          ...(config.mqtt.password ? { password: config.mqtt.password } : {}),
-        },
-        ingest,
-        log.child({ component: 'mqtt-ingest' }),
-      );
-      await this.#startService(source);
-      publish = (topic, payload) => source.publish(topic, payload);
-    } else {
-      this.#broker = new EmbeddedBroker({
-        directory,
-        subscribers: config.mqtt.subscribers,
-        host: config.mqtt.host,
-        port: config.mqtt.port,
-        log: log.child({ component: 'broker' }),
-        onPublish: (msg) => ingest.accept(msg),
-      });
-      const broker = this.#broker;
-      await this.#startService(broker);
-      this.ports.mqtt = broker.port;
-      publish = (topic, payload) => broker.publish(topic, payload, 1);
-    }
-
-    this.#notifier = new Notifier({
-      config: config.notify,
-      bus,
-      clock,
-      log: log.child({ component: 'notify' }),
-      publish,
-    });
-    await this.#startService(this.#notifier);
-
-    const api = await buildApi({
-      tickets,
-      assets,
-      auth,
-      store,
-      directory,
-      bus,
-      liveClients: new Set(),
-      log: log.child({ component: 'api' }),
-      health: () => this.health(),
-    });
-    this.#started.push({ name: 'api', start: async () => {}, stop: () => api.close() });
-    await api.ready();
-    this.ports.http = await listen(
-      api.server,
-      config.http.host,
-      config.http.port,
-      'HTTP',
-      'PORT (or http.port)',
-    );
-    log.info(
-      {
-        http: `http://${config.http.host}:${this.ports.http}`,
-        mqtt: config.mqtt.url
-          ? `external ${config.mqtt.url.replace(/\/\/[^@/]*@/, '//***@')}`
-          : this.ports.mqtt,
-        dataDir: config.dataDir,
-      },
-      'xiaoer started',
-    );
   }
 
   /** Stops in reverse start order; safe to call twice and after a failed start. */
@@ -203,12 +130,150 @@ export class App {
         webhooks: this.#notifier?.webhookStats() ?? [],
         mqttFailures: this.#notifier?.mqttFailures ?? 0,
       },
-      telemetry: { configured: false, message: 'InfluxDB is not configured' },
+      opcua: this.#opcua?.stats() ?? [],
+      telemetry: this.#telemetry?.stats() ?? {
+        configured: false,
+        message: 'InfluxDB is not configured (set influx.url): no telemetry history is kept',
+      },
     };
+  }
+
+  async #buildCore(): Promise<Core> {
+    const { config, log, store, directory, bus } = this;
+    const auth = new AuthService({ store, clock: this.clock, tokenTtlHours: config.auth.tokenTtlHours });
+    this.generatedAdminPassword = (await auth.ensureAdmin(config.auth.adminPassword, log)).generatedPassword;
+    const tickets = new TicketService({ ...this.#deps('tickets'), directory });
+    const rules = new RuleEngine(config.rules);
+    for (const ticket of await store.listTickets({ open: true })) rules.seedFromTicket(ticket);
+    bus.on('ticketChanged', (ticket, event) => {
+      if (event.type === 'closed') rules.forget(ticket.site, ticket.assetId, ticket.ruleId);
+    });
+    const assets = new AssetRegistry({ ...this.#deps('assets'), directory });
+    await assets.load();
+    const ingest = new Ingest(adapters, {
+      ...this.#deps('ingest'),
+      directory,
+      assets,
+      rules,
+      tickets,
+      maxPayloadBytes: config.mqtt.maxPayloadBytes,
+    });
+    this.#ingest = ingest;
+    return { auth, tickets, assets, ingest };
+  }
+
+  async #startNotifier(): Promise<void> {
+    // Publishing is looked up at each call: the MQTT side starts after the notifier (so that it
+    // stops before it, and tickets from messages still draining are notified).
+    this.#notifier = new Notifier({
+      ...this.#deps('notify'),
+      config: this.config.notify,
+      publish: (topic, payload) =>
+        this.#mqttPublish
+          ? this.#mqttPublish(topic, payload)
+          : Promise.reject(new XiaoerError('mqtt_down', 'MQTT is not running')),
+    });
+    await this.#startService(this.#notifier);
+  }
+
+  async #startMqtt(ingest: Ingest): Promise<void> {
+    const { mqtt } = this.config;
+    if (mqtt.url) {
+      const source = new MqttSource(
+        {
+          url: mqtt.url,
+          clientId: mqtt.clientId,
+          ...(mqtt.username ? { username: mqtt.username } : {}),
+          ...(mqtt.password ? { password: mqtt.password } : {}),
+        },
+        ingest,
+        this.log.child({ component: 'mqtt-ingest' }),
+      );
+      await this.#startService(source);
+      this.#mqttPublish = (topic, payload) => source.publish(topic, payload);
+      return;
+    }
+    const broker = new EmbeddedBroker({
+      directory: this.directory,
+      subscribers: mqtt.subscribers,
+      host: mqtt.host,
+      port: mqtt.port,
+      maxPacketBytes: mqtt.maxPacketBytes,
+      log: this.log.child({ component: 'broker' }),
+      onPublish: (msg) => ingest.accept(msg),
+    });
+    await this.#startService(broker);
+    this.ports.mqtt = broker.port;
+    this.#mqttPublish = (topic, payload) => broker.publish(topic, payload, 1);
+  }
+
+  /** Started before any message source and stopped after the ingest drained, so no reading is missed. */
+  async #startTelemetry(assets: AssetRegistry): Promise<void> {
+    if (!this.config.influx) return;
+    this.#telemetry = new TelemetryWriter({
+      ...this.#deps('telemetry'),
+      config: this.config.influx,
+      dataDir: this.config.dataDir,
+      assetKind: (site, assetId) => assets.kindOf(site, assetId),
+    });
+    await this.#startService(this.#telemetry);
+  }
+
+  /** OPC UA endpoints never block start-up: an unreachable server is retried in the background. */
+  async #startOpcUa(ingest: Ingest): Promise<void> {
+    const { opcua } = this.config;
+    if (opcua.endpoints.length === 0) return;
+    this.#opcua = new OpcUaSource({
+      endpoints: opcua.endpoints,
+      reconnect: opcua.reconnect,
+      keepAliveIntervalMs: opcua.keepAliveIntervalMs,
+      connectTimeoutMs: opcua.connectTimeoutMs,
+      record: (normalised, source) => ingest.record(normalised, source),
+      clock: this.clock,
+      log: this.log.child({ component: 'opcua' }),
+      pkiDir: path.join(this.config.dataDir, 'pki', 'opcua-client'),
+    });
+    await this.#startService(this.#opcua);
+  }
+
+  async #startApi(core: Core): Promise<void> {
+    const api = await buildApi({
+      tickets: core.tickets,
+      assets: core.assets,
+      auth: core.auth,
+      store: this.store,
+      directory: this.directory,
+      bus: this.bus,
+      liveClients: new Set(),
+      log: this.log.child({ component: 'api' }),
+      health: () => this.health(),
+    });
+    this.#track('api', () => api.close());
+    await api.ready();
+    const { host, port } = this.config.http;
+    this.ports.http = await listen(api.server, host, port, 'HTTP', 'PORT (or http.port)');
+  }
+
+  /** The dependencies every component takes, with its own child logger. */
+  #deps(component: string) {
+    return {
+      store: this.store,
+      bus: this.bus,
+      clock: this.clock,
+      log: this.log.child({ component }),
+    };
+  }
+
+  #track(name: string, stop: () => Promise<unknown>): void {
+    this.#started.push({ name, start: async () => {}, stop: async () => void (await stop()) });
   }
 
   async #startService(service: Service): Promise<void> {
     await service.start();
     this.#started.push(service);
   }
+}
+
+function redactUrl(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, '//***@');
 }

@@ -41,21 +41,25 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
 
+  const printGeneratedPassword = () => {
+    if (!app.generatedAdminPassword) return;
+    console.error(
+      `\n  First start: user "admin" was created with password  ${app.generatedAdminPassword}\n` +
+        '  It is shown only this once. Set XIAOER_ADMIN_PASSWORD to choose it yourself.\n',
+    );
+  };
   try {
     await app.start();
   } catch (err) {
+    // Also when start-up fails after the admin was created: it is the only chance to learn it.
+    printGeneratedPassword();
     if (err instanceof XiaoerError) {
       console.error(`xiaoer: ${err.message}`);
       process.exit(err.code === 'port_in_use' ? 1 : EXIT_CONFIG);
     }
     throw err;
   }
-  if (app.generatedAdminPassword) {
-    console.error(
-      `\n  First start: user "admin" was created with password  ${app.generatedAdminPassword}\n` +
-        '  It is shown only this once. Set XIAOER_ADMIN_PASSWORD to choose it yourself.\n',
-    );
-  }
+  printGeneratedPassword();
 }
 
 main().catch((err: unknown) => {

@@ -42,7 +42,7 @@ declare module 'fastify' {
     user?: User;
   }
   interface FastifyInstance {
-    /** A preHandler that lets only the given roles through. */
+    /** An onRequest hook (before the body is even parsed) that lets only the given roles through. */
     requireRole(...roles: Role[]): (req: import('fastify').FastifyRequest) => Promise<void>;
   }
 }

@@ -13,6 +13,9 @@ export interface AssetView extends Asset {
 
 const key = (site: string, id: string) => `${site}\u001f${id}`;
 
+/** Per site: more unknown devices than this is a misbehaving gateway, not a building. */
+export const MAX_UNCONFIRMED_PER_SITE = 2000;
+
 /**
  * Every asset xiaoer knows: those in the config, and those first seen on the wire. A discovered
  * asset stays `unconfirmed` (its readings are kept, its rules do not run) until an admin confirms
@@ -24,6 +27,9 @@ export class AssetRegistry {
   readonly #clock: Clock;
   readonly #log: Logger;
   readonly #discovered = new Map<string, DiscoveredAsset>();
+  readonly #unconfirmedPerSite = new Map<string, number>();
+  /** Devices not registered because their site is at the cap (counted, logged once). */
+  overflow = 0;
 
   constructor(deps: { directory: Directory; store: Store; clock: Clock; log: Logger }) {
     this.#directory = deps.directory;
@@ -33,7 +39,10 @@ export class AssetRegistry {
   }
 
   async load(): Promise<void> {
-    for (const a of await this.#store.listDiscoveredAssets()) this.#discovered.set(key(a.site, a.id), a);
+    for (const a of await this.#store.listDiscoveredAssets()) {
+      this.#discovered.set(key(a.site, a.id), a);
+      if (a.status === 'unconfirmed') this.#count(a.site, 1);
+    }
   }
 
   /** The asset rules run for: configured, or discovered and confirmed. */
@@ -44,6 +53,11 @@ export class AssetRegistry {
     return found?.status === 'confirmed' ? toAsset(found) : undefined;
   }
 
+  /** Any known kind, confirmed or not (telemetry tags readings with it). */
+  kindOf(site: string, id: string): string | undefined {
+    return this.#directory.asset(site, id)?.kind ?? this.#discovered.get(key(site, id))?.kind;
+  }
+
   isKnown(site: string, id: string): boolean {
     return this.#directory.asset(site, id) !== undefined || this.#discovered.has(key(site, id));
   }
@@ -51,6 +65,16 @@ export class AssetRegistry {
   /** Registers a device seen for the first time as unconfirmed. */
   async discover(site: string, id: string, kind: string, source: string): Promise<void> {
     if (this.isKnown(site, id)) return;
+    if ((this.#unconfirmedPerSite.get(site) ?? 0) >= MAX_UNCONFIRMED_PER_SITE) {
+      if (this.overflow++ === 0) {
+        this.#log.error(
+          { site, limit: MAX_UNCONFIRMED_PER_SITE },
+          'too many unconfirmed devices; not registering more',
+        );
+      }
+      return;
+    }
+    this.#count(site, 1);
     const asset: DiscoveredAsset = {
       site,
       id,
@@ -70,7 +94,8 @@ export class AssetRegistry {
     input: { kind: string; category?: string; name?: string; location?: string },
     by: string,
   ): Promise<AssetView> {
-    if (!this.#discovered.has(key(site, id))) {
+    const before = this.#discovered.get(key(site, id));
+    if (!before) {
       throw this.#directory.asset(site, id)
         ? badRequest('asset_configured', `asset ${site}/${id} is in the config file; change it there`)
         : notFound('asset', `${site}/${id}`);
@@ -88,7 +113,12 @@ export class AssetRegistry {
       at: this.#clock.now(),
     });
     this.#discovered.set(key(site, id), confirmed);
+    if (before.status === 'unconfirmed') this.#count(site, -1);
     return toView(confirmed);
+  }
+
+  #count(site: string, delta: number): void {
+    this.#unconfirmedPerSite.set(site, (this.#unconfirmedPerSite.get(site) ?? 0) + delta);
   }
 
   list(filter: { site?: string; status?: AssetStatus } = {}): AssetView[] {

@@ -3,6 +3,7 @@ import { XiaoerError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Role, User } from '../domain/types.ts';
 import type { Store } from '../store/store.ts';
+import { LoginThrottle } from './login-throttle.ts';
 import { generatePassword, hashPassword, hashToken, newToken, verifyPassword } from './passwords.ts';
 
 export const unauthorized = (message = 'log in first: send Authorization: Bearer <token>') =>
@@ -17,6 +18,7 @@ export class AuthService {
   readonly #store: Store;
   readonly #clock: Clock;
   readonly #tokenTtlMs: number;
+  readonly #throttle = new LoginThrottle();
 
   constructor(deps: { store: Store; clock: Clock; tokenTtlHours: number }) {
     this.#store = deps.store;
@@ -52,13 +54,25 @@ export class AuthService {
     });
   }
 
-  async login(username: string, password: string): Promise<{ token: string; user: User; expiresAt: number }> {
+  async login(
+    username: string,
+    password: string,
+    from = 'unknown',
+  ): Promise<{ token: string; user: User; expiresAt: number }> {
+    const keys = [`user:${username}`, `ip:${from}`];
+    this.#throttle.check(keys, this.#clock.now());
     const record = await this.#store.findUser(username);
     // Verify against something even for unknown users, so timing does not reveal which names exist.
     const ok = await verifyPassword(password, record?.passwordHash ?? DUMMY_HASH);
-    if (!record || !ok) throw unauthorized('wrong user name or password');
+    if (!record || !ok) {
+      this.#throttle.fail(keys, this.#clock.now());
+      throw unauthorized('wrong user name or password');
+    }
+    this.#throttle.succeed(keys);
     const token = newToken();
-    const expiresAt = this.#clock.now() + this.#tokenTtlMs;
+    const now = this.#clock.now();
+    const expiresAt = now + this.#tokenTtlMs;
+    await this.#store.deleteExpiredSessions(now);
     await this.#store.createSession(hashToken(token), record.id, expiresAt);
     const { passwordHash: _hidden, ...user } = record;
     return { token, user, expiresAt };

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { notifySchema } from '../notify/config.ts';
+import { opcuaSchema, opcuaSiteIssues } from '../opcua/config.ts';
+import { influxSchema } from '../telemetry/config.ts';
 
 const id = z
   .string()
@@ -8,8 +10,9 @@ const id = z
 const port = z.number().int().min(0).max(65535);
 
 export const slaSchema = z.object({
-  arrivalMinutes: z.number().positive().default(5),
-  repairMinutes: z.number().positive().default(60),
+  // Bounded to 30 days: a typo of many digits would otherwise produce invalid dates.
+  arrivalMinutes: z.number().positive().max(43_200).default(5),
+  repairMinutes: z.number().positive().max(43_200).default(60),
 });
 
 const categorySchema = z.object({
@@ -97,8 +100,8 @@ export const ruleSchema = z.discriminatedUnion('type', [
     ...ruleBase,
     type: z.literal('fault_event'),
     code: z.string().min(1),
-    /** A valid reading of this metric clears the fault (e.g. a real temperature after a sentinel). */
-    clearOnMetric: z.string().optional(),
+    /** A valid reading of this metric (or any of these) clears the fault, e.g. a real temperature. */
+    clearOnMetric: z.union([z.string(), z.array(z.string()).min(1)]).optional(),
   }),
 ]);
 
@@ -126,23 +129,44 @@ export const configSchema = z
             }),
           )
           .default([]),
-        /** Largest payload accepted by the ingest, in bytes. */
+        /** Largest payload accepted by the ingest, in bytes; larger ones are dead-lettered. */
         maxPayloadBytes: z
           .number()
           .int()
           .positive()
           .default(256 * 1024),
+        /** Largest MQTT packet the embedded broker reads at all; larger ones close the connection. */
+        maxPacketBytes: z
+          .number()
+          .int()
+          .positive()
+          .max(256 * 1024 * 1024)
+          .default(2 * 1024 * 1024),
       })
       .prefault({}),
     auth: z
       .object({
-        tokenTtlHours: z.number().positive().default(12),
+        tokenTtlHours: z
+          .number()
+          .positive()
+          .max(24 * 90)
+          .default(12),
         /** Password for the `admin` user created on first start; generated and printed once if absent. */
         adminPassword: z.string().min(8).optional(),
       })
       .prefault({}),
+    store: z
+      .object({
+        /** `full`: an acknowledged alert survives a power cut; `normal`: only a process crash. */
+        synchronous: z.enum(['full', 'normal']).default('full'),
+      })
+      .prefault({}),
     sla: slaSchema.prefault({}),
     notify: notifySchema,
+    /** Telemetry history in InfluxDB 1.x; absent: not kept (xiaoer still runs). */
+    influx: influxSchema.optional(),
+    /** OPC UA servers (BMS / HVAC) to read; none by default. */
+    opcua: opcuaSchema.prefault({}),
     categories: z.record(id, categorySchema),
     sites: z.array(siteSchema).min(1),
     rules: z.array(ruleSchema).default([]),
@@ -181,6 +205,14 @@ export const configSchema = z
         ]);
       });
     });
+    if (!cfg.mqtt.url && (cfg.mqtt.username || cfg.mqtt.password)) {
+      ctx.addIssue({
+        code: 'custom',
+        message:
+          'username/password are for an external broker (mqtt.url); the embedded one uses site gateways',
+        path: ['mqtt', cfg.mqtt.username ? 'username' : 'password'],
+      });
+    }
     cfg.mqtt.subscribers.forEach((sub, i) => {
       gatewayUsers(sub.username, ['mqtt', 'subscribers', i, 'username']);
     });
@@ -188,9 +220,26 @@ export const configSchema = z
     cfg.notify.webhooks.forEach((hook, i) => {
       webhookIds(hook.id, ['notify', 'webhooks', i, 'id']);
     });
+    for (const issue of opcuaSiteIssues(cfg.opcua, new Set(cfg.sites.map((s) => s.id)))) {
+      ctx.addIssue({ code: 'custom', message: issue.message, path: ['opcua', ...issue.path] });
+    }
     const ruleIds = seen('rule id');
+    // One open ticket per asset and fault: two rules raising the same fault on one kind would
+    // share a ticket and fight over clearing it.
+    const faultsByKind = seen('fault for asset kind');
+    const knownKinds = new Set([...categories, ...cfg.sites.flatMap((s) => s.devices.map((d) => d.kind))]);
     cfg.rules.forEach((rule, r) => {
       ruleIds(rule.id, ['rules', r, 'id']);
+      rule.kinds.forEach((kind, k) => {
+        faultsByKind(`${rule.fault}" on "${kind}`, ['rules', r, 'fault']);
+        if (!knownKinds.has(kind)) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `no device or category has kind "${kind}" (a typo would silently disable the rule)`,
+            path: ['rules', r, 'kinds', k],
+          });
+        }
+      });
       if (rule.category) checkCategory(rule.category, ['rules', r, 'category']);
     });
   });

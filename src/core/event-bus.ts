@@ -11,8 +11,14 @@ export interface BusEvents {
 
 export class EventBus {
   readonly #emitter = new EventEmitter({ captureRejections: false });
+  readonly #onListenerError: (event: string, err: unknown) => void;
 
-  constructor() {
+  /**
+   * Listeners run after the change they hear about is committed; one that throws must not make
+   * that change look failed to its caller, so errors are reported here instead of propagating.
+   */
+  constructor(onListenerError: (event: string, err: unknown) => void = () => {}) {
+    this.#onListenerError = onListenerError;
     // Listeners are few and known (notify, SSE clients later); warn only when something leaks badly.
     this.#emitter.setMaxListeners(1000);
   }
@@ -22,7 +28,14 @@ export class EventBus {
   }
 
   on<K extends keyof BusEvents>(event: K, listener: (...args: BusEvents[K]) => void): () => void {
-    this.#emitter.on(event, listener as (...a: unknown[]) => void);
-    return () => this.#emitter.off(event, listener as (...a: unknown[]) => void);
+    const guarded = (...args: unknown[]) => {
+      try {
+        (listener as (...a: unknown[]) => void)(...args);
+      } catch (err) {
+        this.#onListenerError(event, err);
+      }
+    };
+    this.#emitter.on(event, guarded);
+    return () => this.#emitter.off(event, guarded);
   }
 }

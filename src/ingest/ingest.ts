@@ -202,8 +202,13 @@ export class Ingest {
     this.stats.deadLettered[reason] = (this.stats.deadLettered[reason] ?? 0) + 1;
     const logKey = `${msg.topic}\u0000${reason}`;
     if (!this.#loggedDeadLetters.has(logKey)) {
-      // Once per topic and reason: a misconfigured device must not flood the log.
-      if (this.#loggedDeadLetters.size < 10_000) this.#loggedDeadLetters.add(logKey);
+      // Once per topic and reason: a misconfigured device must not flood the log. The set is an
+      // LRU of bounded size, so a flood of new topics costs at most one line each.
+      if (this.#loggedDeadLetters.size >= 10_000) {
+        const oldest = this.#loggedDeadLetters.values().next().value;
+        if (oldest !== undefined) this.#loggedDeadLetters.delete(oldest);
+      }
+      this.#loggedDeadLetters.add(logKey);
       this.#deps.log.warn({ topic: msg.topic, reason, detail }, 'payload rejected (dead letter)');
     }
     const head = Buffer.from(msg.payload.subarray(0, PAYLOAD_HEAD_BYTES)).toString('base64');

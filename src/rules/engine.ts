@@ -86,6 +86,14 @@ export class RuleEngine {
     values.set(metric, value);
   }
 
+  /**
+   * A ticket closed while its alarm was active (false alarm, or a repair the desk accepted):
+   * forget the alarm so the next report of the fault raises a new ticket instead of nothing.
+   */
+  forget(site: string, assetId: string, ruleId: string): void {
+    this.#active.delete(stateKey(site, assetId, ruleId));
+  }
+
   isActive(site: string, assetId: string, ruleId: string): boolean {
     return this.#active.has(stateKey(site, assetId, ruleId));
   }

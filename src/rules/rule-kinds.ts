@@ -54,8 +54,13 @@ const kinds: {
     },
   },
   fault_event: {
-    reading: (rule, r) =>
-      rule.clearOnMetric !== undefined && r.metric === rule.clearOnMetric ? 'clear' : undefined,
+    reading(rule, r) {
+      const clearing = rule.clearOnMetric;
+      if (clearing === undefined) return undefined;
+      return (Array.isArray(clearing) ? clearing.includes(r.metric) : r.metric === clearing)
+        ? 'clear'
+        : undefined;
+    },
     event: (rule, e) => (e.kind === 'fault' && e.code === rule.code ? 'raise' : undefined),
   },
 };

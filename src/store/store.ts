@@ -6,6 +6,7 @@ export type NewTicket = Omit<Ticket, 'id'>;
 /** Fields a lifecycle step may change. `null` clears an optional field. */
 export interface TicketPatch {
   status?: TicketStatus;
+  ruleId?: string;
   alarmActive?: boolean;
   arrivalAt?: Instant;
   arrivalMet?: boolean;
@@ -122,6 +123,7 @@ export interface Store {
   createSession(tokenHash: string, userId: number, expiresAt: Instant): Promise<void>;
   findSessionUser(tokenHash: string, now: Instant): Promise<User | undefined>;
   deleteSession(tokenHash: string): Promise<void>;
+  deleteExpiredSessions(now: Instant): Promise<void>;
 
   /** Records a newly seen asset; a no-op if that site and id are already known. */
   addDiscoveredAsset(asset: DiscoveredAsset): Promise<void>;

@@ -106,6 +106,7 @@ export function newTicketColumns(t: NewTicket): Record<string, unknown> {
 
 const PATCH_COLUMNS: Record<keyof TicketPatch, string> = {
   status: 'status',
+  ruleId: 'rule_id',
   alarmActive: 'alarm_active',
   arrivalAt: 'arrival_at',
   arrivalMet: 'arrival_met',

@@ -21,6 +21,8 @@ const SYSTEM_SLA: Actor = { name: 'system:sla' };
 type TicketChange = Omit<TicketPatch, 'updatedAt'>;
 
 const OPEN_BEFORE_ARRIVAL: readonly TicketStatus[] = ['raised', 'dispatched'];
+const OPEN_BEFORE_REPAIR: readonly TicketStatus[] = ['raised', 'dispatched', 'on_site'];
+const OPEN_STATUSES: readonly TicketStatus[] = ['raised', 'dispatched', 'on_site', 'repaired', 'verified'];
 
 export interface ManualTicketInput {
   site: string;
@@ -50,27 +52,40 @@ export class TicketService {
   }
 
   /** Records one alarm transition. Idempotent for a repeated raise: one open ticket per asset+fault. */
-  async applyAlarm(t: AlarmTransition): Promise<void> {
+  async applyAlarm(t: AlarmTransition, attempt = 0): Promise<void> {
     const { alarm } = t;
     const open = await this.#store.findOpenTicket(alarm);
     const detail = { ruleId: alarm.ruleId, cause: alarm.cause ?? null };
-    if (t.type === 'cleared') {
-      if (!open) return;
-      await this.#update(
-        open,
-        { alarmActive: false },
-        'alarm_cleared',
-        SYSTEM_RULES,
-        detail,
-        alarm.clearedAt,
-      );
-      return;
-    }
-    if (open) {
-      await this.#update(open, { alarmActive: true }, 'alarm_repeated', SYSTEM_RULES, detail, alarm.raisedAt);
-      return;
-    }
     try {
+      if (t.type === 'cleared') {
+        if (!open) return;
+        const at = alarm.clearedAt;
+        await this.#update(
+          open,
+          { alarmActive: false },
+          'alarm_cleared',
+          SYSTEM_RULES,
+          detail,
+          at,
+          OPEN_STATUSES,
+        );
+        return;
+      }
+      if (open) {
+        // The ticket follows the rule now reporting its fault (e.g. a hotline ticket the sensor
+        // confirms), so that after a restart the right rule is re-armed from it.
+        const change: TicketChange = { alarmActive: true, ruleId: alarm.ruleId };
+        await this.#update(
+          open,
+          change,
+          'alarm_repeated',
+          SYSTEM_RULES,
+          detail,
+          alarm.raisedAt,
+          OPEN_STATUSES,
+        );
+        return;
+      }
       await this.#raise({
         site: alarm.site,
         assetId: alarm.assetId,
@@ -84,8 +99,11 @@ export class TicketService {
         detail,
       });
     } catch (err) {
-      // Another writer (a second instance, or a redelivery racing this one) created it first.
-      if (err instanceof XiaoerError && err.code === 'ticket_exists') return this.applyAlarm(t);
+      // Another writer got there between our read and our write: a ticket was created, or the
+      // open one was closed. Read again and redo the decision (bounded, it cannot loop forever).
+      const raced =
+        err instanceof XiaoerError && (err.code === 'ticket_exists' || err.code === 'ticket_conflict');
+      if (raced && attempt < 3) return this.applyAlarm(t, attempt + 1);
       throw err;
     }
   }
@@ -116,6 +134,10 @@ export class TicketService {
   }
 
   async dispatch(id: number, assignee: string, actor: Actor): Promise<Ticket> {
+    const user = await this.#store.findUser(assignee);
+    if (!user || (user.role !== 'maintainer' && user.role !== 'admin')) {
+      throw badRequest('unknown_maintainer', `${assignee} is not a maintainer's user name`);
+    }
     const ticket = await this.get(id);
     return this.#update(
       ticket,
@@ -131,6 +153,7 @@ export class TicketService {
   /** The maintainer is on site: stops the arrival clock. */
   async arrive(id: number, actor: Actor): Promise<Ticket> {
     const ticket = await this.get(id);
+    assertMayWork(ticket, actor);
     if (!OPEN_BEFORE_ARRIVAL.includes(ticket.status)) {
       throw conflict(
         'ticket_conflict',
@@ -155,6 +178,7 @@ export class TicketService {
   /** The maintainer reports the repair done: stops the repair clock (sensor verification comes later). */
   async repaired(id: number, actor: Actor, note?: string): Promise<Ticket> {
     const ticket = await this.get(id);
+    assertMayWork(ticket, actor);
     if (ticket.status !== 'on_site') {
       throw conflict(
         'ticket_conflict',
@@ -205,7 +229,23 @@ export class TicketService {
       clock === 'arrival'
         ? { arrivalBreachedAt: dueAt, arrivalMet: false }
         : { repairBreachedAt: dueAt, repairMet: false };
-    const updated = await this.#update(ticket, patch, 'sla_breached', SYSTEM_SLA, { clock, dueAt }, dueAt);
+    // Only while the clock is still running: an arrival or repair committed meanwhile wins.
+    const running = clock === 'arrival' ? OPEN_BEFORE_ARRIVAL : OPEN_BEFORE_REPAIR;
+    let updated: Ticket;
+    try {
+      updated = await this.#update(
+        ticket,
+        patch,
+        'sla_breached',
+        SYSTEM_SLA,
+        { clock, dueAt },
+        dueAt,
+        running,
+      );
+    } catch (err) {
+      if (err instanceof XiaoerError && err.code === 'ticket_conflict') return undefined;
+      throw err;
+    }
     this.#log.warn({ ticketId: id, clock, dueAt: new Date(dueAt).toISOString() }, 'SLA target breached');
     return updated;
   }
@@ -276,6 +316,17 @@ export class TicketService {
     this.#bus.emit('ticketChanged', result.ticket, result.event);
     return result.ticket;
   }
+}
+
+/**
+ * A maintainer stops the SLA clocks only on tickets dispatched to them, or not yet dispatched
+ * (the first to arrive takes it). Admins may record for anyone.
+ */
+function assertMayWork(ticket: Ticket, actor: Actor): void {
+  if (actor.role !== 'maintainer' || !ticket.assignee || ticket.assignee === actor.name) return;
+  throw new XiaoerError('not_assignee', `ticket ${ticket.id} is dispatched to ${ticket.assignee}`, {
+    httpStatus: 403,
+  });
 }
 
 /** Whether an SLA clock is still counting down (not reached, not already breached, ticket open). */

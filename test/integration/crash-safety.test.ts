@@ -66,6 +66,7 @@ describe('crash safety of an acknowledged QoS 1 alert', () => {
 
     // The gateway, unsure, sends the same alert again: still one ticket.
     const again = await mqtt.connectAsync(`mqtt://127.0.0.1:${port2}`, {
+      clientId: 'xincheng-gw-2',
       username: 'xincheng-gw',
       password: 'xincheng-demo',
       reconnectPeriod: 0,

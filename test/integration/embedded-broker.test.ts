@@ -20,15 +20,19 @@ describe('embedded broker: acknowledgement only after recording', () => {
   let recorder: ControlledRecorder;
   const clients: MqttClient[] = [];
 
-  beforeEach(async () => {
-    recorder = new ControlledRecorder();
-    broker = new EmbeddedBroker({
+  const newBroker = (port = 0) =>
+    new EmbeddedBroker({
       directory: new Directory(exampleConfig()),
       host: '127.0.0.1',
-      port: 0,
+      port,
+      maxPacketBytes: 2 * 1024 * 1024,
       log: silentLog,
       onPublish: recorder.onPublish,
     });
+
+  beforeEach(async () => {
+    recorder = new ControlledRecorder();
+    broker = newBroker();
     await broker.start();
   });
   afterEach(async () => {
@@ -40,6 +44,7 @@ describe('embedded broker: acknowledgement only after recording', () => {
     const c = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.port}`, {
       username: 'xincheng-gw',
       password: 'xincheng-demo',
+      clientId: `xincheng-test-${Math.random().toString(16).slice(2, 8)}`,
       reconnectPeriod: 0,
       ...opts,
     });
@@ -106,14 +111,51 @@ describe('embedded broker: acknowledgement only after recording', () => {
     expect(again.connected).toBe(true);
   });
 
-  it('names the setting to change when the port is taken', async () => {
-    const second = new EmbeddedBroker({
-      directory: new Directory(exampleConfig()),
-      host: '127.0.0.1',
-      port: broker.port,
-      log: silentLog,
-      onPublish: recorder.onPublish,
+  it("refuses a client id outside the login's namespace, so no site can take over another's session", async () => {
+    await expect(connect({ clientId: 'north-gw' })).rejects.toThrow(/Identifier rejected/i);
+    await expect(connect({ clientId: 'mqttjs_1234' })).rejects.toThrow(/Identifier rejected/i);
+  });
+
+  it('closes a connection that announces an oversized packet before buffering it', async () => {
+    const { connect: tcp } = await import('node:net');
+    const socket = tcp(broker.port, '127.0.0.1');
+    socket.on('error', () => {});
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    // CONNECT (0x10) announcing 200 MB [MQTT-2.2.3]: 200 MB as a 4-byte variable length.
+    const length = 200 * 1024 * 1024;
+    const varint = [
+      (length & 0x7f) | 0x80,
+      ((length >> 7) & 0x7f) | 0x80,
+      ((length >> 14) & 0x7f) | 0x80,
+      (length >> 21) & 0x7f,
+    ];
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    socket.write(Buffer.from([0x10, ...varint]));
+    socket.write(Buffer.alloc(64 * 1024));
+    await closed;
+    expect(socket.destroyed).toBe(true);
+    // The broker keeps serving others.
+    expect((await connect()).connected).toBe(true);
+  });
+
+  it('does not record wills or late messages while shutting down', async () => {
+    await connect({
+      clientId: 'xincheng-will',
+      will: {
+        topic: 'xincheng/zigbee2mqtt/lock-3f-east/availability',
+        payload: Buffer.from('offline'),
+        qos: 1,
+        retain: false,
+      },
     });
+    await broker.stop();
+    expect(recorder.pending).toEqual([]);
+    broker = newBroker();
+    await broker.start();
+  });
+
+  it('names the setting to change when the port is taken', async () => {
+    const second = newBroker(broker.port);
     await expect(second.start()).rejects.toThrow(
       `MQTT port ${broker.port} is already in use; choose another with MQTT_PORT`,
     );

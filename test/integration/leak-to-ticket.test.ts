@@ -83,6 +83,21 @@ describe('leak to ticket through the embedded broker', () => {
     expect(detail.body.events?.[3]?.actor).toBe('wang');
   });
 
+  it('raises a new ticket when a fault is reported again after its ticket was closed unrepaired', async () => {
+    const gw = await t.gateway('xincheng');
+    const wet = JSON.stringify({ water_leak: true });
+    await gw.publishAsync('xincheng/zigbee2mqtt/leak-b1-riser', wet, { qos: 1 });
+    const [first] = await tickets();
+    const closed = await t.request('POST', `/api/tickets/${first?.id}/close`, {
+      token: staff,
+      body: { reason: 'false alarm: cleaner mopping' },
+    });
+    expect(closed.status).toBe(200);
+    // The sensor still reports water: this is a fault again, not silence.
+    await gw.publishAsync('xincheng/zigbee2mqtt/leak-b1-riser', wet, { qos: 1 });
+    expect((await tickets()).map((x) => x.status)).toEqual(['raised', 'closed']);
+  });
+
   it('refuses a gateway publishing under another site prefix and raises nothing', async () => {
     const gw = await t.gateway('north');
     const closed = new Promise<void>((resolve) => gw.once('close', () => resolve()));

@@ -129,6 +129,7 @@ describe('notifications', () => {
     });
     const token = await t.userToken('desk', 'staff');
     const reader = await mqtt.connectAsync(t.mqttUrl, {
+      clientId: 'bms-reader-1',
       username: 'bms-reader',
       password: 'reader-password',
       reconnectPeriod: 0,

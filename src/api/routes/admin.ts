@@ -12,7 +12,7 @@ export const adminRoutes =
     app.get(
       '/users',
       {
-        preHandler: admin,
+        onRequest: admin,
         schema: { tags: ['admin'], response: { 200: z.object({ users: z.array(userSchema) }) } },
       },
       async () => ({ users: (await deps.store.listUsers()).map(userView) }),
@@ -21,7 +21,7 @@ export const adminRoutes =
     app.post(
       '/users',
       {
-        preHandler: admin,
+        onRequest: admin,
         schema: {
           tags: ['admin'],
           body: z.object({
@@ -38,7 +38,7 @@ export const adminRoutes =
       async (req, reply) => reply.status(201).send(userView(await deps.auth.createUser(req.body))),
     );
 
-    app.get('/sites', { preHandler: app.requireRole(), schema: { tags: ['sites'] } }, async () => ({
+    app.get('/sites', { onRequest: app.requireRole(), schema: { tags: ['sites'] } }, async () => ({
       // Gateway passwords stay out of the API.
       sites: deps.directory.sites.map((s) => ({ id: s.id, name: s.name, devices: s.devices })),
     }));
@@ -46,7 +46,7 @@ export const adminRoutes =
     app.get(
       '/dead-letters',
       {
-        preHandler: admin,
+        onRequest: admin,
         schema: {
           tags: ['admin'],
           querystring: z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100) }),

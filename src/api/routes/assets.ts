@@ -26,7 +26,7 @@ export const assetRoutes =
     app.get(
       '/assets',
       {
-        preHandler: app.requireRole(),
+        onRequest: app.requireRole(),
         schema: {
           tags: ['assets'],
           description:
@@ -44,7 +44,7 @@ export const assetRoutes =
     app.post(
       '/assets/:site/:id/confirm',
       {
-        preHandler: app.requireRole('admin'),
+        onRequest: app.requireRole('admin'),
         schema: {
           tags: ['assets'],
           params: z.object({ site: z.string(), id: z.string() }),

@@ -16,11 +16,16 @@ export const authRoutes =
           response: {
             200: z.object({ token: z.string(), expiresAt: z.string(), user: userSchema }),
             401: errorSchema,
+            429: errorSchema,
           },
         },
       },
       async (req) => {
-        const { token, user, expiresAt } = await deps.auth.login(req.body.username, req.body.password);
+        const { token, user, expiresAt } = await deps.auth.login(
+          req.body.username,
+          req.body.password,
+          req.ip,
+        );
         return { token, expiresAt: new Date(expiresAt).toISOString(), user: userView(user) };
       },
     );
@@ -32,7 +37,7 @@ export const authRoutes =
 
     app.get(
       '/me',
-      { schema: { tags: ['auth'], response: { 200: userSchema } }, preHandler: app.requireRole() },
+      { schema: { tags: ['auth'], response: { 200: userSchema } }, onRequest: app.requireRole() },
       async (req) => userView(req.user as NonNullable<typeof req.user>),
     );
   };

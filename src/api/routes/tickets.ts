@@ -13,7 +13,7 @@ const ticketResponse = { 200: ticketSchema, 400: errorSchema, 404: errorSchema, 
 /** `status=raised,on_site` or repeated `status=` parameters. */
 const statusList = z
   .union([z.string(), z.array(z.string())])
-  .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter(Boolean))
+  .transform((v) => [...new Set((Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter(Boolean))])
   .pipe(z.array(z.enum(TICKET_STATUSES)));
 
 export function actorOf(req: FastifyRequest): Actor {
@@ -31,7 +31,7 @@ export const ticketRoutes =
     app.get(
       '/tickets',
       {
-        preHandler: anyone,
+        onRequest: anyone,
         schema: {
           tags: ['tickets'],
           querystring: z.object({
@@ -56,7 +56,7 @@ export const ticketRoutes =
     app.post(
       '/tickets',
       {
-        preHandler: desk,
+        onRequest: desk,
         schema: {
           tags: ['tickets'],
           description: 'Raise a ticket by hand, e.g. for a fault reported on the hotline.',
@@ -79,7 +79,7 @@ export const ticketRoutes =
     app.get(
       '/tickets/:id',
       {
-        preHandler: anyone,
+        onRequest: anyone,
         schema: {
           tags: ['tickets'],
           params: idParams,
@@ -96,7 +96,7 @@ export const ticketRoutes =
     app.post(
       '/tickets/:id/dispatch',
       {
-        preHandler: desk,
+        onRequest: desk,
         schema: {
           tags: ['tickets'],
           params: idParams,
@@ -109,14 +109,14 @@ export const ticketRoutes =
 
     app.post(
       '/tickets/:id/arrive',
-      { preHandler: field, schema: { tags: ['tickets'], params: idParams, response: ticketResponse } },
+      { onRequest: field, schema: { tags: ['tickets'], params: idParams, response: ticketResponse } },
       async (req) => ticketView(await deps.tickets.arrive(req.params.id, actorOf(req))),
     );
 
     app.post(
       '/tickets/:id/repaired',
       {
-        preHandler: field,
+        onRequest: field,
         schema: {
           tags: ['tickets'],
           params: idParams,
@@ -131,7 +131,7 @@ export const ticketRoutes =
     app.post(
       '/tickets/:id/close',
       {
-        preHandler: desk,
+        onRequest: desk,
         schema: {
           tags: ['tickets'],
           params: idParams,

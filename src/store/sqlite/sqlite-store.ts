@@ -30,6 +30,8 @@ import {
   type TicketRow,
 } from '../ticket-row.ts';
 
+export const DEAD_LETTER_RETENTION = 10_000;
+
 const MIGRATIONS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'migrations');
 
 interface UserRow {
@@ -60,15 +62,18 @@ export class SqliteStore implements Store {
   readonly driver = 'sqlite';
   readonly #db: Database.Database;
   readonly #statements = new Map<string, Database.Statement>();
+  #deadLetterInserts = 0;
 
-  /** `file` is a path, or `:memory:` for unit tests. */
-  constructor(file: string) {
+  /**
+   * `file` is a path, or `:memory:` for unit tests. `synchronous: 'full'` (the default) syncs the
+   * WAL on every commit, so an acknowledged alert survives a power cut too; `normal` only survives
+   * a crash of the process, and is faster.
+   */
+  constructor(file: string, opts: { synchronous?: 'full' | 'normal' } = {}) {
     if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
     this.#db = new Database(file);
     this.#db.pragma('journal_mode = WAL');
-    // NORMAL in WAL mode survives a crash of the process (SIGKILL) without losing a committed
-    // transaction; only an OS crash or power cut may lose the last ones.
-    this.#db.pragma('synchronous = NORMAL');
+    this.#db.pragma(`synchronous = ${opts.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
     this.#db.pragma('foreign_keys = ON');
     this.#db.pragma('busy_timeout = 5000');
   }
@@ -256,6 +261,10 @@ export class SqliteStore implements Store {
     this.#stmt('DELETE FROM sessions WHERE token_hash = ?').run(tokenHash);
   }
 
+  async deleteExpiredSessions(now: number): Promise<void> {
+    this.#stmt('DELETE FROM sessions WHERE expires_at <= ?').run(now);
+  }
+
   async addDiscoveredAsset(a: DiscoveredAsset): Promise<void> {
     this.#stmt(
       `INSERT INTO discovered_assets (site, id, kind, category, name, location, status, source, first_seen_at)
@@ -290,6 +299,12 @@ export class SqliteStore implements Store {
   }
 
   async addDeadLetter(r: NewDeadLetter): Promise<void> {
+    // Keep the newest DEAD_LETTER_RETENTION rows: enough to diagnose, bounded under a flood.
+    if (++this.#deadLetterInserts % 1000 === 0) {
+      this.#stmt('DELETE FROM dead_letters WHERE id <= (SELECT MAX(id) FROM dead_letters) - ?').run(
+        DEAD_LETTER_RETENTION,
+      );
+    }
     this.#stmt(
       'INSERT INTO dead_letters (at, site, topic, reason, detail, payload_bytes, payload_head) VALUES (?, ?, ?, ?, ?, ?, ?)',
     ).run(r.at, r.site ?? null, r.topic, r.reason, r.detail, r.payloadBytes, r.payloadHead);

@@ -103,7 +103,9 @@ describe('RuleEngine', () => {
     expect(rules.evaluate(leak, [reading(leak.id, 'power_w', 0.4, 3)], [])).toMatchObject([
       { type: 'raised', alarm: { fault: 'pump_no_power' } },
     ]);
-    expect(rules.evaluate(leak, [reading(leak.id, 'relay_on', false, 4)], [])).toMatchObject([{ type: 'cleared' }]);
+    expect(rules.evaluate(leak, [reading(leak.id, 'relay_on', false, 4)], [])).toMatchObject([
+      { type: 'cleared' },
+    ]);
     // Other assets keep their own values.
     expect(rules.evaluate({ ...leak, id: 'other' }, [reading('other', 'power_w', 0, 5)], [])).toEqual([]);
   });

@@ -101,15 +101,35 @@ describe('TicketService', () => {
       httpStatus: 409,
     });
     await expect(h.tickets.close(id, { name: 'desk' })).rejects.toMatchObject({ code: 'reason_required' });
+    for (const [username, role] of [
+      ['li', 'maintainer'],
+      ['zhao', 'maintainer'],
+      ['desk', 'staff'],
+    ] as const) {
+      await h.store.createUser({ username, displayName: username, role, passwordHash: 'x', createdAt: T0 });
+    }
+    await expect(h.tickets.dispatch(id, 'desk', { name: 'desk' })).rejects.toMatchObject({
+      code: 'unknown_maintainer',
+    });
+    await expect(h.tickets.dispatch(id, 'nobody', { name: 'desk' })).rejects.toMatchObject({
+      code: 'unknown_maintainer',
+    });
     await h.tickets.dispatch(id, 'li', { name: 'desk' });
-    await h.tickets.arrive(id, me);
-    await expect(h.tickets.arrive(id, me)).rejects.toMatchObject({ code: 'ticket_conflict' });
+    // Dispatched to li: another maintainer cannot stop li's clocks; an admin may record for li.
+    await expect(h.tickets.arrive(id, me)).rejects.toMatchObject({ code: 'not_assignee', httpStatus: 403 });
+    await h.tickets.arrive(id, { name: 'li', role: 'maintainer' });
+    await expect(h.tickets.arrive(id, { name: 'li', role: 'maintainer' })).rejects.toMatchObject({
+      code: 'ticket_conflict',
+    });
     await expect(h.tickets.dispatch(id, 'zhao', { name: 'desk' })).rejects.toMatchObject({
       code: 'ticket_conflict',
     });
-    // Dispatched to li, but wang arrived: the assignee stays li, the event says who arrived.
+    await h.tickets.repaired(id, { name: 'admin', role: 'admin' });
     const events = await h.store.listTicketEvents(id);
-    expect(events.at(-1)).toMatchObject({ type: 'arrived', actor: 'wang' });
+    expect(events.slice(-2)).toMatchObject([
+      { type: 'arrived', actor: 'li' },
+      { type: 'repaired', actor: 'admin' },
+    ]);
     await expect(h.tickets.get(999)).rejects.toMatchObject({ code: 'not_found', httpStatus: 404 });
   });
 
@@ -141,6 +161,22 @@ describe('TicketService', () => {
         { name: 'desk' },
       ),
     ).rejects.toMatchObject({ code: 'unknown_category' });
+  });
+
+  it('moves an open ticket to the rule that now reports its fault, and ignores a closed race', async () => {
+    const manual = await h.tickets.raiseManual(
+      {
+        site: 'xincheng',
+        assetId: 'leak-b1-riser',
+        fault: 'leak',
+        category: 'plumbing',
+        note: 'caller saw water',
+      },
+      { name: 'desk' },
+    );
+    expect(manual).toMatchObject({ ruleId: 'manual', alarmActive: false });
+    await h.tickets.applyAlarm(raised());
+    expect(await h.tickets.get(manual.id)).toMatchObject({ ruleId: 'water-leak', alarmActive: true });
   });
 
   it('uses per-category SLA targets when the config overrides them', async () => {

@@ -1,0 +1,71 @@
+import type { Socket } from 'node:net';
+import { Duplex, Transform, type TransformCallback } from 'node:stream';
+
+/**
+ * Measures each MQTT packet's announced size from its fixed header [MQTT-2.2.3] and destroys the
+ * connection when one is larger than allowed. aedes' parser would otherwise buffer a packet of up
+ * to 256 MB (the protocol maximum) before anything, even the login, is checked.
+ */
+export class PacketSizeGuard extends Transform {
+  readonly #maxBytes: number;
+  #state: 'type' | 'length' | 'body' = 'type';
+  #length = 0;
+  #multiplier = 1;
+  #lengthBytes = 0;
+  #remaining = 0;
+
+  constructor(maxBytes: number) {
+    super();
+    this.#maxBytes = maxBytes;
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    let i = 0;
+    while (i < chunk.length) {
+      if (this.#state === 'type') {
+        i++;
+        this.#state = 'length';
+        this.#length = 0;
+        this.#multiplier = 1;
+        this.#lengthBytes = 0;
+      } else if (this.#state === 'length') {
+        const byte = chunk[i++] as number;
+        this.#length += (byte & 0x7f) * this.#multiplier;
+        this.#multiplier *= 128;
+        this.#lengthBytes++;
+        if (this.#length > this.#maxBytes || (byte & 0x80 && this.#lengthBytes >= 4)) {
+          done(
+            new Error(`MQTT packet of ${this.#length} bytes or more exceeds the limit of ${this.#maxBytes}`),
+          );
+          return;
+        }
+        if (!(byte & 0x80)) {
+          this.#remaining = this.#length;
+          this.#state = this.#remaining === 0 ? 'type' : 'body';
+        }
+      } else {
+        const take = Math.min(this.#remaining, chunk.length - i);
+        i += take;
+        this.#remaining -= take;
+        if (this.#remaining === 0) this.#state = 'type';
+      }
+    }
+    done(null, chunk);
+  }
+}
+
+/** The socket as aedes sees it: reads go through the guard, writes go straight to the socket. */
+export function guardedConnection(socket: Socket, maxPacketBytes: number): Duplex {
+  const guard = new PacketSizeGuard(maxPacketBytes);
+  socket.pipe(guard);
+  const conn = Duplex.from({ readable: guard, writable: socket });
+  const destroyAll = () => {
+    socket.destroy();
+    conn.destroy();
+  };
+  guard.once('error', destroyAll);
+  // aedes listens for errors on `conn`; a reset socket must not become an uncaught exception.
+  socket.on('error', destroyAll);
+  socket.once('close', () => conn.destroy());
+  return conn;
+}
