@@ -32,6 +32,10 @@ export const z2mStateSchema = z.looseObject({
   state: str,
   lock_state: str,
   tamper: bool,
+  // Locks and remotes: what just happened (manual_lock, keypad_unlock...), with who/how.
+  action: str,
+  action_source_name: str,
+  action_user: num,
   temperature: num,
   humidity: num,
   local_temperature: num,
@@ -74,6 +78,12 @@ export const zigbee2mqtt = defineAdapter({
           e.reading('lock_state', p.state === 'LOCK' ? 'locked' : 'unlocked');
         }
         if (p.tamper === true) e.event('fault', 'tamper');
+        if (p.action) {
+          e.event('action', p.action, {
+            ...(p.action_source_name ? { source: p.action_source_name } : {}),
+            ...(p.action_user != null ? { user: p.action_user } : {}),
+          });
+        }
         const temperatureField = p.local_temperature != null ? 'local_temperature' : 'temperature';
         temperature(e, 'temperature_c', p[temperatureField], temperatureField);
         const setpoint = p.occupied_heating_setpoint ?? p.current_heating_setpoint;
@@ -84,6 +94,18 @@ export const zigbee2mqtt = defineAdapter({
         if (p.battery != null) e.reading('battery_pct', p.battery, '%');
         if (p.battery_low != null) e.reading('battery_low', p.battery_low);
         if (p.linkquality != null) e.reading('link_quality', p.linkquality, 'lqi');
+        return e.out;
+      },
+    },
+    {
+      // With the legacy action sensor option, Zigbee2MQTT also publishes the bare action string
+      // on its own sub-topic (e.g. `single`, `manual_unlock`).
+      topic: '{site}/zigbee2mqtt/{device}/action',
+      payload: 'text',
+      schema: z.string().min(1).max(100),
+      toReadings(action, ctx) {
+        const e = emit(ctx);
+        e.event('action', action);
         return e.out;
       },
     },
