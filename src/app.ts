@@ -89,7 +89,7 @@ export class App {
       await this.#startService(this.#sla);
       await this.#startNotifier();
       await this.#startTelemetry(core.assets);
-      this.#track('ingest', () => core.ingest.drain());
+      await this.#startService(core.ingest);
       await this.#startMqtt(core.ingest);
       await this.#startOpcUa(core.ingest);
       await this.#startApi(core);
@@ -143,7 +143,7 @@ export class App {
     const auth = new AuthService({ store, clock: this.clock, tokenTtlHours: config.auth.tokenTtlHours });
     this.generatedAdminPassword = (await auth.ensureAdmin(config.auth.adminPassword, log)).generatedPassword;
     const tickets = new TicketService({ ...this.#deps('tickets'), directory });
-    const rules = new RuleEngine(config.rules);
+    const rules = new RuleEngine(config.rules, { flapping: config.flapping });
     for (const ticket of await store.listTickets({ open: true })) rules.seedFromTicket(ticket);
     bus.on('ticketChanged', (ticket, event) => {
       if (event.type === 'closed') rules.forget(ticket.site, ticket.assetId, ticket.ruleId);

@@ -1,4 +1,5 @@
 import type { AssetId, SiteId } from '../domain/types.ts';
+import type { RuleOverride } from '../rules/config.ts';
 import type { Config, DeviceConfig, SiteConfig } from './schema.ts';
 
 export interface Asset {
@@ -8,6 +9,8 @@ export interface Asset {
   category: string;
   name: string;
   location?: string;
+  /** Per-rule changes for this asset (thresholds, timings, or disabled). */
+  rules?: Readonly<Record<string, RuleOverride>>;
 }
 
 export interface SlaTargets {
@@ -79,5 +82,6 @@ function toAsset(site: SiteId, device: DeviceConfig): Asset {
     category: device.category ?? device.kind,
     name: device.name ?? device.id,
     ...(device.location ? { location: device.location } : {}),
+    ...(device.rules ? { rules: device.rules } : {}),
   };
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { notifySchema } from '../notify/config.ts';
+import { flappingSchema, ruleOverrideSchema, ruleSchema } from '../rules/config.ts';
 import { opcuaSchema, opcuaSiteIssues } from '../opcua/config.ts';
 import { influxSchema } from '../telemetry/config.ts';
 
@@ -31,6 +32,8 @@ const deviceSchema = z.object({
   category: z.string().optional(),
   name: z.string().optional(),
   location: z.string().optional(),
+  /** Per-rule changes for this asset only, by rule id (thresholds, timings, or `disabled: true`). */
+  rules: z.record(z.string(), ruleOverrideSchema).optional(),
 });
 
 const gatewaySchema = z.object({
@@ -45,65 +48,6 @@ const siteSchema = z.object({
   gateway: gatewaySchema,
   devices: z.array(deviceSchema).default([]),
 });
-
-const severity = z.enum(['critical', 'major', 'minor']);
-
-const conditionSchema = z
-  .object({
-    metric: z.string().min(1),
-    equals: z.union([z.string(), z.number(), z.boolean()]).optional(),
-    above: z.number().optional(),
-    below: z.number().optional(),
-  })
-  .refine((c) => c.equals !== undefined || c.above !== undefined || c.below !== undefined, {
-    message: 'a condition needs "equals", "above" or "below"',
-  });
-
-export type Condition = z.infer<typeof conditionSchema>;
-
-const ruleBase = {
-  id,
-  /** Asset kinds the rule applies to. */
-  kinds: z.array(z.string().min(1)).min(1),
-  fault: id,
-  severity: severity.default('major'),
-  /** Overrides the asset's category for the tickets this rule raises. */
-  category: z.string().optional(),
-};
-
-export const ruleSchema = z.discriminatedUnion('type', [
-  z.object({
-    ...ruleBase,
-    type: z.literal('equals'),
-    metric: z.string().min(1),
-    value: z.union([z.string(), z.number(), z.boolean()]),
-  }),
-  z
-    .object({
-      ...ruleBase,
-      type: z.literal('threshold'),
-      metric: z.string().min(1),
-      above: z.number().optional(),
-      below: z.number().optional(),
-    })
-    .refine((r) => r.above !== undefined || r.below !== undefined, {
-      message: 'a threshold rule needs "above", "below" or both',
-    }),
-  z.object({ ...ruleBase, type: z.literal('offline') }),
-  z.object({
-    ...ruleBase,
-    /** Every condition holds on the latest values, e.g. a pump relay on while drawing no power. */
-    type: z.literal('all'),
-    conditions: z.array(conditionSchema).min(2),
-  }),
-  z.object({
-    ...ruleBase,
-    type: z.literal('fault_event'),
-    code: z.string().min(1),
-    /** A valid reading of this metric (or any of these) clears the fault, e.g. a real temperature. */
-    clearOnMetric: z.union([z.string(), z.array(z.string()).min(1)]).optional(),
-  }),
-]);
 
 export const configSchema = z
   .object({
@@ -170,6 +114,7 @@ export const configSchema = z
     categories: z.record(id, categorySchema),
     sites: z.array(siteSchema).min(1),
     rules: z.array(ruleSchema).default([]),
+    flapping: flappingSchema,
   })
   .superRefine((cfg, ctx) => {
     const seen = (kind: string) => {
@@ -245,6 +190,6 @@ export const configSchema = z
   });
 
 export type Config = z.infer<typeof configSchema>;
-export type RuleConfig = z.infer<typeof ruleSchema>;
+export type { Condition, RuleConfig } from '../rules/config.ts';
 export type SiteConfig = z.infer<typeof siteSchema>;
 export type DeviceConfig = z.infer<typeof deviceSchema>;

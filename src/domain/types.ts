@@ -42,6 +42,8 @@ export interface Alarm {
   severity: Severity;
   raisedAt: Instant;
   clearedAt?: Instant;
+  /** The alarm changes state more often than the flapping limit allows. */
+  flapping?: boolean;
   /** The reading or event behind the last transition (absent for alarms re-armed from the store). */
   cause?: Reading | DeviceEvent;
 }

@@ -6,8 +6,10 @@ import type { Clock } from '../core/clock.ts';
 import type { EventBus } from '../core/event-bus.ts';
 import { KeyedQueue } from '../core/keyed-queue.ts';
 import type { Logger } from '../core/logger.ts';
-import type { DeviceEvent, Reading } from '../domain/types.ts';
+import type { AlarmTransition, DeviceEvent, Reading } from '../domain/types.ts';
 import type { RuleEngine } from '../rules/engine.ts';
+import { RuleTimer } from '../rules/rule-timer.ts';
+import type { Service } from '../core/service.ts';
 import type { Store } from '../store/store.ts';
 import type { TicketService } from '../tickets/ticket-service.ts';
 import { decodePayload, describeSchemaError } from './decode.ts';
@@ -50,8 +52,10 @@ const MAX_ADAPTER_STATES = 100_000;
  * broker hooks withhold the QoS 1 acknowledgement until then. It rejects when the store failed:
  * the caller must then not acknowledge, so the sender retries.
  */
-export class Ingest {
+export class Ingest implements Service {
+  readonly name = 'ingest';
   readonly #router: TopicRouter;
+  readonly #ruleTimer: RuleTimer;
   readonly #queue = new KeyedQueue();
   readonly #loggedDeadLetters = new Set<string>();
   readonly #adapterState = new Map<string, unknown>();
@@ -69,6 +73,24 @@ export class Ingest {
   constructor(adapters: readonly Adapter[], deps: IngestDeps) {
     this.#router = new TopicRouter(adapters);
     this.#deps = deps;
+    this.#ruleTimer = new RuleTimer({
+      engine: deps.rules,
+      clock: deps.clock,
+      log: deps.log,
+      onDue: (transitions) => this.#applyTimed(transitions),
+    });
+  }
+
+  /** Arms the rules' timers; configured assets start their silence clocks now. */
+  async start(): Promise<void> {
+    this.#deps.rules.watch(this.#deps.directory.assets(), this.#deps.clock.now());
+    this.#ruleTimer.start();
+  }
+
+  /** Stops the timers and waits for messages already being processed (graceful shutdown). */
+  async stop(): Promise<void> {
+    await this.#ruleTimer.stop();
+    await this.#queue.drain();
   }
 
   subscriptionFilters(): string[] {
@@ -151,17 +173,12 @@ export class Ingest {
     );
   }
 
-  /** Waits for messages already being processed (graceful shutdown). */
-  drain(): Promise<void> {
-    return this.#queue.drain();
-  }
-
   async #applyRules(
     g: { site: string; assetId: string; readings: Reading[]; events: DeviceEvent[] },
     kindHint: string | undefined,
     source: string,
   ): Promise<void> {
-    const { assets, rules, tickets, bus } = this.#deps;
+    const { assets, rules } = this.#deps;
     const asset = assets.active(g.site, g.assetId);
     if (!asset) {
       // Unknown or unconfirmed: the readings are kept (telemetry), rules wait for an admin.
@@ -170,18 +187,34 @@ export class Ingest {
       return;
     }
     const transitions = rules.evaluate(asset, g.readings, g.events);
+    this.#ruleTimer.poke();
+    await this.#recordTransitions(transitions);
+  }
+
+  /** Ticket changes for alarms, in order; on failure the rest is reverted so a retry acts again. */
+  async #recordTransitions(transitions: readonly AlarmTransition[]): Promise<void> {
     let recorded = 0;
     try {
       for (const t of transitions) {
-        bus.emit('alarm', t);
-        await tickets.applyAlarm(t);
+        this.#deps.bus.emit('alarm', t);
+        await this.#deps.tickets.applyAlarm(t);
         recorded++;
       }
     } catch (err) {
-      rules.revert(transitions.slice(recorded));
+      this.#deps.rules.revert(transitions.slice(recorded));
       throw err;
     }
     this.stats.alarms += transitions.length;
+  }
+
+  /** Alarms confirmed by a timer (duration, debounce, silence), in each asset's queue like messages. */
+  async #applyTimed(transitions: AlarmTransition[]): Promise<void> {
+    const byAsset = new Map<string, AlarmTransition[]>();
+    for (const t of transitions) {
+      const k = `${t.alarm.site}/${t.alarm.assetId}`;
+      byAsset.set(k, [...(byAsset.get(k) ?? []), t]);
+    }
+    await Promise.all([...byAsset].map(([k, ts]) => this.#queue.run(k, () => this.#recordTransitions(ts))));
   }
 
   #keepState(key: string, state: unknown): void {

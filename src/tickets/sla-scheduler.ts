@@ -4,7 +4,7 @@ import type { Logger } from '../core/logger.ts';
 import type { Service } from '../core/service.ts';
 import type { Instant, Ticket } from '../domain/types.ts';
 import type { Store } from '../store/store.ts';
-import { MinHeap } from './min-heap.ts';
+import { MinHeap } from '../core/min-heap.ts';
 import { isRunning, type SlaClockName, type TicketService } from './ticket-service.ts';
 
 interface Deadline {

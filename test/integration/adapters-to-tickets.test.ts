@@ -3,6 +3,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { adapters } from '../../adapters/index.ts';
 import { TopicRouter } from '../../src/ingest/router.ts';
+import { ruleSchema } from '../../src/rules/config.ts';
 import { startTestApp, type TestApp } from '../helpers/test-app.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -70,17 +71,19 @@ describe('each adapter raises the right ticket over MQTT', () => {
       override: (c) => {
         const site = c.sites.find((s) => s.id === match.site);
         site?.devices.push({ id: asset, kind });
-        c.rules.push({
-          id: 'pump-dry-running',
-          type: 'all',
-          kinds: ['plumbing'],
-          fault: 'pump_no_power',
-          severity: 'major',
-          conditions: [
-            { metric: 'relay_on', equals: true },
-            { metric: 'power_w', below: 5 },
-          ],
-        });
+        c.rules.push(
+          ruleSchema.parse({
+            id: 'pump-dry-running',
+            type: 'all',
+            kinds: ['plumbing'],
+            fault: 'pump_no_power',
+            severity: 'major',
+            conditions: [
+              { metric: 'relay_on', equals: true },
+              { metric: 'power_w', below: 5 },
+            ],
+          }),
+        );
       },
     });
     const gw = await t.gateway(match.site);

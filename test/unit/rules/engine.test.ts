@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Directory } from '../../../src/config/directory.ts';
+import { ruleSchema } from '../../../src/rules/config.ts';
 import { RuleEngine } from '../../../src/rules/engine.ts';
 import { event, exampleConfig, reading } from '../../helpers/domain.ts';
 
@@ -84,7 +85,7 @@ describe('RuleEngine', () => {
 
   it('judges an "all" rule on the latest values, even when each message carries one field', () => {
     const rules = new RuleEngine([
-      {
+      ruleSchema.parse({
         id: 'pump-dry-running',
         type: 'all',
         kinds: ['plumbing'],
@@ -94,7 +95,7 @@ describe('RuleEngine', () => {
           { metric: 'relay_on', equals: true },
           { metric: 'power_w', below: 5 },
         ],
-      },
+      }),
     ]);
     // Only the relay is known: no verdict yet.
     expect(rules.evaluate(leak, [reading(leak.id, 'relay_on', true, 1)], [])).toEqual([]);
