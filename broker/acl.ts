@@ -3,7 +3,7 @@ import type { Directory } from '../src/config/directory.ts';
 
 /** Who a broker connection is: a site's gateway, or an integration reading xiaoer's outbound topics. */
 export type Principal =
-  | { kind: 'gateway'; site: string }
+  | { kind: 'gateway'; site: string; username: string }
   | { kind: 'subscriber'; name: string; topics: readonly string[] };
 
 export interface SubscriberLogin {
@@ -30,7 +30,9 @@ export class SiteAcl {
     if (!username || !password) return undefined;
     const site = this.#directory.siteOfGateway(username);
     if (site) {
-      return sameSecret(password, site.gateway.password) ? { kind: 'gateway', site: site.id } : undefined;
+      return sameSecret(password, site.gateway.password)
+        ? { kind: 'gateway', site: site.id, username }
+        : undefined;
     }
     const subscriber = this.#subscribers.get(username);
     if (subscriber && sameSecret(password, subscriber.password)) {

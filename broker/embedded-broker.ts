@@ -24,6 +24,8 @@ export interface EmbeddedBrokerDeps {
    * withholds the PUBACK and closes the connection, and the gateway sends the message again.
    */
   onPublish(msg: IncomingMessage): Promise<void>;
+  /** A site gateway's connection came or went (not called while the broker itself stops). */
+  onGateway?(site: string, username: string, change: 'connected' | 'disconnected'): void;
 }
 
 // Our deepest topic (a Sparkplug device under a site prefix) has 6 levels; aedes' ceiling is 100.
@@ -103,7 +105,16 @@ export class EmbeddedBroker implements Service {
     aedes.on('clientError', (client, err) =>
       log.debug({ clientId: client.id, err: err.message }, 'client error'),
     );
-    aedes.on('client', (client) => log.debug({ clientId: client.id }, 'gateway connected'));
+    aedes.on('client', (client) => {
+      log.debug({ clientId: client.id }, 'client connected');
+      const who = this.#principals.get(client);
+      if (who?.kind === 'gateway') this.#deps.onGateway?.(who.site, who.username, 'connected');
+    });
+    aedes.on('clientDisconnect', (client) => {
+      const who = this.#principals.get(client);
+      if (who?.kind === 'gateway' && !this.#stopping)
+        this.#deps.onGateway?.(who.site, who.username, 'disconnected');
+    });
     const server = createServer((socket) => {
       this.#sockets.add(socket);
       socket.once('close', () => this.#sockets.delete(socket));

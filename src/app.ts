@@ -20,6 +20,7 @@ import { RuleEngine } from './rules/engine.ts';
 import { SqliteStore } from './store/sqlite/sqlite-store.ts';
 import type { Store } from './store/store.ts';
 import { TelemetryWriter } from './telemetry/influx-writer.ts';
+import { GatewayWatch } from './tickets/gateway-watch.ts';
 import { SlaScheduler } from './tickets/sla-scheduler.ts';
 import { TicketService } from './tickets/ticket-service.ts';
 
@@ -85,12 +86,22 @@ export class App {
       await this.store.migrate();
       this.#track('store', () => this.store.close());
       const core = await this.#buildCore();
-      this.#sla = new SlaScheduler({ ...this.#deps('sla'), tickets: core.tickets });
+      this.#sla = new SlaScheduler({
+        ...this.#deps('sla'),
+        tickets: core.tickets,
+        directory: this.directory,
+      });
       await this.#startService(this.#sla);
       await this.#startNotifier();
       await this.#startTelemetry(core.assets);
       await this.#startService(core.ingest);
-      await this.#startMqtt(core.ingest);
+      const gateways = new GatewayWatch({
+        ...this.#deps('gateways'),
+        tickets: core.tickets,
+        graceSeconds: this.config.tickets.correlation.gatewayGraceSeconds,
+      });
+      await this.#startService(gateways);
+      await this.#startMqtt(core.ingest, gateways);
       await this.#startOpcUa(core.ingest);
       await this.#startApi(core);
       this.log.info(
@@ -142,7 +153,7 @@ export class App {
     const { config, log, store, directory, bus } = this;
     const auth = new AuthService({ store, clock: this.clock, tokenTtlHours: config.auth.tokenTtlHours });
     this.generatedAdminPassword = (await auth.ensureAdmin(config.auth.adminPassword, log)).generatedPassword;
-    const tickets = new TicketService({ ...this.#deps('tickets'), directory });
+    const tickets = new TicketService({ ...this.#deps('tickets'), directory, config: config.tickets });
     const rules = new RuleEngine(config.rules, { flapping: config.flapping });
     for (const ticket of await store.listTickets({ open: true })) rules.seedFromTicket(ticket);
     bus.on('ticketChanged', (ticket, event) => {
@@ -176,7 +187,7 @@ export class App {
     await this.#startService(this.#notifier);
   }
 
-  async #startMqtt(ingest: Ingest): Promise<void> {
+  async #startMqtt(ingest: Ingest, gateways: GatewayWatch): Promise<void> {
     const { mqtt } = this.config;
     if (mqtt.url) {
       const source = new MqttSource(
@@ -201,6 +212,8 @@ export class App {
       maxPacketBytes: mqtt.maxPacketBytes,
       log: this.log.child({ component: 'broker' }),
       onPublish: (msg) => ingest.accept(msg),
+      onGateway: (site, username, change) =>
+        change === 'connected' ? gateways.connected(site, username) : gateways.disconnected(site, username),
     });
     await this.#startService(broker);
     this.ports.mqtt = broker.port;

@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { notifySchema } from '../notify/config.ts';
-import { flappingSchema, ruleOverrideSchema, ruleSchema } from '../rules/config.ts';
 import { opcuaSchema, opcuaSiteIssues } from '../opcua/config.ts';
+import { flappingSchema, ruleOverrideSchema, ruleSchema } from '../rules/config.ts';
 import { influxSchema } from '../telemetry/config.ts';
+import { ticketsSchema } from '../tickets/config.ts';
 
 const id = z
   .string()
@@ -106,6 +107,8 @@ export const configSchema = z
       })
       .prefault({}),
     sla: slaSchema.prefault({}),
+    /** Verification by the sensor, reopening, escalation and outage correlation. */
+    tickets: ticketsSchema,
     notify: notifySchema,
     /** Telemetry history in InfluxDB 1.x; absent: not kept (xiaoer still runs). */
     influx: influxSchema.optional(),
@@ -168,6 +171,8 @@ export const configSchema = z
     for (const issue of opcuaSiteIssues(cfg.opcua, new Set(cfg.sites.map((s) => s.id)))) {
       ctx.addIssue({ code: 'custom', message: issue.message, path: ['opcua', ...issue.path] });
     }
+    const outageCategory = cfg.tickets.correlation.category;
+    if (outageCategory) checkCategory(outageCategory, ['tickets', 'correlation', 'category']);
     const ruleIds = seen('rule id');
     // One open ticket per asset and fault: two rules raising the same fault on one kind would
     // share a ticket and fight over clearing it.

@@ -84,9 +84,35 @@ export interface Ticket {
   arrival: SlaClock;
   repair: RepairClock;
   assignee?: string;
+  /** The outage ticket this one is part of (gateway or site down): it is handled there. */
   parentId?: number;
   closedAt?: Instant;
   updatedAt: Instant;
+  /** The alarm changed state more often than the flapping limit allows. */
+  flapping: boolean;
+  /** When the alarm last changed state. */
+  alarmChangedAt?: Instant;
+  /** A reported repair becomes verified at this instant if the alarm stays clear. */
+  verifyDueAt?: Instant;
+  reopenCount: number;
+  /** Escalation level reached per clock: 0 none, 1 near the deadline, 2 breached. */
+  escalation: { arrival: number; repair: number };
+  /** Set while a maintenance window pauses the SLA clocks. */
+  slaPausedAt?: Instant;
+}
+
+export interface MaintenanceWindow {
+  id: number;
+  site: SiteId;
+  /** Absent: the whole site. */
+  assetId?: AssetId;
+  startsAt: Instant;
+  endsAt: Instant;
+  reason: string;
+  createdBy: string;
+  createdAt: Instant;
+  cancelledAt?: Instant;
+  cancelledBy?: string;
 }
 
 export interface TicketEvent {

@@ -69,6 +69,8 @@ export class Notifier implements Service {
         this.#log.warn({ err, ticketId: ticket.id }, 'outbound MQTT publish failed');
       });
     }
+    // A device ticket that is part of an outage is handled through its parent: no robot message.
+    if (ticket.parentId !== undefined) return;
     for (const q of this.#queues) if (q.wants(ticket, event)) q.enqueue(ticket, event);
   }
 }

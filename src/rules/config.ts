@@ -19,7 +19,10 @@ const conditionSchema = z
 
 export type Condition = z.infer<typeof conditionSchema>;
 
-const seconds = z.number().min(0).max(30 * 86_400);
+const seconds = z
+  .number()
+  .min(0)
+  .max(30 * 86_400);
 
 /** Settings every rule kind has; the timing ones can be overridden per asset. */
 const ruleBase = {
@@ -88,17 +91,31 @@ const rateRule = z.object({
 const noDataRule = z.object({
   ...ruleBase,
   type: z.literal('no_data'),
-  silentSeconds: z.number().positive().max(30 * 86_400),
+  silentSeconds: z
+    .number()
+    .positive()
+    .max(30 * 86_400),
 });
 
 export const ruleSchema = z
-  .discriminatedUnion('type', [equalsRule, thresholdRule, offlineRule, allRule, faultEventRule, rateRule, noDataRule])
+  .discriminatedUnion('type', [
+    equalsRule,
+    thresholdRule,
+    offlineRule,
+    allRule,
+    faultEventRule,
+    rateRule,
+    noDataRule,
+  ])
   .superRefine((r, ctx) => {
     const issue = (message: string, path: string[] = []) => ctx.addIssue({ code: 'custom', message, path });
     if (r.type === 'threshold') {
-      if (r.above === undefined && r.below === undefined) issue('a threshold rule needs "above", "below" or both');
+      if (r.above === undefined && r.below === undefined)
+        issue('a threshold rule needs "above", "below" or both');
       if (r.clearBelow !== undefined && (r.above === undefined || r.clearBelow > r.above)) {
-        issue('"clearBelow" must be at most "above" (the hysteresis lies under the trip point)', ['clearBelow']);
+        issue('"clearBelow" must be at most "above" (the hysteresis lies under the trip point)', [
+          'clearBelow',
+        ]);
       }
       if (r.clearAbove !== undefined && (r.below === undefined || r.clearAbove < r.below)) {
         issue('"clearAbove" must be at least "below"', ['clearAbove']);

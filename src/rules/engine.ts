@@ -46,15 +46,21 @@ export class RuleEngine {
   readonly #memory: AssetMemory;
   readonly #opts: EngineOptions;
 
-  constructor(rules: readonly RuleConfig[], opts: EngineOptions = { flapping: { maxChanges: 6, windowMinutes: 30 } }) {
+  constructor(
+    rules: readonly RuleConfig[],
+    opts: EngineOptions = { flapping: { maxChanges: 6, windowMinutes: 30 } },
+  ) {
     this.#opts = opts;
     for (const rule of rules) {
-      for (const kind of rule.kinds) this.#rulesByKind.set(kind, [...(this.#rulesByKind.get(kind) ?? []), rule]);
+      for (const kind of rule.kinds)
+        this.#rulesByKind.set(kind, [...(this.#rulesByKind.get(kind) ?? []), rule]);
     }
     const needs = rules.map(remembered);
     this.#memory = new AssetMemory(
       needs.flatMap((n) => n.latest),
-      needs.flatMap((n) => (n.historySeconds ? [[n.historySeconds[0], n.historySeconds[1] * 1000] as [string, number]] : [])),
+      needs.flatMap((n) =>
+        n.historySeconds ? [[n.historySeconds[0], n.historySeconds[1] * 1000] as [string, number]] : [],
+      ),
     );
   }
 
@@ -178,7 +184,11 @@ export class RuleEngine {
     if (pending && at - pending.since >= this.#delayMs(rule, pending.to)) {
       return this.#confirm(state, pending.since, pending.cause);
     }
-    if (rule.type === 'no_data' && state.lastSeen !== undefined && at - state.lastSeen >= rule.silentSeconds * 1000) {
+    if (
+      rule.type === 'no_data' &&
+      state.lastSeen !== undefined &&
+      at - state.lastSeen >= rule.silentSeconds * 1000
+    ) {
       const silence: DeviceEvent = {
         site: state.asset.site,
         assetId: state.asset.id,
@@ -249,7 +259,11 @@ export class RuleEngine {
   }
 
   #schedule(state: RuleState, at: Instant): void {
-    this.#wakes.push({ at, key: stateKey(state.asset.site, state.asset.id, state.rule.id), generation: state.generation });
+    this.#wakes.push({
+      at,
+      key: stateKey(state.asset.site, state.asset.id, state.rule.id),
+      generation: state.generation,
+    });
   }
 
   #state(asset: Asset, rule: RuleConfig): RuleState {
@@ -258,7 +272,14 @@ export class RuleEngine {
     if (!state) {
       const seeded = this.#seeded.get(key);
       this.#seeded.delete(key);
-      state = { asset, rule, changes: [], flapping: false, generation: 0, ...(seeded ? { active: seeded } : {}) };
+      state = {
+        asset,
+        rule,
+        changes: [],
+        flapping: false,
+        generation: 0,
+        ...(seeded ? { active: seeded } : {}),
+      };
       this.#states.set(key, state);
     }
     return state;
@@ -269,7 +290,9 @@ export class RuleEngine {
     const key = assetKey(asset);
     let rules = this.#resolved.get(key);
     if (!rules) {
-      rules = (this.#rulesByKind.get(asset.kind) ?? []).flatMap((rule) => applyOverride(rule, asset.rules?.[rule.id]));
+      rules = (this.#rulesByKind.get(asset.kind) ?? []).flatMap((rule) =>
+        applyOverride(rule, asset.rules?.[rule.id]),
+      );
       this.#resolved.set(key, rules);
     }
     return rules;

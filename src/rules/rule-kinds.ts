@@ -1,5 +1,5 @@
-import type { Condition, RuleConfig } from './config.ts';
 import type { DeviceEvent, Reading, ReadingValue } from '../domain/types.ts';
+import type { Condition, RuleConfig } from './config.ts';
 
 /** What one reading or event says about a rule's condition; `undefined`: nothing (keep the state). */
 export type Judgement = 'fault' | 'normal' | undefined;
@@ -33,13 +33,15 @@ const kinds: {
   };
 } = {
   equals: {
-    reading: (rule, r) => (r.metric !== rule.metric ? undefined : r.value === rule.value ? 'fault' : 'normal'),
+    reading: (rule, r) =>
+      r.metric !== rule.metric ? undefined : r.value === rule.value ? 'fault' : 'normal',
   },
   threshold: {
     reading(rule, r, { active }) {
       if (r.metric !== rule.metric || typeof r.value !== 'number') return undefined;
       const v = r.value;
-      const tripped = (rule.above !== undefined && v > rule.above) || (rule.below !== undefined && v < rule.below);
+      const tripped =
+        (rule.above !== undefined && v > rule.above) || (rule.below !== undefined && v < rule.below);
       if (tripped) return 'fault';
       const clear =
         (rule.above === undefined || v <= (rule.clearBelow ?? rule.above)) &&
@@ -81,7 +83,9 @@ const kinds: {
     reading(rule, r) {
       const clearing = rule.clearOnMetric;
       if (clearing === undefined) return undefined;
-      return (Array.isArray(clearing) ? clearing.includes(r.metric) : r.metric === clearing) ? 'normal' : undefined;
+      return (Array.isArray(clearing) ? clearing.includes(r.metric) : r.metric === clearing)
+        ? 'normal'
+        : undefined;
     },
     event: (rule, e) => (e.kind === 'fault' && e.code === rule.code ? 'fault' : undefined),
   },

@@ -52,7 +52,10 @@ export class RuleTimer {
     if (this.#timer && this.#armedFor !== undefined && this.#armedFor <= next) return;
     if (this.#timer) clearTimeout(this.#timer);
     this.#armedFor = next;
-    this.#timer = setTimeout(() => this.#fire(), Math.min(Math.max(next - this.#clock.now(), 0), MAX_TIMER_MS));
+    this.#timer = setTimeout(
+      () => this.#fire(),
+      Math.min(Math.max(next - this.#clock.now(), 0), MAX_TIMER_MS),
+    );
   }
 
   #fire(): void {

@@ -1,4 +1,13 @@
-import type { Instant, Role, Severity, Ticket, TicketEvent, TicketStatus, User } from '../domain/types.ts';
+import type {
+  Instant,
+  MaintenanceWindow,
+  Role,
+  Severity,
+  Ticket,
+  TicketEvent,
+  TicketStatus,
+  User,
+} from '../domain/types.ts';
 
 /** A ticket as first written; the store assigns `id`. */
 export type NewTicket = Omit<Ticket, 'id'>;
@@ -8,16 +17,34 @@ export interface TicketPatch {
   status?: TicketStatus;
   ruleId?: string;
   alarmActive?: boolean;
+  alarmChangedAt?: Instant;
   arrivalAt?: Instant;
   arrivalMet?: boolean;
   arrivalBreachedAt?: Instant;
-  repairAt?: Instant;
-  repairMet?: boolean;
-  repairVerifiedAt?: Instant;
-  repairBreachedAt?: Instant;
+  arrivalDueAt?: Instant;
+  repairAt?: Instant | null;
+  repairMet?: boolean | null;
+  repairVerifiedAt?: Instant | null;
+  repairBreachedAt?: Instant | null;
+  repairDueAt?: Instant;
+  verifyDueAt?: Instant | null;
   assignee?: string;
-  closedAt?: Instant;
+  parentId?: number;
+  closedAt?: Instant | null;
+  flapping?: boolean;
+  reopenCount?: number;
+  arrivalEscalation?: number;
+  repairEscalation?: number;
+  slaPausedAt?: Instant | null;
   updatedAt: Instant;
+}
+
+/** Extra conditions an update must meet besides the expected status (compare-and-set). */
+export interface TicketGuard {
+  /** The escalation level of a clock must still be below this. */
+  escalationBelow?: { clock: 'arrival' | 'repair'; level: number };
+  /** The verification instant must still be this one. */
+  verifyDueAt?: Instant;
 }
 
 export type NewTicketEvent = Omit<TicketEvent, 'id' | 'ticketId'>;
@@ -110,7 +137,15 @@ export interface Store {
     patch: TicketPatch,
     event: NewTicketEvent,
     expectStatus?: readonly TicketStatus[],
+    guard?: TicketGuard,
   ): Promise<{ ticket: Ticket; event: TicketEvent }>;
+  /** The latest closed ticket for this asset and fault closed at or after `since`, for reopening. */
+  findRecentlyClosedTicket(key: OpenTicketKey, since: Instant): Promise<Ticket | undefined>;
+
+  addMaintenanceWindow(window: Omit<MaintenanceWindow, 'id'>): Promise<MaintenanceWindow>;
+  /** Windows not cancelled that end after `after`. */
+  listMaintenanceWindows(after: Instant): Promise<MaintenanceWindow[]>;
+  cancelMaintenanceWindow(id: number, by: string, at: Instant): Promise<MaintenanceWindow>;
   appendTicketEvent(id: number, event: NewTicketEvent): Promise<TicketEvent>;
   getTicket(id: number): Promise<Ticket | undefined>;
   listTickets(filter: TicketFilter): Promise<Ticket[]>;

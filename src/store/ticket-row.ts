@@ -1,4 +1,4 @@
-import type { Severity, Ticket, TicketEvent, TicketStatus } from '../domain/types.ts';
+import type { MaintenanceWindow, Severity, Ticket, TicketEvent, TicketStatus } from '../domain/types.ts';
 import type { AssetStatus, DiscoveredAsset, NewTicket, TicketPatch } from './store.ts';
 
 /** A ticket as stored: flat, snake_case columns shared by the SQLite and PostgreSQL schemas. */
@@ -28,6 +28,13 @@ export interface TicketRow {
   closed_at: number | null;
   updated_at: number;
   open_key: string | null;
+  flapping: number | boolean;
+  alarm_changed_at: number | null;
+  verify_due_at: number | null;
+  reopen_count: number;
+  arrival_escalation: number;
+  repair_escalation: number;
+  sla_paused_at: number | null;
 }
 
 export const openKey = (site: string, assetId: string, fault: string) =>
@@ -71,6 +78,12 @@ export function rowToTicket(r: TicketRow): Ticket {
     parentId: optNum(r.parent_id),
     closedAt: optNum(r.closed_at),
     updatedAt: Number(r.updated_at),
+    flapping: Boolean(r.flapping),
+    alarmChangedAt: optNum(r.alarm_changed_at),
+    verifyDueAt: optNum(r.verify_due_at),
+    reopenCount: Number(r.reopen_count),
+    escalation: { arrival: Number(r.arrival_escalation), repair: Number(r.repair_escalation) },
+    slaPausedAt: optNum(r.sla_paused_at),
   });
 }
 
@@ -101,6 +114,13 @@ export function newTicketColumns(t: NewTicket): Record<string, unknown> {
     closed_at: t.closedAt ?? null,
     updated_at: t.updatedAt,
     open_key: t.status === 'closed' ? null : openKey(t.site, t.assetId, t.fault),
+    flapping: t.flapping ? 1 : 0,
+    alarm_changed_at: t.alarmChangedAt ?? null,
+    verify_due_at: t.verifyDueAt ?? null,
+    reopen_count: t.reopenCount,
+    arrival_escalation: t.escalation.arrival,
+    repair_escalation: t.escalation.repair,
+    sla_paused_at: t.slaPausedAt ?? null,
   };
 }
 
@@ -108,19 +128,29 @@ const PATCH_COLUMNS: Record<keyof TicketPatch, string> = {
   status: 'status',
   ruleId: 'rule_id',
   alarmActive: 'alarm_active',
+  alarmChangedAt: 'alarm_changed_at',
   arrivalAt: 'arrival_at',
   arrivalMet: 'arrival_met',
   arrivalBreachedAt: 'arrival_breached_at',
+  arrivalDueAt: 'arrival_due_at',
   repairAt: 'repair_at',
   repairMet: 'repair_met',
   repairVerifiedAt: 'repair_verified_at',
   repairBreachedAt: 'repair_breached_at',
+  repairDueAt: 'repair_due_at',
+  verifyDueAt: 'verify_due_at',
   assignee: 'assignee',
+  parentId: 'parent_id',
   closedAt: 'closed_at',
+  flapping: 'flapping',
+  reopenCount: 'reopen_count',
+  arrivalEscalation: 'arrival_escalation',
+  repairEscalation: 'repair_escalation',
+  slaPausedAt: 'sla_paused_at',
   updatedAt: 'updated_at',
 };
 
-/** The columns a patch sets, booleans as 0/1 so both drivers store the same values. */
+/** The columns a patch sets (null clears one), booleans as 0/1 so both drivers store the same values. */
 export function patchColumns(patch: TicketPatch): [column: string, value: unknown][] {
   return Object.entries(patch)
     .filter(([, v]) => v !== undefined)
@@ -174,5 +204,33 @@ export function rowToDiscoveredAsset(r: DiscoveredAssetRow): DiscoveredAsset {
     firstSeenAt: Number(r.first_seen_at),
     confirmedAt: optNum(r.confirmed_at),
     confirmedBy: opt(r.confirmed_by),
+  });
+}
+
+export interface WindowRow {
+  id: number;
+  site: string;
+  asset_id: string | null;
+  starts_at: number;
+  ends_at: number;
+  reason: string;
+  created_by: string;
+  created_at: number;
+  cancelled_at: number | null;
+  cancelled_by: string | null;
+}
+
+export function rowToWindow(r: WindowRow): MaintenanceWindow {
+  return compact({
+    id: Number(r.id),
+    site: r.site,
+    assetId: opt(r.asset_id),
+    startsAt: Number(r.starts_at),
+    endsAt: Number(r.ends_at),
+    reason: r.reason,
+    createdBy: r.created_by,
+    createdAt: Number(r.created_at),
+    cancelledAt: optNum(r.cancelled_at),
+    cancelledBy: opt(r.cancelled_by),
   });
 }

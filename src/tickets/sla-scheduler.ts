@@ -1,46 +1,63 @@
+import type { Directory } from '../config/directory.ts';
 import type { Clock } from '../core/clock.ts';
 import type { EventBus } from '../core/event-bus.ts';
 import type { Logger } from '../core/logger.ts';
+import { MinHeap } from '../core/min-heap.ts';
 import type { Service } from '../core/service.ts';
 import type { Instant, Ticket } from '../domain/types.ts';
 import type { Store } from '../store/store.ts';
-import { MinHeap } from '../core/min-heap.ts';
 import { isRunning, type SlaClockName, type TicketService } from './ticket-service.ts';
+
+type Action = 'breach' | 'near' | 'verify';
 
 interface Deadline {
   dueAt: Instant;
   ticketId: number;
+  action: Action;
   clock: SlaClockName;
+}
+
+export interface SlaSchedulerDeps {
+  store: Store;
+  tickets: TicketService;
+  directory: Directory;
+  clock: Clock;
+  bus: EventBus;
+  log: Logger;
 }
 
 // setTimeout stores its delay in a signed 32-bit integer; longer delays fire at once.
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
+/** Ticket events after which a ticket may have new deadlines to watch. */
+const RESCHEDULING_EVENTS = new Set(['raised', 'reopened', 'sla_resumed', 'repaired', 'alarm_cleared']);
+
 /**
- * One timer for all SLA deadlines: a min-heap ordered by due time, armed for the earliest.
- * Deadlines are absolute instants from the store, so a restart re-arms them, and one that passed
- * while xiaoer was down is recorded as breached at its true time as soon as it starts.
- * Entries are never removed early: when one fires, the ticket is re-read and a clock that has
- * stopped (arrival acknowledged, repair done, ticket closed) is skipped.
+ * One timer for every ticket deadline: a min-heap ordered by due time, armed for the earliest.
+ * It records SLA breaches at their true time, tells the next level when a deadline is near and
+ * when it is breached, and verifies repairs the sensor has confirmed. Deadlines are absolute
+ * instants from the store, so a restart re-arms them, and one that passed while xiaoer was down
+ * is acted on as soon as it starts. Entries are never removed early: when one fires, the ticket
+ * is re-read, and an action no longer due (clock stopped, ticket closed) is skipped.
  */
 export class SlaScheduler implements Service {
   readonly name = 'sla-scheduler';
   readonly #heap = new MinHeap<Deadline>((a, b) => a.dueAt < b.dueAt);
-  readonly #deps: { store: Store; tickets: TicketService; clock: Clock; bus: EventBus; log: Logger };
+  readonly #deps: SlaSchedulerDeps;
   #timer: NodeJS.Timeout | undefined;
   #armedFor: Instant | undefined;
   #running = false;
   #firing: Promise<void> | undefined;
   #unsubscribe: (() => void) | undefined;
 
-  constructor(deps: { store: Store; tickets: TicketService; clock: Clock; bus: EventBus; log: Logger }) {
+  constructor(deps: SlaSchedulerDeps) {
     this.#deps = deps;
   }
 
   async start(): Promise<void> {
     this.#running = true;
     this.#unsubscribe = this.#deps.bus.on('ticketChanged', (ticket, event) => {
-      if (event.type === 'raised') this.track(ticket);
+      if (RESCHEDULING_EVENTS.has(event.type)) this.track(ticket);
     });
     const open = await this.#deps.store.listTickets({ open: true });
     for (const ticket of open) this.track(ticket);
@@ -57,17 +74,31 @@ export class SlaScheduler implements Service {
     this.#heap.clear();
   }
 
-  /** Adds the running clocks of a ticket. */
+  /** Adds what is still due on a ticket: breaches and near-deadline warnings, and verification. */
   track(ticket: Ticket): void {
+    const { nearFraction } = this.#deps.tickets.config.escalation;
+    const sla = this.#deps.directory.slaFor(ticket.category);
     for (const clock of ['arrival', 'repair'] as const) {
-      if (isRunning(ticket, clock))
-        this.#heap.push({ dueAt: ticket[clock].dueAt, ticketId: ticket.id, clock });
+      if (!isRunning(ticket, clock)) continue;
+      const dueAt = ticket[clock].dueAt;
+      this.#push({ dueAt, ticketId: ticket.id, action: 'breach', clock });
+      if (ticket.escalation[clock] < 1) {
+        const span = clock === 'arrival' ? sla.arrivalMs : sla.repairMs;
+        this.#push({ dueAt: dueAt - (1 - nearFraction) * span, ticketId: ticket.id, action: 'near', clock });
+      }
+    }
+    if (ticket.status === 'repaired' && ticket.verifyDueAt !== undefined) {
+      this.#push({ dueAt: ticket.verifyDueAt, ticketId: ticket.id, action: 'verify', clock: 'repair' });
     }
     this.#arm();
   }
 
   get pending(): number {
     return this.#heap.size;
+  }
+
+  #push(d: Deadline): void {
+    this.#heap.push(d);
   }
 
   #arm(): void {
@@ -94,16 +125,27 @@ export class SlaScheduler implements Service {
       if (!this.#running || !next || next.dueAt > this.#deps.clock.now()) return;
       this.#heap.pop();
       try {
-        await this.#deps.tickets.markBreached(next.ticketId, next.clock, next.dueAt);
+        await this.#act(next);
       } catch (err) {
         // Keep the deadline: the store may be briefly unavailable; try again shortly.
         this.#deps.log.error(
-          { err, ticketId: next.ticketId, clock: next.clock },
-          'could not record SLA breach',
+          { err, ticketId: next.ticketId, action: next.action },
+          'could not act on a deadline',
         );
-        this.#heap.push({ ...next, dueAt: next.dueAt });
+        this.#heap.push(next);
         await new Promise((resolve) => setTimeout(resolve, 1000));
       }
+    }
+  }
+
+  async #act(d: Deadline): Promise<void> {
+    const { tickets } = this.#deps;
+    if (d.action === 'verify') {
+      await tickets.verify(d.ticketId, d.dueAt);
+    } else if (d.action === 'near') {
+      await tickets.escalate(d.ticketId, d.clock, 1, d.dueAt);
+    } else if (await tickets.markBreached(d.ticketId, d.clock, d.dueAt)) {
+      await tickets.escalate(d.ticketId, d.clock, 2, d.dueAt);
     }
   }
 }

@@ -1,28 +1,27 @@
 import type { Directory } from '../config/directory.ts';
 import type { Clock } from '../core/clock.ts';
-import { badRequest, conflict, notFound, XiaoerError } from '../core/errors.ts';
+import { badRequest, conflict, XiaoerError } from '../core/errors.ts';
 import type { EventBus } from '../core/event-bus.ts';
 import type { Logger } from '../core/logger.ts';
-import type { AlarmTransition, Instant, Ticket, TicketEvent, TicketStatus } from '../domain/types.ts';
-import type { NewTicketEvent, Store, TicketPatch } from '../store/store.ts';
+import type { AlarmTransition, Instant, Ticket } from '../domain/types.ts';
+import type { Store } from '../store/store.ts';
+import { AlarmHandler } from './alarm-handler.ts';
+import type { TicketsConfig } from './config.ts';
+import { ticketsSchema } from './config.ts';
+import { Correlator } from './correlation.ts';
+import {
+  type Actor,
+  BEFORE_ARRIVAL,
+  BEFORE_REPAIR,
+  OPEN_STATUSES,
+  SYSTEM_MAINTENANCE,
+  SYSTEM_SLA,
+  type TicketChange,
+  TicketWriter,
+} from './ticket-writer.ts';
 
+export type { Actor } from './ticket-writer.ts';
 export type SlaClockName = 'arrival' | 'repair';
-
-export interface Actor {
-  /** A user name, or `system:<component>` for automatic changes. */
-  name: string;
-  role?: string;
-}
-
-const SYSTEM_RULES: Actor = { name: 'system:rules' };
-const SYSTEM_SLA: Actor = { name: 'system:sla' };
-
-/** What a lifecycle step changes; `updatedAt` is stamped by `#update`. */
-type TicketChange = Omit<TicketPatch, 'updatedAt'>;
-
-const OPEN_BEFORE_ARRIVAL: readonly TicketStatus[] = ['raised', 'dispatched'];
-const OPEN_BEFORE_REPAIR: readonly TicketStatus[] = ['raised', 'dispatched', 'on_site'];
-const OPEN_STATUSES: readonly TicketStatus[] = ['raised', 'dispatched', 'on_site', 'repaired', 'verified'];
 
 export interface ManualTicketInput {
   site: string;
@@ -33,149 +32,154 @@ export interface ManualTicketInput {
 }
 
 /**
- * The ticket lifecycle: alarms raise and annotate tickets; people dispatch, arrive, repair and
- * close them; the SLA scheduler marks breaches. Each change is one store transaction with its event.
+ * The ticket lifecycle: raised → dispatched → on_site → repaired → verified → closed.
+ * Alarms raise, annotate and reopen tickets (AlarmHandler); people dispatch, arrive, repair and
+ * close them; the SLA scheduler verifies repairs, escalates and records breaches.
  */
 export class TicketService {
-  readonly #store: Store;
+  readonly #writer: TicketWriter;
   readonly #directory: Directory;
-  readonly #clock: Clock;
-  readonly #bus: EventBus;
+  readonly #config: TicketsConfig;
+  readonly #alarms: AlarmHandler;
   readonly #log: Logger;
+  readonly correlator: Correlator;
 
-  constructor(deps: { store: Store; directory: Directory; clock: Clock; bus: EventBus; log: Logger }) {
-    this.#store = deps.store;
+  constructor(deps: {
+    store: Store;
+    directory: Directory;
+    clock: Clock;
+    bus: EventBus;
+    log: Logger;
+    config?: TicketsConfig;
+  }) {
+    this.#writer = new TicketWriter(deps);
     this.#directory = deps.directory;
-    this.#clock = deps.clock;
-    this.#bus = deps.bus;
+    this.#config = deps.config ?? ticketsSchema.parse({});
     this.#log = deps.log;
+    this.correlator = new Correlator({
+      config: this.#config.correlation,
+      directory: deps.directory,
+      writer: this.#writer,
+    });
+    this.#alarms = new AlarmHandler({
+      writer: this.#writer,
+      directory: deps.directory,
+      config: this.#config,
+      correlator: this.correlator,
+    });
   }
 
-  /** Records one alarm transition. Idempotent for a repeated raise: one open ticket per asset+fault. */
-  async applyAlarm(t: AlarmTransition, attempt = 0): Promise<void> {
-    const { alarm } = t;
-    const open = await this.#store.findOpenTicket(alarm);
-    const detail = { ruleId: alarm.ruleId, cause: alarm.cause ?? null };
-    try {
-      if (t.type === 'cleared') {
-        if (!open) return;
-        const at = alarm.clearedAt;
-        await this.#update(
-          open,
-          { alarmActive: false },
-          'alarm_cleared',
-          SYSTEM_RULES,
-          detail,
-          at,
-          OPEN_STATUSES,
-        );
-        return;
-      }
-      if (open) {
-        // The ticket follows the rule now reporting its fault (e.g. a hotline ticket the sensor
-        // confirms), so that after a restart the right rule is re-armed from it.
-        const change: TicketChange = { alarmActive: true, ruleId: alarm.ruleId };
-        await this.#update(
-          open,
-          change,
-          'alarm_repeated',
-          SYSTEM_RULES,
-          detail,
-          alarm.raisedAt,
-          OPEN_STATUSES,
-        );
-        return;
-      }
-      await this.#raise({
-        site: alarm.site,
-        assetId: alarm.assetId,
-        category: alarm.category,
-        fault: alarm.fault,
-        severity: alarm.severity,
-        ruleId: alarm.ruleId,
-        detectedAt: alarm.raisedAt,
-        alarmActive: true,
-        actor: SYSTEM_RULES,
-        detail,
-      });
-    } catch (err) {
-      // Another writer got there between our read and our write: a ticket was created, or the
-      // open one was closed. Read again and redo the decision (bounded, it cannot loop forever).
-      const raced =
-        err instanceof XiaoerError && (err.code === 'ticket_exists' || err.code === 'ticket_conflict');
-      if (raced && attempt < 3) return this.applyAlarm(t, attempt + 1);
-      throw err;
-    }
+  get config(): TicketsConfig {
+    return this.#config;
+  }
+
+  applyAlarm(t: AlarmTransition): Promise<void> {
+    return this.#alarms.apply(t);
+  }
+
+  get(id: number): Promise<Ticket> {
+    return this.#writer.get(id);
   }
 
   /** A fault reported by phone or in person: same SLA clocks, so statistics cover every repair. */
   async raiseManual(input: ManualTicketInput, actor: Actor): Promise<Ticket> {
     if (!this.#directory.site(input.site))
       throw badRequest('unknown_site', `site ${input.site} is not configured`);
-    const asset = this.#directory.asset(input.site, input.assetId);
-    const category = input.category ?? asset?.category;
+    const category = input.category ?? this.#directory.asset(input.site, input.assetId)?.category;
     if (!category || !this.#directory.categoryExists(category)) {
       throw badRequest('unknown_category', `category ${category ?? '(none)'} is not configured`, {
         known: this.#directory.categoryIds(),
       });
     }
-    const existing = await this.#store.findOpenTicket(input);
+    const existing = await this.#writer.store.findOpenTicket(input);
     if (existing) throw conflict('ticket_exists', `ticket ${existing.id} is already open for this fault`);
-    return this.#raise({
-      ...input,
-      category,
-      severity: 'major',
-      ruleId: 'manual',
-      detectedAt: this.#clock.now(),
-      alarmActive: false,
+    const now = this.#writer.now();
+    const sla = this.#directory.slaFor(category);
+    return this.#writer.create(
+      {
+        site: input.site,
+        assetId: input.assetId,
+        category,
+        fault: input.fault,
+        severity: 'major',
+        ruleId: 'manual',
+        alarmActive: false,
+        detectedAt: now,
+        arrival: { dueAt: now + sla.arrivalMs },
+        repair: { dueAt: now + sla.repairMs },
+      },
       actor,
-      detail: { note: input.note ?? null },
-    });
+      { note: input.note ?? null },
+    );
   }
 
   async dispatch(id: number, assignee: string, actor: Actor): Promise<Ticket> {
-    const user = await this.#store.findUser(assignee);
+    const user = await this.#writer.store.findUser(assignee);
     if (!user || (user.role !== 'maintainer' && user.role !== 'admin')) {
       throw badRequest('unknown_maintainer', `${assignee} is not a maintainer's user name`);
     }
     const ticket = await this.get(id);
-    return this.#update(
+    if (ticket.parentId !== undefined) {
+      throw conflict(
+        'part_of_outage',
+        `ticket ${id} is part of outage ticket ${ticket.parentId}; dispatch that one`,
+      );
+    }
+    return this.#writer.update(
       ticket,
       { status: 'dispatched', assignee },
       'dispatched',
       actor,
       { assignee },
-      undefined,
-      ['raised', 'dispatched'],
+      {
+        expect: BEFORE_ARRIVAL,
+      },
     );
   }
 
-  /** The maintainer is on site: stops the arrival clock. */
+  /** The maintainer is on site: stops the arrival clock (only the first time, after a reopen). */
   async arrive(id: number, actor: Actor): Promise<Ticket> {
     const ticket = await this.get(id);
     assertMayWork(ticket, actor);
-    if (!OPEN_BEFORE_ARRIVAL.includes(ticket.status)) {
+    if (!BEFORE_ARRIVAL.includes(ticket.status)) {
       throw conflict(
         'ticket_conflict',
         `ticket ${id} is ${ticket.status}; arrival can only be acknowledged once`,
       );
     }
-    const at = this.#clock.now();
+    const change: TicketChange = { status: 'on_site' };
+    if (!ticket.assignee) change.assignee = actor.name;
+    if (ticket.arrival.at !== undefined) {
+      return this.#writer.update(
+        ticket,
+        change,
+        'arrived',
+        actor,
+        { again: true },
+        { expect: BEFORE_ARRIVAL },
+      );
+    }
+    const at = this.#writer.now();
     const met = at <= ticket.arrival.dueAt;
-    const patch: TicketChange = { status: 'on_site', arrivalAt: at, arrivalMet: met };
-    if (!ticket.assignee) patch.assignee = actor.name;
-    return this.#update(
+    Object.assign(change, { arrivalAt: at, arrivalMet: met });
+    return this.#writer.update(
       ticket,
-      patch,
+      change,
       'arrived',
       actor,
       { met, dueAt: ticket.arrival.dueAt },
-      at,
-      OPEN_BEFORE_ARRIVAL,
+      {
+        at,
+        expect: BEFORE_ARRIVAL,
+      },
     );
   }
 
-  /** The maintainer reports the repair done: stops the repair clock (sensor verification comes later). */
+  /**
+   * The maintainer reports the repair done. With a sensor behind the ticket this stops the repair
+   * clock tentatively: the sensor verifies it once the alarm has stayed clear. A manual ticket
+   * with no sensor is verified on the maintainer's word.
+   */
   async repaired(id: number, actor: Actor, note?: string): Promise<Ticket> {
     const ticket = await this.get(id);
     assertMayWork(ticket, actor);
@@ -185,136 +189,163 @@ export class TicketService {
         `ticket ${id} is ${ticket.status}; acknowledge arrival on site first`,
       );
     }
-    const at = this.#clock.now();
+    const at = this.#writer.now();
     const met = at <= ticket.repair.dueAt;
-    return this.#update(
+    const sensor = ticket.ruleId !== 'manual';
+    const change: TicketChange = { status: sensor ? 'repaired' : 'verified', repairAt: at, repairMet: met };
+    if (!sensor) change.repairVerifiedAt = at;
+    else if (!ticket.alarmActive) change.verifyDueAt = at + this.#config.verifyMinutes * 60_000;
+    const verification = sensor
+      ? ticket.alarmActive
+        ? 'waiting for the alarm to clear'
+        : 'by the sensor'
+      : 'manual';
+    return this.#writer.update(
       ticket,
-      { status: 'repaired', repairAt: at, repairMet: met },
+      change,
       'repaired',
       actor,
-      { met, dueAt: ticket.repair.dueAt, note: note ?? null },
-      at,
-      ['on_site'],
+      { met, dueAt: ticket.repair.dueAt, note: note ?? null, verification },
+      { at, expect: ['on_site'] },
     );
   }
 
-  /** Closing before a repair needs a reason (false alarm, duplicate...), kept in the audit trail. */
+  /** Closing an unverified ticket needs a reason (false alarm, duplicate...), kept in the audit trail. */
   async close(id: number, actor: Actor, reason?: string): Promise<Ticket> {
     const ticket = await this.get(id);
     if (ticket.status === 'closed') throw conflict('ticket_conflict', `ticket ${id} is already closed`);
-    const repaired = ticket.status === 'repaired' || ticket.status === 'verified';
-    if (!repaired && !reason) {
+    if (ticket.status !== 'verified' && !reason) {
       throw badRequest(
         'reason_required',
-        `ticket ${id} is ${ticket.status}; closing it unrepaired needs a reason`,
+        `ticket ${id} is ${ticket.status}, not verified; closing it needs a reason`,
       );
     }
-    const at = this.#clock.now();
-    return this.#update(
+    const at = this.#writer.now();
+    return this.#writer.update(
       ticket,
       { status: 'closed', closedAt: at },
       'closed',
       actor,
       { reason: reason ?? null },
-      at,
-      [ticket.status],
+      {
+        at,
+        expect: [ticket.status],
+      },
+    );
+  }
+
+  /** The sensor kept the alarm clear since the repair: the repair is verified (SLA scheduler). */
+  async verify(id: number, dueAt: Instant): Promise<Ticket | undefined> {
+    const ticket = await this.#writer.store.getTicket(id);
+    if (ticket?.status !== 'repaired' || ticket.verifyDueAt !== dueAt || ticket.alarmActive) return undefined;
+    return this.#guarded(() =>
+      this.#writer.update(
+        ticket,
+        { status: 'verified', repairVerifiedAt: dueAt, verifyDueAt: null },
+        'verified',
+        { name: 'system:sensor' },
+        { clearFor: this.#config.verifyMinutes * 60_000 },
+        { at: dueAt, expect: ['repaired'], guard: { verifyDueAt: dueAt } },
+      ),
     );
   }
 
   /** Called by the SLA scheduler when a deadline passes; records the breach at the deadline itself. */
   async markBreached(id: number, clock: SlaClockName, dueAt: Instant): Promise<Ticket | undefined> {
-    const ticket = await this.#store.getTicket(id);
+    const ticket = await this.#writer.store.getTicket(id);
     if (!ticket || !isRunning(ticket, clock) || ticket[clock].dueAt !== dueAt) return undefined;
-    const patch: TicketChange =
+    const change: TicketChange =
       clock === 'arrival'
         ? { arrivalBreachedAt: dueAt, arrivalMet: false }
         : { repairBreachedAt: dueAt, repairMet: false };
     // Only while the clock is still running: an arrival or repair committed meanwhile wins.
-    const running = clock === 'arrival' ? OPEN_BEFORE_ARRIVAL : OPEN_BEFORE_REPAIR;
-    let updated: Ticket;
-    try {
-      updated = await this.#update(
+    const running = clock === 'arrival' ? BEFORE_ARRIVAL : BEFORE_REPAIR;
+    const updated = await this.#guarded(() =>
+      this.#writer.update(
         ticket,
-        patch,
+        change,
         'sla_breached',
         SYSTEM_SLA,
         { clock, dueAt },
-        dueAt,
-        running,
-      );
+        { at: dueAt, expect: running },
+      ),
+    );
+    if (updated)
+      this.#log.warn({ ticketId: id, clock, dueAt: new Date(dueAt).toISOString() }, 'SLA target breached');
+    return updated;
+  }
+
+  /** Tells the next level once: 1 when the deadline is near, 2 when it is breached. */
+  async escalate(id: number, clock: SlaClockName, level: 1 | 2, at: Instant): Promise<Ticket | undefined> {
+    const ticket = await this.#writer.store.getTicket(id);
+    if (
+      !ticket ||
+      ticket.status === 'closed' ||
+      ticket.escalation[clock] >= level ||
+      ticket.slaPausedAt !== undefined
+    ) {
+      return undefined;
+    }
+    if (level === 1 && !isRunning(ticket, clock)) return undefined;
+    const to = this.#config.escalation.levels[level - 1];
+    const change: TicketChange =
+      clock === 'arrival' ? { arrivalEscalation: level } : { repairEscalation: level };
+    const detail = {
+      clock,
+      level,
+      to: to?.name,
+      contacts: to?.contacts ?? [],
+      reason: level === 1 ? 'near' : 'breached',
+    };
+    return this.#guarded(() =>
+      this.#writer.update(ticket, change, 'escalated', SYSTEM_SLA, detail, {
+        at,
+        expect: OPEN_STATUSES,
+        guard: { escalationBelow: { clock, level } },
+      }),
+    );
+  }
+
+  /** Planned work on the asset: its SLA clocks stop counting until the window ends. */
+  async pauseSla(id: number, at: Instant, windowId: number): Promise<Ticket | undefined> {
+    const ticket = await this.#writer.store.getTicket(id);
+    if (!ticket || ticket.status === 'closed' || ticket.slaPausedAt !== undefined) return undefined;
+    return this.#guarded(() =>
+      this.#writer.update(
+        ticket,
+        { slaPausedAt: at },
+        'sla_paused',
+        SYSTEM_MAINTENANCE,
+        { windowId },
+        {
+          at,
+          expect: OPEN_STATUSES,
+        },
+      ),
+    );
+  }
+
+  /** The window ended: running deadlines move out by the time paused. */
+  async resumeSla(id: number, at: Instant, windowId: number): Promise<Ticket | undefined> {
+    const ticket = await this.#writer.store.getTicket(id);
+    if (!ticket || ticket.slaPausedAt === undefined) return undefined;
+    const pausedMs = Math.max(0, at - ticket.slaPausedAt);
+    const change: TicketChange = { slaPausedAt: null };
+    if (isRunning(ticket, 'arrival')) change.arrivalDueAt = ticket.arrival.dueAt + pausedMs;
+    if (isRunning(ticket, 'repair')) change.repairDueAt = ticket.repair.dueAt + pausedMs;
+    return this.#guarded(() =>
+      this.#writer.update(ticket, change, 'sla_resumed', SYSTEM_MAINTENANCE, { windowId, pausedMs }, { at }),
+    );
+  }
+
+  /** A system step that lost a race to a person's action is simply not needed any more. */
+  async #guarded(step: () => Promise<Ticket>): Promise<Ticket | undefined> {
+    try {
+      return await step();
     } catch (err) {
       if (err instanceof XiaoerError && err.code === 'ticket_conflict') return undefined;
       throw err;
     }
-    this.#log.warn({ ticketId: id, clock, dueAt: new Date(dueAt).toISOString() }, 'SLA target breached');
-    return updated;
-  }
-
-  async get(id: number): Promise<Ticket> {
-    const ticket = await this.#store.getTicket(id);
-    if (!ticket) throw notFound('ticket', id);
-    return ticket;
-  }
-
-  async #raise(input: {
-    site: string;
-    assetId: string;
-    category: string;
-    fault: string;
-    severity: Ticket['severity'];
-    ruleId: string;
-    detectedAt: Instant;
-    alarmActive: boolean;
-    actor: Actor;
-    detail: Record<string, unknown>;
-  }): Promise<Ticket> {
-    const now = this.#clock.now();
-    const sla = this.#directory.slaFor(input.category);
-    const { ticket, event } = await this.#store.createTicket(
-      {
-        site: input.site,
-        assetId: input.assetId,
-        category: input.category,
-        fault: input.fault,
-        severity: input.severity,
-        ruleId: input.ruleId,
-        status: 'raised',
-        alarmActive: input.alarmActive,
-        raisedAt: now,
-        detectedAt: input.detectedAt,
-        arrival: { dueAt: input.detectedAt + sla.arrivalMs },
-        repair: { dueAt: input.detectedAt + sla.repairMs },
-        updatedAt: now,
-      },
-      { at: now, actor: input.actor.name, type: 'raised', detail: input.detail },
-    );
-    this.#log.info(
-      { ticketId: ticket.id, site: ticket.site, assetId: ticket.assetId, fault: ticket.fault },
-      'ticket raised',
-    );
-    this.#bus.emit('ticketChanged', ticket, event);
-    return ticket;
-  }
-
-  async #update(
-    ticket: Ticket,
-    patch: TicketChange,
-    type: string,
-    actor: Actor,
-    detail: Record<string, unknown>,
-    at?: Instant,
-    expectStatus?: readonly TicketStatus[],
-  ): Promise<Ticket> {
-    const now = this.#clock.now();
-    const event: NewTicketEvent = { at: at ?? now, actor: actor.name, type, detail };
-    const result = await this.#store.updateTicket(
-      ticket.id,
-      { ...patch, updatedAt: now },
-      event,
-      expectStatus,
-    );
-    this.#bus.emit('ticketChanged', result.ticket, result.event);
-    return result.ticket;
   }
 }
 
@@ -329,11 +360,9 @@ function assertMayWork(ticket: Ticket, actor: Actor): void {
   });
 }
 
-/** Whether an SLA clock is still counting down (not reached, not already breached, ticket open). */
+/** Whether an SLA clock is still counting down (not reached, not breached, not paused, ticket open). */
 export function isRunning(ticket: Ticket, clock: SlaClockName): boolean {
-  if (ticket.status === 'closed') return false;
+  if (ticket.status === 'closed' || ticket.slaPausedAt !== undefined) return false;
   const c = ticket[clock];
   return c.at === undefined && c.breachedAt === undefined;
 }
-
-export type { TicketEvent };

@@ -17,6 +17,9 @@ export const newTicket = (overrides: Partial<NewTicket> = {}): NewTicket => ({
   arrival: { dueAt: T0 + 300_000 },
   repair: { dueAt: T0 + 3_600_000 },
   updatedAt: T0 + 10,
+  flapping: false,
+  reopenCount: 0,
+  escalation: { arrival: 0, repair: 0 },
   ...overrides,
 });
 

@@ -68,7 +68,13 @@ describe('leak to ticket through the embedded broker', () => {
       body: { note: 'replaced riser coupling' },
     });
     expect(repaired.body).toMatchObject({ status: 'repaired', repair: { met: true } });
-    const closed = await t.request<TicketJson>('POST', `/api/tickets/${id}/close`, { token: staff });
+    // The sensor still reports water, so the repair is not verified: closing needs a reason.
+    const refused = await t.request('POST', `/api/tickets/${id}/close`, { token: staff });
+    expect(refused).toMatchObject({ status: 400, body: { error: { code: 'reason_required' } } });
+    const closed = await t.request<TicketJson>('POST', `/api/tickets/${id}/close`, {
+      token: staff,
+      body: { reason: 'riser valve replaced; sensor to be checked on the next round' },
+    });
     expect(closed.body, JSON.stringify(closed.body)).toMatchObject({ status: 'closed' });
 
     const detail = await t.request<TicketJson>('GET', `/api/tickets/${id}`, { token: staff });

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { conflict, notFound } from '../../core/errors.ts';
-import type { Ticket, TicketEvent, TicketStatus, User } from '../../domain/types.ts';
+import type { MaintenanceWindow, Ticket, TicketEvent, TicketStatus, User } from '../../domain/types.ts';
 import type {
   AssetConfirmation,
   DeadLetter,
@@ -15,6 +15,7 @@ import type {
   OpenTicketKey,
   Store,
   TicketFilter,
+  TicketGuard,
   TicketPatch,
   UserRecord,
 } from '../store.ts';
@@ -26,8 +27,10 @@ import {
   rowToDiscoveredAsset,
   rowToEvent,
   rowToTicket,
+  rowToWindow,
   type TicketEventRow,
   type TicketRow,
+  type WindowRow,
 } from '../ticket-row.ts';
 
 export const DEAD_LETTER_RETENTION = 10_000;
@@ -144,34 +147,93 @@ export class SqliteStore implements Store {
     patch: TicketPatch,
     event: NewTicketEvent,
     expectStatus?: readonly TicketStatus[],
+    guard: TicketGuard = {},
   ): Promise<{ ticket: Ticket; event: TicketEvent }> {
-    const sets = patchColumns(patch);
-    if (patch.status === 'closed') sets.push(['open_key', null]);
-    const assignments = sets.map(([column]) => `${column} = ?`).join(', ');
-    let sql = `UPDATE tickets SET ${assignments} WHERE id = ?`;
-    const params: unknown[] = [...sets.map(([, v]) => v), id];
+    const sets = patchColumns(patch).map(([column, value]) => ({ sql: `${column} = ?`, value }));
+    if (patch.status === 'closed') sets.push({ sql: 'open_key = NULL', value: undefined });
+    // Reopening a closed ticket makes it the open one for its asset and fault again.
+    else if (patch.status)
+      sets.push({ sql: 'open_key = site || char(31) || asset_id || char(31) || fault', value: undefined });
+    const where = ['id = ?'];
+    const params: unknown[] = [...sets.filter((s) => s.value !== undefined).map((s) => s.value), id];
     if (expectStatus && expectStatus.length > 0) {
-      sql += ` AND status IN (${expectStatus.map(() => '?').join(', ')})`;
+      where.push(`status IN (${expectStatus.map(() => '?').join(', ')})`);
       params.push(...expectStatus);
     }
-    const update = this.#stmt(sql);
+    if (guard.escalationBelow) {
+      where.push(`${guard.escalationBelow.clock}_escalation < ?`);
+      params.push(guard.escalationBelow.level);
+    }
+    if (guard.verifyDueAt !== undefined) {
+      where.push('verify_due_at = ?');
+      params.push(guard.verifyDueAt);
+    }
+    const update = this.#stmt(
+      `UPDATE tickets SET ${sets.map((s) => s.sql).join(', ')} WHERE ${where.join(' AND ')}`,
+    );
     return this.#db.transaction(() => {
-      if (update.run(...params).changes === 0) {
+      let changes: number;
+      try {
+        changes = update.run(...params).changes;
+      } catch (err) {
+        if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') {
+          throw conflict(
+            'ticket_exists',
+            `another ticket is open for the same asset and fault as ticket ${id}`,
+          );
+        }
+        throw err;
+      }
+      if (changes === 0) {
         const current = this.#stmt('SELECT status FROM tickets WHERE id = ?').get(id) as
           | { status: string }
           | undefined;
         if (!current) throw notFound('ticket', id);
-        throw conflict(
-          'ticket_conflict',
-          `ticket ${id} is ${current.status}, expected ${expectStatus?.join(' or ')}`,
-          {
-            status: current.status,
-          },
-        );
+        throw conflict('ticket_conflict', `ticket ${id} is ${current.status}; the change no longer applies`, {
+          status: current.status,
+        });
       }
       const savedEvent = this.#insertEvent(id, event);
       return { ticket: this.#getTicket(id), event: savedEvent };
     })();
+  }
+
+  async findRecentlyClosedTicket(key: OpenTicketKey, since: number): Promise<Ticket | undefined> {
+    const row = this.#stmt(
+      `SELECT * FROM tickets WHERE site = ? AND asset_id = ? AND fault = ? AND status = 'closed' AND closed_at >= ?
+       ORDER BY closed_at DESC LIMIT 1`,
+    ).get(key.site, key.assetId, key.fault, since) as TicketRow | undefined;
+    return row ? rowToTicket(row) : undefined;
+  }
+
+  async addMaintenanceWindow(w: Omit<MaintenanceWindow, 'id'>): Promise<MaintenanceWindow> {
+    const info = this.#stmt(
+      `INSERT INTO maintenance_windows (site, asset_id, starts_at, ends_at, reason, created_by, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    ).run(w.site, w.assetId ?? null, w.startsAt, w.endsAt, w.reason, w.createdBy, w.createdAt);
+    return this.#getWindow(Number(info.lastInsertRowid));
+  }
+
+  async listMaintenanceWindows(after: number): Promise<MaintenanceWindow[]> {
+    return (
+      this.#stmt(
+        'SELECT * FROM maintenance_windows WHERE cancelled_at IS NULL AND ends_at > ? ORDER BY starts_at',
+      ).all(after) as WindowRow[]
+    ).map(rowToWindow);
+  }
+
+  async cancelMaintenanceWindow(id: number, by: string, at: number): Promise<MaintenanceWindow> {
+    const info = this.#stmt(
+      'UPDATE maintenance_windows SET cancelled_at = ?, cancelled_by = ? WHERE id = ? AND cancelled_at IS NULL',
+    ).run(at, by, id);
+    if (info.changes === 0) throw notFound('active maintenance window', id);
+    return this.#getWindow(id);
+  }
+
+  #getWindow(id: number): MaintenanceWindow {
+    const row = this.#stmt('SELECT * FROM maintenance_windows WHERE id = ?').get(id) as WindowRow | undefined;
+    if (!row) throw notFound('maintenance window', id);
+    return rowToWindow(row);
   }
 
   async appendTicketEvent(id: number, event: NewTicketEvent): Promise<TicketEvent> {

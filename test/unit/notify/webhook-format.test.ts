@@ -20,6 +20,9 @@ const ticket: Ticket = {
   arrival: { dueAt: T0 + 300_000 },
   repair: { dueAt: T0 + 3_600_000 },
   updatedAt: T0,
+  flapping: false,
+  reopenCount: 0,
+  escalation: { arrival: 0, repair: 0 },
 };
 const raised: TicketEvent = {
   id: 1,

@@ -144,6 +144,9 @@ describe('RuleEngine', () => {
       arrival: { dueAt: 300_005 },
       repair: { dueAt: 3_600_005 },
       updatedAt: 5,
+      flapping: false,
+      reopenCount: 0,
+      escalation: { arrival: 0, repair: 0 },
     });
     expect(rules.evaluate(leak, [reading(leak.id, 'water_leak', false, 10)], [])).toMatchObject([
       { type: 'cleared', alarm: { raisedAt: 5, clearedAt: 10 } },

@@ -1,0 +1,111 @@
+import type { Clock } from '../core/clock.ts';
+import { notFound } from '../core/errors.ts';
+import type { EventBus } from '../core/event-bus.ts';
+import type { Logger } from '../core/logger.ts';
+import type { Instant, Ticket, TicketStatus } from '../domain/types.ts';
+import type { NewTicket, NewTicketEvent, Store, TicketGuard, TicketPatch } from '../store/store.ts';
+
+export interface Actor {
+  /** A user name, or `system:<component>` for automatic changes. */
+  name: string;
+  role?: string;
+}
+
+/** What a lifecycle step changes; `updatedAt` is stamped by the writer. */
+export type TicketChange = Omit<TicketPatch, 'updatedAt'>;
+
+export const SYSTEM_RULES: Actor = { name: 'system:rules' };
+export const SYSTEM_SLA: Actor = { name: 'system:sla' };
+export const SYSTEM_CORRELATION: Actor = { name: 'system:correlation' };
+export const SYSTEM_MAINTENANCE: Actor = { name: 'system:maintenance' };
+
+export const OPEN_STATUSES: readonly TicketStatus[] = [
+  'raised',
+  'dispatched',
+  'on_site',
+  'repaired',
+  'verified',
+];
+export const BEFORE_ARRIVAL: readonly TicketStatus[] = ['raised', 'dispatched'];
+export const BEFORE_REPAIR: readonly TicketStatus[] = ['raised', 'dispatched', 'on_site'];
+
+export type NewTicketFields = Omit<
+  NewTicket,
+  'status' | 'raisedAt' | 'updatedAt' | 'flapping' | 'reopenCount' | 'escalation'
+> &
+  Partial<Pick<NewTicket, 'flapping'>>;
+
+/**
+ * The one place tickets are written: every change is a store transaction together with its
+ * event (the audit trail: who, when, what), then announced on the bus.
+ */
+export class TicketWriter {
+  readonly #store: Store;
+  readonly #clock: Clock;
+  readonly #bus: EventBus;
+  readonly #log: Logger;
+
+  constructor(deps: { store: Store; clock: Clock; bus: EventBus; log: Logger }) {
+    this.#store = deps.store;
+    this.#clock = deps.clock;
+    this.#bus = deps.bus;
+    this.#log = deps.log;
+  }
+
+  get store(): Store {
+    return this.#store;
+  }
+
+  now(): Instant {
+    return this.#clock.now();
+  }
+
+  async get(id: number): Promise<Ticket> {
+    const ticket = await this.#store.getTicket(id);
+    if (!ticket) throw notFound('ticket', id);
+    return ticket;
+  }
+
+  async create(fields: NewTicketFields, actor: Actor, detail: Record<string, unknown>): Promise<Ticket> {
+    const now = this.#clock.now();
+    const { ticket, event } = await this.#store.createTicket(
+      {
+        flapping: false,
+        ...fields,
+        status: 'raised',
+        raisedAt: now,
+        updatedAt: now,
+        reopenCount: 0,
+        escalation: { arrival: 0, repair: 0 },
+      },
+      { at: now, actor: actor.name, type: 'raised', detail },
+    );
+    this.#log.info(
+      { ticketId: ticket.id, site: ticket.site, assetId: ticket.assetId, fault: ticket.fault },
+      'ticket raised',
+    );
+    this.#bus.emit('ticketChanged', ticket, event);
+    return ticket;
+  }
+
+  async update(
+    ticket: Ticket,
+    change: TicketChange,
+    type: string,
+    actor: Actor,
+    detail: Record<string, unknown>,
+    opts: { at?: Instant; expect?: readonly TicketStatus[]; guard?: TicketGuard } = {},
+  ): Promise<Ticket> {
+    const now = this.#clock.now();
+    const event: NewTicketEvent = { at: opts.at ?? now, actor: actor.name, type, detail };
+    const result = await this.#store.updateTicket(
+      ticket.id,
+      { ...change, updatedAt: now },
+      event,
+      opts.expect,
+      opts.guard,
+    );
+    this.#bus.emit('ticketChanged', result.ticket, result.event);
+    return result.ticket;
+  }
+}
