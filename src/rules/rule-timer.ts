@@ -46,7 +46,7 @@ export class RuleTimer {
 
   /** Called after anything that may have scheduled an earlier wake-up. */
   poke(): void {
-    if (!this.#running || this.#firing) return;
+    if (!this.#running || this.#firing !== undefined) return;
     const next = this.#engine.nextWakeAt();
     if (next === undefined) return;
     if (this.#timer && this.#armedFor !== undefined && this.#armedFor <= next) return;
