@@ -14,6 +14,7 @@ import type { Logger } from './core/logger.ts';
 import type { Service } from './core/service.ts';
 import { Ingest } from './ingest/ingest.ts';
 import { MqttSource } from './ingest/mqtt-source.ts';
+import { MaintenanceService } from './maintenance/maintenance-service.ts';
 import { Notifier } from './notify/notifier.ts';
 import { OpcUaSource } from './opcua/opcua-source.ts';
 import { RuleEngine } from './rules/engine.ts';
@@ -41,6 +42,7 @@ interface Core {
   auth: AuthService;
   tickets: TicketService;
   assets: AssetRegistry;
+  maintenance: MaintenanceService;
   ingest: Ingest;
 }
 
@@ -92,6 +94,7 @@ export class App {
         directory: this.directory,
       });
       await this.#startService(this.#sla);
+      await this.#startService(core.maintenance);
       await this.#startNotifier();
       await this.#startTelemetry(core.assets);
       await this.#startService(core.ingest);
@@ -161,6 +164,7 @@ export class App {
     });
     const assets = new AssetRegistry({ ...this.#deps('assets'), directory });
     await assets.load();
+    const maintenance = new MaintenanceService({ ...this.#deps('maintenance'), tickets, directory });
     const ingest = new Ingest(adapters, {
       ...this.#deps('ingest'),
       directory,
@@ -168,9 +172,10 @@ export class App {
       rules,
       tickets,
       maxPayloadBytes: config.mqtt.maxPayloadBytes,
+      isSilenced: (site, assetId, at) => maintenance.isSilenced(site, assetId, at),
     });
     this.#ingest = ingest;
-    return { auth, tickets, assets, ingest };
+    return { auth, tickets, assets, maintenance, ingest };
   }
 
   async #startNotifier(): Promise<void> {
@@ -253,6 +258,7 @@ export class App {
     const api = await buildApi({
       tickets: core.tickets,
       assets: core.assets,
+      maintenance: core.maintenance,
       auth: core.auth,
       store: this.store,
       directory: this.directory,

@@ -14,6 +14,7 @@ import { XiaoerError } from '../core/errors.ts';
 import type { EventBus } from '../core/event-bus.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Role, User } from '../domain/types.ts';
+import type { MaintenanceService } from '../maintenance/maintenance-service.ts';
 import type { Store } from '../store/store.ts';
 import type { TicketService } from '../tickets/ticket-service.ts';
 import { adminRoutes } from './routes/admin.ts';
@@ -21,11 +22,13 @@ import { assetRoutes } from './routes/assets.ts';
 import { authRoutes } from './routes/auth.ts';
 import { healthRoutes } from './routes/health.ts';
 import { liveRoutes } from './routes/live.ts';
+import { maintenanceRoutes } from './routes/maintenance.ts';
 import { ticketRoutes } from './routes/tickets.ts';
 
 export interface ApiDeps {
   tickets: TicketService;
   assets: AssetRegistry;
+  maintenance: MaintenanceService;
   auth: AuthService;
   store: Store;
   directory: Directory;
@@ -115,6 +118,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(adminRoutes(deps), { prefix: '/api' });
   await app.register(assetRoutes(deps), { prefix: '/api' });
   await app.register(liveRoutes(deps), { prefix: '/api' });
+  await app.register(maintenanceRoutes(deps), { prefix: '/api' });
   // SSE responses never end by themselves: close them so that app.close() can finish.
   app.addHook('preClose', async () => {
     for (const res of deps.liveClients) res.end();

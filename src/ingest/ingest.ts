@@ -28,6 +28,7 @@ export interface IngestStats {
   accepted: number;
   deadLettered: Record<string, number>;
   unconfirmedReadings: number;
+  silenced: number;
   alarms: number;
 }
 
@@ -41,6 +42,8 @@ export interface IngestDeps {
   clock: Clock;
   log: Logger;
   maxPayloadBytes: number;
+  /** Planned work: the asset's rules are silent (its readings are still kept). */
+  isSilenced?(site: string, assetId: string, at: number): boolean;
 }
 
 const PAYLOAD_HEAD_BYTES = 512;
@@ -67,6 +70,7 @@ export class Ingest implements Service {
     accepted: 0,
     deadLettered: {},
     unconfirmedReadings: 0,
+    silenced: 0,
     alarms: 0,
   };
 
@@ -186,6 +190,10 @@ export class Ingest implements Service {
       await assets.discover(g.site, g.assetId, kindHint ?? inferKind(g.readings, g.events), source);
       return;
     }
+    if (this.#deps.isSilenced?.(g.site, g.assetId, this.#deps.clock.now())) {
+      this.stats.silenced += g.readings.length + g.events.length;
+      return;
+    }
     const transitions = rules.evaluate(asset, g.readings, g.events);
     this.#ruleTimer.poke();
     await this.#recordTransitions(transitions);
@@ -209,8 +217,14 @@ export class Ingest implements Service {
 
   /** Alarms confirmed by a timer (duration, debounce, silence), in each asset's queue like messages. */
   async #applyTimed(transitions: AlarmTransition[]): Promise<void> {
+    const now = this.#deps.clock.now();
+    const silenced = transitions.filter(
+      (t) => t.type === 'raised' && this.#deps.isSilenced?.(t.alarm.site, t.alarm.assetId, now),
+    );
+    // Under planned work a timed alarm (a silence, a duration) is not raised: undone, not kept.
+    this.#deps.rules.revert(silenced);
     const byAsset = new Map<string, AlarmTransition[]>();
-    for (const t of transitions) {
+    for (const t of transitions.filter((x) => !silenced.includes(x))) {
       const k = `${t.alarm.site}/${t.alarm.assetId}`;
       byAsset.set(k, [...(byAsset.get(k) ?? []), t]);
     }

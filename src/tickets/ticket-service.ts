@@ -331,8 +331,9 @@ export class TicketService {
     if (!ticket || ticket.slaPausedAt === undefined) return undefined;
     const pausedMs = Math.max(0, at - ticket.slaPausedAt);
     const change: TicketChange = { slaPausedAt: null };
-    if (isRunning(ticket, 'arrival')) change.arrivalDueAt = ticket.arrival.dueAt + pausedMs;
-    if (isRunning(ticket, 'repair')) change.repairDueAt = ticket.repair.dueAt + pausedMs;
+    const unpaused: Ticket = { ...ticket, slaPausedAt: undefined };
+    if (isRunning(unpaused, 'arrival')) change.arrivalDueAt = ticket.arrival.dueAt + pausedMs;
+    if (isRunning(unpaused, 'repair')) change.repairDueAt = ticket.repair.dueAt + pausedMs;
     return this.#guarded(() =>
       this.#writer.update(ticket, change, 'sla_resumed', SYSTEM_MAINTENANCE, { windowId, pausedMs }, { at }),
     );

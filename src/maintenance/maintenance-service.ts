@@ -1,0 +1,153 @@
+import type { Directory } from '../config/directory.ts';
+import type { Clock } from '../core/clock.ts';
+import { badRequest } from '../core/errors.ts';
+import type { Logger } from '../core/logger.ts';
+import type { Service } from '../core/service.ts';
+import type { Instant, MaintenanceWindow } from '../domain/types.ts';
+import type { Store } from '../store/store.ts';
+import type { TicketService } from '../tickets/ticket-service.ts';
+
+// setTimeout stores its delay in a signed 32-bit integer: longer waits are re-armed in steps.
+const MAX_TIMER_MS = 2 ** 31 - 1;
+const MAX_WINDOW_MS = 30 * 86_400_000;
+
+export interface NewWindow {
+  site: string;
+  assetId?: string;
+  startsAt: Instant;
+  endsAt: Instant;
+  reason: string;
+}
+
+/**
+ * Planned work: while a window is on, the rules of its asset (or whole site) are silent and the
+ * SLA clocks of its open tickets are paused; when it ends, the deadlines move out by the pause.
+ * Windows and every pause are recorded (who planned it, which tickets paused and for how long).
+ */
+export class MaintenanceService implements Service {
+  readonly name = 'maintenance';
+  readonly #deps: { store: Store; tickets: TicketService; directory: Directory; clock: Clock; log: Logger };
+  readonly #windows = new Map<number, MaintenanceWindow>();
+  readonly #timers = new Map<number, NodeJS.Timeout>();
+  #running = false;
+
+  constructor(deps: {
+    store: Store;
+    tickets: TicketService;
+    directory: Directory;
+    clock: Clock;
+    log: Logger;
+  }) {
+    this.#deps = deps;
+  }
+
+  async start(): Promise<void> {
+    this.#running = true;
+    // Windows that ended while xiaoer was down still have tickets to resume, at their true end.
+    const now = this.#deps.clock.now();
+    const windows = await this.#deps.store.listMaintenanceWindows(now - MAX_WINDOW_MS);
+    // All known first, so that resuming after one window sees another that still covers a ticket.
+    for (const w of windows) this.#windows.set(w.id, w);
+    for (const w of windows) await this.#sync(w);
+  }
+
+  async stop(): Promise<void> {
+    this.#running = false;
+    for (const t of this.#timers.values()) clearTimeout(t);
+    this.#timers.clear();
+  }
+
+  /** Whether the asset's rules are silenced by a window at `at`. */
+  isSilenced(site: string, assetId: string, at: Instant): boolean {
+    for (const w of this.#windows.values()) if (covers(w, site, assetId) && isOn(w, at)) return true;
+    return false;
+  }
+
+  list(): MaintenanceWindow[] {
+    return [...this.#windows.values()].sort((a, b) => a.startsAt - b.startsAt);
+  }
+
+  async create(input: NewWindow, by: string): Promise<MaintenanceWindow> {
+    const now = this.#deps.clock.now();
+    if (!this.#deps.directory.site(input.site))
+      throw badRequest('unknown_site', `site ${input.site} is not configured`);
+    if (!(input.endsAt > input.startsAt)) throw badRequest('invalid_window', 'endsAt must be after startsAt');
+    if (input.endsAt <= now) throw badRequest('invalid_window', 'the window is already over');
+    if (input.endsAt - input.startsAt > MAX_WINDOW_MS)
+      throw badRequest('invalid_window', 'a window lasts 30 days at most');
+    const w = await this.#deps.store.addMaintenanceWindow({ ...input, createdBy: by, createdAt: now });
+    this.#windows.set(w.id, w);
+    this.#deps.log.info(
+      { windowId: w.id, site: w.site, assetId: w.assetId, by },
+      'maintenance window planned',
+    );
+    await this.#sync(w);
+    return w;
+  }
+
+  async cancel(id: number, by: string): Promise<MaintenanceWindow> {
+    const w = await this.#deps.store.cancelMaintenanceWindow(id, by, this.#deps.clock.now());
+    const wasOn =
+      this.#windows.has(id) && isOn(this.#windows.get(id) as MaintenanceWindow, this.#deps.clock.now());
+    this.#windows.delete(id);
+    clearTimeout(this.#timers.get(id));
+    this.#timers.delete(id);
+    if (wasOn) await this.#resume(w);
+    return w;
+  }
+
+  /** Brings tickets in line with the window now, and arms the next change (start or end). */
+  async #sync(w: MaintenanceWindow): Promise<void> {
+    if (!this.#running) return;
+    const now = this.#deps.clock.now();
+    clearTimeout(this.#timers.get(w.id));
+    if (now >= w.endsAt) {
+      this.#windows.delete(w.id);
+      this.#timers.delete(w.id);
+      await this.#resume(w);
+      return;
+    }
+    if (now >= w.startsAt) await this.#pause(w);
+    const next = now < w.startsAt ? w.startsAt : w.endsAt;
+    const timer = setTimeout(
+      () => {
+        this.#sync(w).catch((err: unknown) =>
+          this.#deps.log.error({ err, windowId: w.id }, 'maintenance window step failed'),
+        );
+      },
+      Math.min(next - now, MAX_TIMER_MS),
+    );
+    this.#timers.set(w.id, timer);
+  }
+
+  async #pause(w: MaintenanceWindow): Promise<void> {
+    for (const t of await this.#inScope(w))
+      await this.#deps.tickets.pauseSla(t.id, Math.max(w.startsAt, t.raisedAt), w.id);
+  }
+
+  /** Resumes the window's tickets, unless another window still covers them. */
+  async #resume(w: MaintenanceWindow): Promise<void> {
+    const now = this.#deps.clock.now();
+    for (const t of await this.#inScope(w)) {
+      if (t.slaPausedAt === undefined || this.isSilenced(t.site, t.assetId, now)) continue;
+      await this.#deps.tickets.resumeSla(t.id, Math.min(now, w.cancelledAt ?? w.endsAt), w.id);
+    }
+  }
+
+  async #inScope(w: MaintenanceWindow) {
+    const open = await this.#deps.store.listTickets({
+      site: w.site,
+      open: true,
+      ...(w.assetId ? { assetId: w.assetId } : {}),
+    });
+    return open;
+  }
+}
+
+function covers(w: MaintenanceWindow, site: string, assetId: string): boolean {
+  return w.site === site && (w.assetId === undefined || w.assetId === assetId);
+}
+
+function isOn(w: MaintenanceWindow, at: Instant): boolean {
+  return at >= w.startsAt && at < w.endsAt && w.cancelledAt === undefined;
+}
