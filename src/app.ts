@@ -48,9 +48,10 @@ interface Core {
 
 /**
  * The composition root: builds every component and owns the start-up and shutdown order.
- * Start: store → tickets, rules, assets (re-armed from the store) → SLA clocks → notifications
- * → telemetry → MQTT → OPC UA → HTTP. Stop is the reverse: HTTP, then MQTT (no new messages), then the ingest drains
- * what is in flight while notifications and the store are still there, then the rest.
+ * Start: store → tickets, rules, assets (re-armed from the store) → notifications → telemetry →
+ * maintenance windows → ingest → MQTT → OPC UA → SLA clocks → HTTP. Stop is the reverse: HTTP,
+ * SLA clocks, then the message sources (no new messages), then the ingest drains what is in
+ * flight while telemetry, notifications and the store are still there.
  */
 export class App {
   readonly config: Config;
@@ -88,24 +89,19 @@ export class App {
       await this.store.migrate();
       this.#track('store', () => this.store.close());
       const core = await this.#buildCore();
+      await this.#startNotifier();
+      await this.#startTelemetry(core.assets);
+      await this.#startService(core.maintenance);
+      await this.#startService(core.ingest);
+      await this.#startMqtt(core);
+      await this.#startOpcUa(core.ingest);
+      // Deadlines missed while down fire as soon as this starts: by now notifications can go out.
       this.#sla = new SlaScheduler({
         ...this.#deps('sla'),
         tickets: core.tickets,
         directory: this.directory,
       });
       await this.#startService(this.#sla);
-      await this.#startService(core.maintenance);
-      await this.#startNotifier();
-      await this.#startTelemetry(core.assets);
-      await this.#startService(core.ingest);
-      const gateways = new GatewayWatch({
-        ...this.#deps('gateways'),
-        tickets: core.tickets,
-        graceSeconds: this.config.tickets.correlation.gatewayGraceSeconds,
-      });
-      await this.#startService(gateways);
-      await this.#startMqtt(core.ingest, gateways);
-      await this.#startOpcUa(core.ingest);
       await this.#startApi(core);
       this.log.info(
         {
@@ -174,6 +170,8 @@ export class App {
       maxPayloadBytes: config.mqtt.maxPayloadBytes,
       isSilenced: (site, assetId, at) => maintenance.isSilenced(site, assetId, at),
     });
+    maintenance.onWindowOver = (w) => ingest.releaseHeld(w.site, w.assetId);
+    assets.onConfirmed = (site, id) => rules.invalidate(site, id);
     this.#ingest = ingest;
     return { auth, tickets, assets, maintenance, ingest };
   }
@@ -192,8 +190,9 @@ export class App {
     await this.#startService(this.#notifier);
   }
 
-  async #startMqtt(ingest: Ingest, gateways: GatewayWatch): Promise<void> {
+  async #startMqtt(core: Core): Promise<void> {
     const { mqtt } = this.config;
+    const { ingest } = core;
     if (mqtt.url) {
       const source = new MqttSource(
         {
@@ -209,6 +208,14 @@ export class App {
       this.#mqttPublish = (topic, payload) => source.publish(topic, payload);
       return;
     }
+    // Only the embedded broker sees gateways come and go.
+    const gateways = new GatewayWatch({
+      ...this.#deps('gateways'),
+      directory: this.directory,
+      tickets: core.tickets,
+      graceSeconds: this.config.tickets.correlation.gatewayGraceSeconds,
+    });
+    await this.#startService(gateways);
     const broker = new EmbeddedBroker({
       directory: this.directory,
       subscribers: mqtt.subscribers,

@@ -30,6 +30,8 @@ export class AssetRegistry {
   readonly #unconfirmedPerSite = new Map<string, number>();
   /** Devices not registered because their site is at the cap (counted, logged once). */
   overflow = 0;
+  /** Called after an asset is confirmed, so rule state built for its old kind is dropped. */
+  onConfirmed: (site: string, id: string) => void = () => {};
 
   constructor(deps: { directory: Directory; store: Store; clock: Clock; log: Logger }) {
     this.#directory = deps.directory;
@@ -114,6 +116,7 @@ export class AssetRegistry {
     });
     this.#discovered.set(key(site, id), confirmed);
     if (before.status === 'unconfirmed') this.#count(site, -1);
+    this.onConfirmed(site, id);
     return toView(confirmed);
   }
 

@@ -7,7 +7,7 @@ import type { EventBus } from '../core/event-bus.ts';
 import { KeyedQueue } from '../core/keyed-queue.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Service } from '../core/service.ts';
-import type { AlarmTransition, DeviceEvent, Reading } from '../domain/types.ts';
+import type { Alarm, AlarmTransition, DeviceEvent, Reading } from '../domain/types.ts';
 import type { RuleEngine } from '../rules/engine.ts';
 import { RuleTimer } from '../rules/rule-timer.ts';
 import type { Store } from '../store/store.ts';
@@ -62,6 +62,8 @@ export class Ingest implements Service {
   readonly #queue = new KeyedQueue();
   readonly #loggedDeadLetters = new Set<string>();
   readonly #adapterState = new Map<string, unknown>();
+  /** Alarms raised during planned work, not yet ticketed. */
+  readonly #held = new Map<string, Alarm>();
   readonly #deps: IngestDeps;
   readonly stats: IngestStats = {
     received: 0,
@@ -190,13 +192,43 @@ export class Ingest implements Service {
       await assets.discover(g.site, g.assetId, kindHint ?? inferKind(g.readings, g.events), source);
       return;
     }
-    if (this.#deps.isSilenced?.(g.site, g.assetId, this.#deps.clock.now())) {
-      this.stats.silenced += g.readings.length + g.events.length;
-      return;
-    }
     const transitions = rules.evaluate(asset, g.readings, g.events);
     this.#ruleTimer.poke();
-    await this.#recordTransitions(transitions);
+    await this.#recordTransitions(this.#holdBackSilenced(transitions));
+  }
+
+  /**
+   * Planned work: rules still run (so clearings and silence clocks stay right), but alarms raised
+   * on a silenced asset are held back instead of raising tickets. When the window ends, those
+   * still active are raised then (`releaseHeld`), dated from the window's end.
+   */
+  #holdBackSilenced(transitions: readonly AlarmTransition[]): AlarmTransition[] {
+    const now = this.#deps.clock.now();
+    return transitions.filter((t) => {
+      const key = `${t.alarm.site}\u001f${t.alarm.assetId}\u001f${t.alarm.ruleId}`;
+      if (t.type === 'cleared' && this.#held.delete(key)) return false;
+      if (t.type === 'raised' && this.#deps.isSilenced?.(t.alarm.site, t.alarm.assetId, now)) {
+        this.#held.set(key, t.alarm);
+        this.stats.silenced++;
+        return false;
+      }
+      return true;
+    });
+  }
+
+  /** A maintenance window ended: faults that outlasted the planned work become tickets now. */
+  async releaseHeld(site: string, assetId?: string): Promise<void> {
+    const now = this.#deps.clock.now();
+    const due: AlarmTransition[] = [];
+    for (const [key, alarm] of this.#held) {
+      if (alarm.site !== site || (assetId !== undefined && alarm.assetId !== assetId)) continue;
+      if (this.#deps.isSilenced?.(alarm.site, alarm.assetId, now)) continue;
+      this.#held.delete(key);
+      if (this.#deps.rules.isActive(alarm.site, alarm.assetId, alarm.ruleId)) {
+        due.push({ type: 'raised', alarm: { ...alarm, raisedAt: now } });
+      }
+    }
+    await this.#applyTimed(due, false);
   }
 
   /** Ticket changes for alarms, in order; on failure the rest is reverted so a retry acts again. */
@@ -216,15 +248,9 @@ export class Ingest implements Service {
   }
 
   /** Alarms confirmed by a timer (duration, debounce, silence), in each asset's queue like messages. */
-  async #applyTimed(transitions: AlarmTransition[]): Promise<void> {
-    const now = this.#deps.clock.now();
-    const silenced = transitions.filter(
-      (t) => t.type === 'raised' && this.#deps.isSilenced?.(t.alarm.site, t.alarm.assetId, now),
-    );
-    // Under planned work a timed alarm (a silence, a duration) is not raised: undone, not kept.
-    this.#deps.rules.revert(silenced);
+  async #applyTimed(transitions: AlarmTransition[], holdBack = true): Promise<void> {
     const byAsset = new Map<string, AlarmTransition[]>();
-    for (const t of transitions.filter((x) => !silenced.includes(x))) {
+    for (const t of holdBack ? this.#holdBackSilenced(transitions) : transitions) {
       const k = `${t.alarm.site}/${t.alarm.assetId}`;
       byAsset.set(k, [...(byAsset.get(k) ?? []), t]);
     }

@@ -30,6 +30,8 @@ export class MaintenanceService implements Service {
   readonly #windows = new Map<number, MaintenanceWindow>();
   readonly #timers = new Map<number, NodeJS.Timeout>();
   #running = false;
+  /** Called when a window is over (ended or cancelled): held-back alarms may become tickets. */
+  onWindowOver: (w: MaintenanceWindow) => Promise<void> = async () => {};
 
   constructor(deps: {
     store: Store;
@@ -92,7 +94,10 @@ export class MaintenanceService implements Service {
     this.#windows.delete(id);
     clearTimeout(this.#timers.get(id));
     this.#timers.delete(id);
-    if (wasOn) await this.#resume(w);
+    if (wasOn) {
+      await this.#resume(w);
+      await this.onWindowOver(w);
+    }
     return w;
   }
 
@@ -105,6 +110,7 @@ export class MaintenanceService implements Service {
       this.#windows.delete(w.id);
       this.#timers.delete(w.id);
       await this.#resume(w);
+      await this.onWindowOver(w);
       return;
     }
     if (now >= w.startsAt) await this.#pause(w);
@@ -129,7 +135,9 @@ export class MaintenanceService implements Service {
   async #resume(w: MaintenanceWindow): Promise<void> {
     const now = this.#deps.clock.now();
     for (const t of await this.#inScope(w)) {
-      if (t.slaPausedAt === undefined || this.isSilenced(t.site, t.assetId, now)) continue;
+      // A window over before this pause began did not cause it (after a restart, windows come in any order).
+      if (t.slaPausedAt === undefined || (w.cancelledAt ?? w.endsAt) <= t.slaPausedAt) continue;
+      if (this.isSilenced(t.site, t.assetId, now)) continue;
       await this.#deps.tickets.resumeSla(t.id, Math.min(now, w.cancelledAt ?? w.endsAt), w.id);
     }
   }

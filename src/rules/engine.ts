@@ -5,25 +5,33 @@ import { AssetMemory } from './asset-memory.ts';
 import type { RuleConfig, RuleOverride } from './config.ts';
 import { type Judgement, judge, remembered } from './rule-kinds.ts';
 
+interface Pending {
+  to: 'fault' | 'normal';
+  since: Instant;
+  cause: Reading | DeviceEvent;
+}
+
 interface RuleState {
   asset: Asset;
   rule: RuleConfig;
   active?: Alarm;
-  /** The condition turned bad (or good) at `since`; it must hold for the delay to count. */
-  pending?: { to: 'fault' | 'normal'; since: Instant; cause: Reading | DeviceEvent };
-  /** Last sign of life, for `no_data` rules. */
+  /** The condition turned bad (or good) at `since`; it must hold for the rule's delay to count. */
+  pending?: Pending;
+  /** Last sign of life, for `no_data` rules, and the silence wake-up already in the heap. */
   lastSeen?: Instant;
+  silenceWakeAt?: Instant;
   /** Confirmed state changes inside the flapping window. */
   changes: Instant[];
   flapping: boolean;
-  /** Bumped whenever a timer for this state is superseded, so stale heap entries are skipped. */
-  generation: number;
 }
+
+/** What a confirmed change replaced, so that `revert()` can put it back exactly. */
+type Snapshot = Pick<RuleState, 'active' | 'pending' | 'changes' | 'flapping'>;
 
 interface Wake {
   at: Instant;
   key: string;
-  generation: number;
+  kind: 'pending' | 'silence';
 }
 
 export interface EngineOptions {
@@ -31,17 +39,20 @@ export interface EngineOptions {
 }
 
 const stateKey = (site: string, assetId: string, ruleId: string) => `${site}\u001f${assetId}\u001f${ruleId}`;
-const assetKey = (asset: Asset) => `${asset.site}\u001f${asset.id}`;
+const assetKey = (site: string, assetId: string) => `${site}\u001f${assetId}`;
 
 /**
  * Per-asset alarm state for every configured rule. Pure apart from that state: no I/O, and time
  * only from the readings' timestamps and the `now` given to `wake()`. Duration, debounce and
- * silence use one heap of wake-up times; the caller arms a single timer for `nextWakeAt()`.
+ * silence use one heap of wake-up times (at most one pending and one silence entry per asset and
+ * rule); the caller arms a single timer for `nextWakeAt()`.
  */
 export class RuleEngine {
   readonly #rulesByKind = new Map<string, RuleConfig[]>();
   readonly #resolved = new Map<string, RuleConfig[]>();
   readonly #states = new Map<string, RuleState>();
+  readonly #seeded = new Map<string, Alarm>();
+  readonly #snapshots = new WeakMap<AlarmTransition, Snapshot>();
   readonly #wakes = new MinHeap<Wake>((a, b) => a.at < b.at);
   readonly #memory: AssetMemory;
   readonly #opts: EngineOptions;
@@ -71,7 +82,7 @@ export class RuleEngine {
         if (rule.type !== 'no_data') continue;
         const state = this.#state(asset, rule);
         state.lastSeen ??= now;
-        this.#schedule(state, state.lastSeen + rule.silentSeconds * 1000);
+        this.#armSilence(state);
       }
     }
   }
@@ -90,12 +101,10 @@ export class RuleEngine {
     });
   }
 
-  readonly #seeded = new Map<string, Alarm>();
-
   evaluate(asset: Asset, readings: readonly Reading[], events: readonly DeviceEvent[]): AlarmTransition[] {
     const rules = this.#rulesFor(asset);
     if (rules.length === 0) return [];
-    const key = assetKey(asset);
+    const key = assetKey(asset.site, asset.id);
     const transitions: AlarmTransition[] = [];
     for (const item of [...events, ...readings].sort((a, b) => a.ts - b.ts)) {
       if ('metric' in item) this.#memory.note(key, item.metric, item.value, item.ts);
@@ -106,9 +115,10 @@ export class RuleEngine {
           history: (metric: string) => this.#memory.history(key, metric),
           active: state.active !== undefined,
         };
-        const t = this.#step(state, judge(rule, item, ctx), item);
+        const judgement = judge(rule, item, ctx);
+        const t = this.#step(state, judgement, item);
         if (t) transitions.push(t);
-        if (rule.type === 'no_data') this.#noteAlive(state, rule, item.ts);
+        if (rule.type === 'no_data' && judgement === 'normal') this.#noteAlive(state, item.ts);
       }
     }
     return transitions;
@@ -120,8 +130,8 @@ export class RuleEngine {
     for (let next = this.#wakes.peek(); next && next.at <= now; next = this.#wakes.peek()) {
       this.#wakes.pop();
       const state = this.#states.get(next.key);
-      if (!state || state.generation !== next.generation) continue;
-      const t = this.#onWake(state, next.at);
+      if (!state) continue;
+      const t = next.kind === 'pending' ? this.#pendingDue(state, next.at) : this.#silenceDue(state, next.at);
       if (t) transitions.push(t);
     }
     return transitions;
@@ -131,17 +141,19 @@ export class RuleEngine {
     return this.#wakes.peek()?.at;
   }
 
-  /** Undoes transitions whose effect could not be recorded, so a redelivered message acts again. */
+  /**
+   * Undoes transitions whose effect could not be recorded (the store failed), restoring exactly the
+   * state before them and re-arming their wake-ups, so that a retry or a redelivery acts again.
+   */
   revert(transitions: readonly AlarmTransition[]): void {
     for (const t of [...transitions].reverse()) {
       const state = this.#states.get(stateKey(t.alarm.site, t.alarm.assetId, t.alarm.ruleId));
-      if (!state) continue;
-      if (t.type === 'raised') state.active = undefined;
-      else {
-        const { clearedAt: _cleared, ...active } = t.alarm;
-        state.active = active;
-      }
-      state.pending = undefined;
+      const before = this.#snapshots.get(t);
+      if (!state || !before) continue;
+      Object.assign(state, before);
+      if (state.pending)
+        this.#schedule(state, 'pending', state.pending.since + this.#delayMs(state.rule, state.pending.to));
+      this.#armSilence(state);
     }
   }
 
@@ -150,12 +162,14 @@ export class RuleEngine {
     const key = stateKey(site, assetId, ruleId);
     this.#seeded.delete(key);
     const state = this.#states.get(key);
-    if (state) {
-      state.active = undefined;
-      state.pending = undefined;
-      state.changes = [];
-      state.flapping = false;
-    }
+    if (state) Object.assign(state, { active: undefined, pending: undefined, changes: [], flapping: false });
+  }
+
+  /** An asset's rules changed (confirmed with another kind): resolve them afresh. */
+  invalidate(site: string, assetId: string): void {
+    this.#resolved.delete(assetKey(site, assetId));
+    for (const key of [...this.#states.keys()])
+      if (key.startsWith(`${assetKey(site, assetId)}\u001f`)) this.#states.delete(key);
   }
 
   isActive(site: string, assetId: string, ruleId: string): boolean {
@@ -163,51 +177,72 @@ export class RuleEngine {
     return this.#states.get(key)?.active !== undefined || this.#seeded.has(key);
   }
 
+  /** The alarms active now, for re-raising what planned work held back. */
+  activeAlarms(site: string, assetId?: string): Alarm[] {
+    return [...this.#states.values()]
+      .filter((s) => s.active && s.asset.site === site && (assetId === undefined || s.asset.id === assetId))
+      .map((s) => s.active as Alarm);
+  }
+
   #step(state: RuleState, judgement: Judgement, cause: Reading | DeviceEvent): AlarmTransition | undefined {
     if (!judgement) return undefined;
-    const isActive = state.active !== undefined;
-    if ((judgement === 'fault') === isActive) {
+    if ((judgement === 'fault') === (state.active !== undefined)) {
       // Back to the confirmed state before the delay ran out: the flip was too short to count.
-      if (state.pending) this.#cancelPending(state);
+      state.pending = undefined;
       return undefined;
     }
     const delayMs = this.#delayMs(state.rule, judgement);
-    if (state.pending?.to !== judgement) state.pending = { to: judgement, since: cause.ts, cause };
+    if (state.pending?.to !== judgement) {
+      state.pending = { to: judgement, since: cause.ts, cause };
+      if (delayMs > 0) this.#schedule(state, 'pending', cause.ts + delayMs);
+    }
     const pending = state.pending;
-    if (cause.ts - pending.since >= delayMs) return this.#confirm(state, pending.since, pending.cause);
-    this.#schedule(state, pending.since + delayMs);
-    return undefined;
+    return cause.ts - pending.since >= delayMs ? this.#confirm(state, pending) : undefined;
   }
 
-  #onWake(state: RuleState, at: Instant): AlarmTransition | undefined {
-    const { rule, pending } = state;
-    if (pending && at - pending.since >= this.#delayMs(rule, pending.to)) {
-      return this.#confirm(state, pending.since, pending.cause);
-    }
-    if (
-      rule.type === 'no_data' &&
-      state.lastSeen !== undefined &&
-      at - state.lastSeen >= rule.silentSeconds * 1000
-    ) {
-      const silence: DeviceEvent = {
-        site: state.asset.site,
-        assetId: state.asset.id,
-        kind: 'availability',
-        code: 'no_data',
-        detail: { lastSeen: state.lastSeen, silentSeconds: rule.silentSeconds },
-        ts: at,
-      };
-      // The device has been silent too long: a fault from now on, subject to the rule's timing.
-      return this.#step(state, 'fault', silence);
-    }
-    return undefined;
+  #pendingDue(state: RuleState, at: Instant): AlarmTransition | undefined {
+    const { pending } = state;
+    if (!pending || at - pending.since < this.#delayMs(state.rule, pending.to)) return undefined;
+    return this.#confirm(state, pending);
   }
 
-  #confirm(state: RuleState, at: Instant, cause: Reading | DeviceEvent): AlarmTransition {
+  #silenceDue(state: RuleState, at: Instant): AlarmTransition | undefined {
+    if (state.silenceWakeAt !== at) return undefined;
+    state.silenceWakeAt = undefined;
+    const { rule, lastSeen } = state;
+    if (rule.type !== 'no_data' || lastSeen === undefined) return undefined;
+    const due = lastSeen + rule.silentSeconds * 1000;
+    if (at < due) {
+      // Heard from since this wake-up was armed: wait for the new deadline.
+      this.#armSilence(state);
+      return undefined;
+    }
+    const silence: DeviceEvent = {
+      site: state.asset.site,
+      assetId: state.asset.id,
+      kind: 'availability',
+      code: 'no_data',
+      detail: { lastSeen, silentSeconds: rule.silentSeconds },
+      ts: due,
+    };
+    // Silent too long: a fault from its deadline on, subject to the rule's timing.
+    return this.#step(state, 'fault', silence);
+  }
+
+  #confirm(state: RuleState, pending: Pending): AlarmTransition {
     const { asset, rule } = state;
+    const before: Snapshot = {
+      active: state.active,
+      pending: state.pending,
+      changes: state.changes,
+      flapping: state.flapping,
+    };
     state.pending = undefined;
-    state.generation++;
-    const flapping = this.#countChange(state, at);
+    const windowMs = this.#opts.flapping.windowMinutes * 60_000;
+    state.changes = [...state.changes.filter((t) => pending.since - t < windowMs), pending.since];
+    state.flapping = state.changes.length > this.#opts.flapping.maxChanges;
+    const flapping = state.flapping ? { flapping: true } : {};
+    let transition: AlarmTransition;
     if (!state.active) {
       const alarm: Alarm = {
         site: asset.site,
@@ -216,41 +251,37 @@ export class RuleEngine {
         fault: rule.fault,
         category: rule.category ?? asset.category,
         severity: rule.severity,
-        raisedAt: at,
-        cause,
-        ...(flapping ? { flapping } : {}),
+        raisedAt: pending.since,
+        cause: pending.cause,
+        ...flapping,
       };
       state.active = alarm;
-      return { type: 'raised', alarm };
+      transition = { type: 'raised', alarm };
+    } else {
+      transition = {
+        type: 'cleared',
+        alarm: { ...state.active, clearedAt: pending.since, cause: pending.cause, ...flapping },
+      };
+      state.active = undefined;
+      // Silent again from now on counts anew.
+      this.#armSilence(state);
     }
-    const cleared = { ...state.active, clearedAt: at, cause, ...(flapping ? { flapping } : {}) };
-    state.active = undefined;
-    return { type: 'cleared', alarm: cleared };
+    this.#snapshots.set(transition, before);
+    return transition;
   }
 
-  /** Records a confirmed change; true once the changes in the window exceed the limit. */
-  #countChange(state: RuleState, at: Instant): boolean {
-    const windowMs = this.#opts.flapping.windowMinutes * 60_000;
-    state.changes = [...state.changes.filter((t) => at - t < windowMs), at];
-    if (state.changes.length > this.#opts.flapping.maxChanges) state.flapping = true;
-    return state.flapping;
-  }
-
-  #cancelPending(state: RuleState): void {
-    state.pending = undefined;
-    state.generation++;
-    if (state.rule.type === 'no_data' && state.lastSeen !== undefined) {
-      this.#schedule(state, state.lastSeen + state.rule.silentSeconds * 1000);
-    }
-  }
-
-  #noteAlive(state: RuleState, rule: Extract<RuleConfig, { type: 'no_data' }>, ts: Instant): void {
+  #noteAlive(state: RuleState, ts: Instant): void {
     if (state.lastSeen !== undefined && ts <= state.lastSeen) return;
     state.lastSeen = ts;
-    if (!state.pending) {
-      state.generation++;
-      this.#schedule(state, ts + rule.silentSeconds * 1000);
-    }
+    this.#armSilence(state);
+  }
+
+  /** Keeps one silence wake-up per state: an early one re-checks `lastSeen` and re-arms. */
+  #armSilence(state: RuleState): void {
+    if (state.rule.type !== 'no_data' || state.lastSeen === undefined || state.silenceWakeAt !== undefined)
+      return;
+    state.silenceWakeAt = state.lastSeen + state.rule.silentSeconds * 1000;
+    this.#schedule(state, 'silence', state.silenceWakeAt);
   }
 
   #delayMs(rule: RuleConfig, to: 'fault' | 'normal'): number {
@@ -258,12 +289,8 @@ export class RuleEngine {
     return seconds * 1000;
   }
 
-  #schedule(state: RuleState, at: Instant): void {
-    this.#wakes.push({
-      at,
-      key: stateKey(state.asset.site, state.asset.id, state.rule.id),
-      generation: state.generation,
-    });
+  #schedule(state: RuleState, kind: Wake['kind'], at: Instant): void {
+    this.#wakes.push({ at, key: stateKey(state.asset.site, state.asset.id, state.rule.id), kind });
   }
 
   #state(asset: Asset, rule: RuleConfig): RuleState {
@@ -272,14 +299,7 @@ export class RuleEngine {
     if (!state) {
       const seeded = this.#seeded.get(key);
       this.#seeded.delete(key);
-      state = {
-        asset,
-        rule,
-        changes: [],
-        flapping: false,
-        generation: 0,
-        ...(seeded ? { active: seeded } : {}),
-      };
+      state = { asset, rule, changes: [], flapping: false, ...(seeded ? { active: seeded } : {}) };
       this.#states.set(key, state);
     }
     return state;
@@ -287,7 +307,7 @@ export class RuleEngine {
 
   /** The kind's rules with this asset's overrides applied; disabled ones left out. Cached. */
   #rulesFor(asset: Asset): RuleConfig[] {
-    const key = assetKey(asset);
+    const key = assetKey(asset.site, asset.id);
     let rules = this.#resolved.get(key);
     if (!rules) {
       rules = (this.#rulesByKind.get(asset.kind) ?? []).flatMap((rule) =>

@@ -58,15 +58,27 @@ export class RuleTimer {
     );
   }
 
+  #retryAfter(ms: number): void {
+    if (!this.#running) return;
+    this.#armedFor = this.#clock.now() + ms;
+    this.#timer = setTimeout(() => this.#fire(), ms);
+  }
+
   #fire(): void {
     this.#timer = undefined;
     this.#armedFor = undefined;
     const due = this.#engine.wake(this.#clock.now());
+    let failed = false;
     this.#firing = (due.length > 0 ? this.#onDue(due) : Promise.resolve())
-      .catch((err: unknown) => this.#log.error({ err }, 'could not record timed alarm changes'))
+      .catch((err: unknown) => {
+        failed = true;
+        this.#log.error({ err }, 'could not record timed alarm changes; retrying in 1 s');
+      })
       .finally(() => {
         this.#firing = undefined;
-        this.poke();
+        // After a failure the reverted changes are due again at once: retry after a pause.
+        if (failed) this.#retryAfter(1000);
+        else this.poke();
       });
   }
 }

@@ -45,6 +45,8 @@ export interface TicketGuard {
   escalationBelow?: { clock: 'arrival' | 'repair'; level: number };
   /** The verification instant must still be this one. */
   verifyDueAt?: Instant;
+  /** The SLA clocks must (true) or must not (false) be paused. */
+  slaPaused?: boolean;
 }
 
 export type NewTicketEvent = Omit<TicketEvent, 'id' | 'ticketId'>;
@@ -139,7 +141,7 @@ export interface Store {
     expectStatus?: readonly TicketStatus[],
     guard?: TicketGuard,
   ): Promise<{ ticket: Ticket; event: TicketEvent }>;
-  /** The latest closed ticket for this asset and fault closed at or after `since`, for reopening. */
+  /** The latest closed ticket for this asset and fault verified at or after `since`, for reopening. */
   findRecentlyClosedTicket(key: OpenTicketKey, since: Instant): Promise<Ticket | undefined>;
 
   addMaintenanceWindow(window: Omit<MaintenanceWindow, 'id'>): Promise<MaintenanceWindow>;

@@ -47,6 +47,20 @@ export class AlarmHandler {
     const store = this.#writer.store;
     const detail = { ruleId: alarm.ruleId, cause: alarm.cause ?? null };
     const open = await store.findOpenTicket(alarm);
+    const reopenSince = this.#writer.now() - this.#config.reopenHours * 3_600_000;
+    if (open?.status === 'verified' && (open.repair.verifiedAt ?? 0) < reopenSince) {
+      // Verified long ago and never closed: that repair held. This is a new fault.
+      await this.#writer.update(
+        open,
+        { status: 'closed', closedAt: this.#writer.now() },
+        'closed',
+        SYSTEM_RULES,
+        {
+          reason: `verified more than ${this.#config.reopenHours} h ago; the fault is back as a new ticket`,
+        },
+      );
+      return this.#raised(alarm);
+    }
     if (open && (open.status === 'repaired' || open.status === 'verified')) return this.#reopen(open, alarm);
     if (open) {
       // The ticket follows the rule now reporting its fault (e.g. a hotline ticket the sensor
@@ -65,11 +79,31 @@ export class AlarmHandler {
       });
       return;
     }
-    const since = this.#writer.now() - this.#config.reopenHours * 3_600_000;
-    const recent = await store.findRecentlyClosedTicket(alarm, since);
+    const recent = await store.findRecentlyClosedTicket(alarm, reopenSince);
     // Only a repaired ticket comes back; one closed unrepaired (a false alarm) stays closed.
     if (recent && recent.repair.verifiedAt !== undefined) return this.#reopen(recent, alarm);
-    await this.#correlator.serialise(alarm.site, alarm.fault, () => this.#raise(alarm, detail));
+    await this.#correlator.serialise(alarm.site, alarm.fault, () => this.#raiseOrJoinOutage(alarm, detail));
+  }
+
+  /** A second cause of the same site outage (gateway gone while many devices are offline) joins it. */
+  async #raiseOrJoinOutage(alarm: Alarm, detail: Record<string, unknown>): Promise<void> {
+    if ((OUTAGE_FAULTS as readonly string[]).includes(alarm.fault)) {
+      const outage = await this.#correlator.openOutage(alarm.site);
+      if (outage) {
+        await this.#writer.update(
+          outage,
+          { alarmActive: true, alarmChangedAt: alarm.raisedAt },
+          'alarm_repeated',
+          SYSTEM_RULES,
+          {
+            ...detail,
+            fault: alarm.fault,
+          },
+        );
+        return;
+      }
+    }
+    await this.#raise(alarm, detail);
   }
 
   async #raise(alarm: Alarm, detail: Record<string, unknown>): Promise<void> {
@@ -116,6 +150,7 @@ export class AlarmHandler {
       repairVerifiedAt: null,
       verifyDueAt: null,
       closedAt: null,
+      slaPausedAt: null,
     };
     if (!unverified) {
       change.repairDueAt = alarm.raisedAt + this.#directory.slaFor(ticket.category).repairMs;
@@ -150,9 +185,29 @@ export class AlarmHandler {
       change.verifyDueAt = at + this.#config.verifyMinutes * 60_000;
     }
     const detail = { ruleId: alarm.ruleId, cause: alarm.cause ?? null };
-    await this.#writer.update(open, change, 'alarm_cleared', SYSTEM_RULES, detail, {
+    const updated = await this.#writer.update(open, change, 'alarm_cleared', SYSTEM_RULES, detail, {
       at,
       expect: OPEN_STATUSES,
+    });
+    if (updated.parentId !== undefined) await this.#clearOutageIfOver(updated.parentId, at);
+  }
+
+  /** The last device of an outage is back: the outage's own alarm clears (and its repair can verify). */
+  async #clearOutageIfOver(parentId: number, at: number): Promise<void> {
+    const parent = await this.#writer.store.getTicket(parentId);
+    if (!parent || !parent.alarmActive || parent.status === 'closed' || parent.fault !== 'mass_offline')
+      return;
+    const open = await this.#writer.store.listTickets({ site: parent.site, open: true });
+    if (open.some((t) => t.parentId === parentId && t.alarmActive)) return;
+    await this.#cleared({
+      site: parent.site,
+      assetId: parent.assetId,
+      ruleId: parent.ruleId,
+      fault: parent.fault,
+      category: parent.category,
+      severity: parent.severity,
+      raisedAt: parent.detectedAt,
+      clearedAt: at,
     });
   }
 }

@@ -38,7 +38,8 @@ export class Correlator {
    * arrive in parallel, and each must see the ones before it to recognise the outage.
    */
   serialise<T>(site: string, fault: string, task: () => Promise<T>): Promise<T> {
-    return OFFLINE_FAULTS.has(fault) ? this.#perSite.run(site, task) : task();
+    const outage = OFFLINE_FAULTS.has(fault) || (OUTAGE_FAULTS as readonly string[]).includes(fault);
+    return outage ? this.#perSite.run(site, task) : task();
   }
 
   /** The gateway login standing for a site's network (the parent tickets' asset). */

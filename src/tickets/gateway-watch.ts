@@ -1,7 +1,9 @@
+import type { Directory } from '../config/directory.ts';
 import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Service } from '../core/service.ts';
 import type { AlarmTransition, Instant } from '../domain/types.ts';
+import type { Store } from '../store/store.ts';
 import type { TicketService } from './ticket-service.ts';
 
 /**
@@ -21,15 +23,39 @@ export class GatewayWatch implements Service {
   readonly #down = new Set<string>();
   #running = false;
 
-  constructor(deps: { tickets: TicketService; clock: Clock; log: Logger; graceSeconds: number }) {
+  readonly #store: Store;
+  readonly #directory: Directory;
+
+  constructor(deps: {
+    tickets: TicketService;
+    store: Store;
+    directory: Directory;
+    clock: Clock;
+    log: Logger;
+    graceSeconds: number;
+  }) {
     this.#tickets = deps.tickets;
+    this.#store = deps.store;
+    this.#directory = deps.directory;
     this.#clock = deps.clock;
     this.#log = deps.log;
     this.#graceMs = deps.graceSeconds * 1000;
   }
 
+  /**
+   * Outages open before a restart are still down until their gateway connects; and a configured
+   * gateway that does not connect within the grace period after start-up is an outage too.
+   */
   async start(): Promise<void> {
     this.#running = true;
+    for (const t of await this.#store.listTickets({ open: true })) {
+      if (t.fault === 'gateway_offline' && t.alarmActive) this.#down.add(`${t.site}\u001f${t.assetId}`);
+    }
+    for (const site of this.#directory.sites) {
+      const key = `${site.id}\u001f${site.gateway.username}`;
+      if (!this.#down.has(key) && !this.#connections.get(key))
+        this.#armGrace(site.id, site.gateway.username, key);
+    }
   }
 
   async stop(): Promise<void> {
@@ -55,7 +81,11 @@ export class GatewayWatch implements Service {
     const key = `${site}\u001f${gateway}`;
     const count = Math.max(0, (this.#connections.get(key) ?? 1) - 1);
     this.#connections.set(key, count);
-    if (count > 0 || !this.#running || this.#pending.has(key)) return;
+    if (count > 0 || !this.#running || this.#pending.has(key) || this.#down.has(key)) return;
+    this.#armGrace(site, gateway, key);
+  }
+
+  #armGrace(site: string, gateway: string, key: string): void {
     const lostAt = this.#clock.now();
     this.#pending.set(
       key,

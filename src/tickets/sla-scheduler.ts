@@ -15,7 +15,11 @@ interface Deadline {
   ticketId: number;
   action: Action;
   clock: SlaClockName;
+  /** The clock's deadline this entry was computed from (a near warning is void once it moves). */
+  clockDueAt: Instant;
 }
+
+const keyOf = (d: Deadline) => `${d.ticketId}:${d.action}:${d.clock}:${d.dueAt}`;
 
 export interface SlaSchedulerDeps {
   store: Store;
@@ -43,6 +47,8 @@ const RESCHEDULING_EVENTS = new Set(['raised', 'reopened', 'sla_resumed', 'repai
 export class SlaScheduler implements Service {
   readonly name = 'sla-scheduler';
   readonly #heap = new MinHeap<Deadline>((a, b) => a.dueAt < b.dueAt);
+  /** Entries in the heap, so that re-tracking a ticket after each event adds nothing twice. */
+  readonly #queued = new Set<string>();
   readonly #deps: SlaSchedulerDeps;
   #timer: NodeJS.Timeout | undefined;
   #armedFor: Instant | undefined;
@@ -72,6 +78,7 @@ export class SlaScheduler implements Service {
     this.#timer = undefined;
     await this.#firing;
     this.#heap.clear();
+    this.#queued.clear();
   }
 
   /** Adds what is still due on a ticket: breaches and near-deadline warnings, and verification. */
@@ -81,14 +88,26 @@ export class SlaScheduler implements Service {
     for (const clock of ['arrival', 'repair'] as const) {
       if (!isRunning(ticket, clock)) continue;
       const dueAt = ticket[clock].dueAt;
-      this.#push({ dueAt, ticketId: ticket.id, action: 'breach', clock });
+      this.#push({ dueAt, ticketId: ticket.id, action: 'breach', clock, clockDueAt: dueAt });
       if (ticket.escalation[clock] < 1) {
         const span = clock === 'arrival' ? sla.arrivalMs : sla.repairMs;
-        this.#push({ dueAt: dueAt - (1 - nearFraction) * span, ticketId: ticket.id, action: 'near', clock });
+        this.#push({
+          dueAt: dueAt - (1 - nearFraction) * span,
+          ticketId: ticket.id,
+          action: 'near',
+          clock,
+          clockDueAt: dueAt,
+        });
       }
     }
     if (ticket.status === 'repaired' && ticket.verifyDueAt !== undefined) {
-      this.#push({ dueAt: ticket.verifyDueAt, ticketId: ticket.id, action: 'verify', clock: 'repair' });
+      this.#push({
+        dueAt: ticket.verifyDueAt,
+        ticketId: ticket.id,
+        action: 'verify',
+        clock: 'repair',
+        clockDueAt: ticket.verifyDueAt,
+      });
     }
     this.#arm();
   }
@@ -98,6 +117,9 @@ export class SlaScheduler implements Service {
   }
 
   #push(d: Deadline): void {
+    const key = keyOf(d);
+    if (this.#queued.has(key)) return;
+    this.#queued.add(key);
     this.#heap.push(d);
   }
 
@@ -124,6 +146,7 @@ export class SlaScheduler implements Service {
       const next = this.#heap.peek();
       if (!this.#running || !next || next.dueAt > this.#deps.clock.now()) return;
       this.#heap.pop();
+      this.#queued.delete(keyOf(next));
       try {
         await this.#act(next);
       } catch (err) {
@@ -132,7 +155,7 @@ export class SlaScheduler implements Service {
           { err, ticketId: next.ticketId, action: next.action },
           'could not act on a deadline',
         );
-        this.#heap.push(next);
+        this.#push(next);
         await new Promise((resolve) => setTimeout(resolve, 1000));
       }
     }
@@ -143,9 +166,11 @@ export class SlaScheduler implements Service {
     if (d.action === 'verify') {
       await tickets.verify(d.ticketId, d.dueAt);
     } else if (d.action === 'near') {
-      await tickets.escalate(d.ticketId, d.clock, 1, d.dueAt);
-    } else if (await tickets.markBreached(d.ticketId, d.clock, d.dueAt)) {
-      await tickets.escalate(d.ticketId, d.clock, 2, d.dueAt);
+      await tickets.escalate(d.ticketId, d.clock, 1, d.dueAt, d.clockDueAt);
+    } else {
+      await tickets.markBreached(d.ticketId, d.clock, d.dueAt);
+      // Also when the breach was recorded by an earlier attempt that failed before escalating.
+      await tickets.escalate(d.ticketId, d.clock, 2, d.dueAt, d.clockDueAt);
     }
   }
 }

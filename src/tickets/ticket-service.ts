@@ -221,17 +221,33 @@ export class TicketService {
       );
     }
     const at = this.#writer.now();
-    return this.#writer.update(
+    const closed = await this.#writer.update(
       ticket,
-      { status: 'closed', closedAt: at },
+      { status: 'closed', closedAt: at, slaPausedAt: null },
       'closed',
       actor,
       { reason: reason ?? null },
-      {
-        at,
-        expect: [ticket.status],
-      },
+      { at, expect: [ticket.status] },
     );
+    await this.#closeChildren(closed, actor);
+    return closed;
+  }
+
+  /** An outage ticket closed: the devices' tickets linked to it are resolved with it. */
+  async #closeChildren(parent: Ticket, actor: Actor): Promise<void> {
+    const open = await this.#writer.store.listTickets({ site: parent.site, open: true });
+    for (const child of open.filter((t) => t.parentId === parent.id)) {
+      await this.#guarded(() =>
+        this.#writer.update(
+          child,
+          { status: 'closed', closedAt: parent.closedAt ?? this.#writer.now(), slaPausedAt: null },
+          'closed',
+          actor,
+          { reason: `resolved with outage ticket ${parent.id}` },
+          { expect: [child.status] },
+        ),
+      );
+    }
   }
 
   /** The sensor kept the alarm clear since the repair: the repair is verified (SLA scheduler). */
@@ -267,7 +283,7 @@ export class TicketService {
         'sla_breached',
         SYSTEM_SLA,
         { clock, dueAt },
-        { at: dueAt, expect: running },
+        { at: dueAt, expect: running, guard: { slaPaused: false } },
       ),
     );
     if (updated)
@@ -276,7 +292,13 @@ export class TicketService {
   }
 
   /** Tells the next level once: 1 when the deadline is near, 2 when it is breached. */
-  async escalate(id: number, clock: SlaClockName, level: 1 | 2, at: Instant): Promise<Ticket | undefined> {
+  async escalate(
+    id: number,
+    clock: SlaClockName,
+    level: 1 | 2,
+    at: Instant,
+    clockDueAt: Instant,
+  ): Promise<Ticket | undefined> {
     const ticket = await this.#writer.store.getTicket(id);
     if (
       !ticket ||
@@ -286,7 +308,10 @@ export class TicketService {
     ) {
       return undefined;
     }
+    // The deadline this was computed for must still be the clock's (a pause or reopen moves it).
+    if (ticket[clock].dueAt !== clockDueAt) return undefined;
     if (level === 1 && !isRunning(ticket, clock)) return undefined;
+    if (level === 2 && ticket[clock].breachedAt === undefined) return undefined;
     const to = this.#config.escalation.levels[level - 1];
     const change: TicketChange =
       clock === 'arrival' ? { arrivalEscalation: level } : { repairEscalation: level };
@@ -317,10 +342,7 @@ export class TicketService {
         'sla_paused',
         SYSTEM_MAINTENANCE,
         { windowId },
-        {
-          at,
-          expect: OPEN_STATUSES,
-        },
+        { at, expect: OPEN_STATUSES, guard: { slaPaused: false } },
       ),
     );
   }
@@ -335,7 +357,17 @@ export class TicketService {
     if (isRunning(unpaused, 'arrival')) change.arrivalDueAt = ticket.arrival.dueAt + pausedMs;
     if (isRunning(unpaused, 'repair')) change.repairDueAt = ticket.repair.dueAt + pausedMs;
     return this.#guarded(() =>
-      this.#writer.update(ticket, change, 'sla_resumed', SYSTEM_MAINTENANCE, { windowId, pausedMs }, { at }),
+      this.#writer.update(
+        ticket,
+        change,
+        'sla_resumed',
+        SYSTEM_MAINTENANCE,
+        { windowId, pausedMs },
+        {
+          at,
+          guard: { slaPaused: true },
+        },
+      ),
     );
   }
 
@@ -361,9 +393,13 @@ function assertMayWork(ticket: Ticket, actor: Actor): void {
   });
 }
 
-/** Whether an SLA clock is still counting down (not reached, not breached, not paused, ticket open). */
+/**
+ * Whether an SLA clock is still counting down: not reached, not breached, not paused, ticket open,
+ * and not part of an outage (the outage ticket carries the clocks for all its devices).
+ */
 export function isRunning(ticket: Ticket, clock: SlaClockName): boolean {
-  if (ticket.status === 'closed' || ticket.slaPausedAt !== undefined) return false;
+  if (ticket.status === 'closed' || ticket.slaPausedAt !== undefined || ticket.parentId !== undefined)
+    return false;
   const c = ticket[clock];
   return c.at === undefined && c.breachedAt === undefined;
 }

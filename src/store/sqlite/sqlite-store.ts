@@ -168,6 +168,8 @@ export class SqliteStore implements Store {
       where.push('verify_due_at = ?');
       params.push(guard.verifyDueAt);
     }
+    if (guard.slaPaused !== undefined)
+      where.push(`sla_paused_at IS ${guard.slaPaused ? 'NOT NULL' : 'NULL'}`);
     const update = this.#stmt(
       `UPDATE tickets SET ${sets.map((s) => s.sql).join(', ')} WHERE ${where.join(' AND ')}`,
     );
@@ -200,8 +202,8 @@ export class SqliteStore implements Store {
 
   async findRecentlyClosedTicket(key: OpenTicketKey, since: number): Promise<Ticket | undefined> {
     const row = this.#stmt(
-      `SELECT * FROM tickets WHERE site = ? AND asset_id = ? AND fault = ? AND status = 'closed' AND closed_at >= ?
-       ORDER BY closed_at DESC LIMIT 1`,
+      `SELECT * FROM tickets WHERE site = ? AND asset_id = ? AND fault = ? AND status = 'closed'
+       AND repair_verified_at >= ? ORDER BY closed_at DESC LIMIT 1`,
     ).get(key.site, key.assetId, key.fault, since) as TicketRow | undefined;
     return row ? rowToTicket(row) : undefined;
   }

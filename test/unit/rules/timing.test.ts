@@ -226,4 +226,67 @@ describe('rule timing and shapes', () => {
     const at26 = (a: Asset) => engine.evaluate(a, [reading(a.id, 'temperature_c', 26, 1, 'east')], []).length;
     expect([at26(room), at26(serverRoom), at26(atrium)]).toEqual([0, 1, 0]);
   });
+
+  it('revert puts a confirmed change back exactly, so the retry dates the alarm from the first breach', () => {
+    const engine = new RuleEngine([
+      rule({
+        id: 'hot',
+        type: 'threshold',
+        kinds: ['hvac'],
+        metric: 'temperature_c',
+        above: 28,
+        forSeconds: 60,
+        fault: 'hot',
+      }),
+    ]);
+    feed(engine, room, 'temperature_c', [[0, 31]]);
+    const confirmed = feed(engine, room, 'temperature_c', [[60, 31]]);
+    expect(kinds(confirmed)).toEqual(['raised@0']);
+    engine.revert(confirmed); // the store failed: the message will come again
+    expect(kinds(feed(engine, room, 'temperature_c', [[60, 31]]))).toEqual(['raised@0']);
+  });
+
+  it('a silent device raises again after it came back and went quiet again, with debounce', () => {
+    const engine = new RuleEngine([
+      rule({
+        id: 'silent',
+        type: 'no_data',
+        kinds: ['lock'],
+        silentSeconds: 60,
+        debounceSeconds: 30,
+        fault: 'no_data',
+      }),
+    ]);
+    engine.watch([lock], 0);
+    expect(kinds(engine.wake(90 * S))).toEqual(['raised@60000']);
+    engine.evaluate(lock, [reading(lock.id, 'lock_state', 'locked', 100 * S, 'east')], []);
+    expect(kinds(engine.wake(130 * S))).toEqual(['cleared@100000']);
+    expect(engine.nextWakeAt()).toBeDefined();
+    expect(kinds(engine.wake(300 * S))).toEqual(['raised@160000']);
+  });
+
+  it('flapping wears off once the changes leave the window', () => {
+    const engine = new RuleEngine(
+      [
+        rule({
+          id: 'leak',
+          type: 'equals',
+          kinds: ['plumbing'],
+          metric: 'water_leak',
+          value: true,
+          fault: 'leak',
+        }),
+      ],
+      {
+        flapping: { maxChanges: 2, windowMinutes: 1 },
+      },
+    );
+    const at = (sec: number, wet: boolean) =>
+      engine.evaluate(pipe, [reading(pipe.id, 'water_leak', wet, sec * S, 'east')], []);
+    at(0, true);
+    at(10, false);
+    expect(at(20, true)[0]?.alarm.flapping).toBe(true);
+    at(30, false);
+    expect(at(3600, true)[0]?.alarm.flapping).toBeUndefined();
+  });
 });

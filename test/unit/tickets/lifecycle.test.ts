@@ -177,4 +177,28 @@ describe('ticket lifecycle', () => {
     expect((await only()).flapping).toBe(true);
     expect(types().filter((t) => t === 'flapping')).toHaveLength(1);
   });
+
+  it('an outage clears when its last device is back, and closing it closes the linked tickets', async () => {
+    const locks = ['l1', 'l2', 'l3', 'l4', 'l5', 'l6'];
+    for (const id of locks) {
+      await h.tickets.applyAlarm(
+        raise({ site: 'east', assetId: id, ruleId: 'device-offline', fault: 'offline', category: 'lock' }),
+      );
+    }
+    const all = await h.store.listTickets({});
+    const parent = all.find((t) => t.fault === 'mass_offline');
+    expect(parent).toBeDefined();
+    expect(all.filter((t) => t.parentId === parent?.id)).toHaveLength(6);
+    // Children carry no clocks of their own: nothing breaches for them.
+    await vi.advanceTimersByTimeAsync(6 * MIN);
+    expect(events.filter((e) => e.type === 'sla_breached').map((e) => e.ticketId)).toEqual([parent?.id]);
+    for (const id of locks) {
+      await h.tickets.applyAlarm(
+        clear({ site: 'east', assetId: id, ruleId: 'device-offline', fault: 'offline', category: 'lock' }),
+      );
+    }
+    expect((await h.tickets.get(parent?.id ?? 0)).alarmActive).toBe(false);
+    await h.tickets.close(parent?.id ?? 0, { name: 'desk' }, 'switch replaced in the east comms room');
+    expect((await h.store.listTickets({ open: true })).length).toBe(0);
+  });
 });

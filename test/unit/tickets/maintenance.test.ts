@@ -66,6 +66,10 @@ describe('maintenance windows', () => {
     expect(events.find((e) => e.type === 'sla_resumed')?.detail).toMatchObject({ pausedMs: 30 * MIN });
     await vi.advanceTimersByTimeAsync(3 * MIN);
     expect(events.filter((e) => e.type === 'sla_breached').map((e) => e.at)).toEqual([T0 + 35 * MIN]);
+    // The warnings moved with the deadlines: 80 % of the way to the new ones, not the old ones.
+    await vi.advanceTimersByTimeAsync(60 * MIN);
+    const near = events.filter((e) => e.type === 'escalated' && e.detail.level === 1).map((e) => e.at - T0);
+    expect(near).toEqual([34 * MIN, 78 * MIN]);
   });
 
   it('a site-wide window cancelled early resumes at the cancellation, and is kept for audit', async () => {
