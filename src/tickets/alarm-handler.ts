@@ -195,8 +195,7 @@ export class AlarmHandler {
   /** The last device of an outage is back: the outage's own alarm clears (and its repair can verify). */
   async #clearOutageIfOver(parentId: number, at: number): Promise<void> {
     const parent = await this.#writer.store.getTicket(parentId);
-    if (!parent || !parent.alarmActive || parent.status === 'closed' || parent.fault !== 'mass_offline')
-      return;
+    if (!parent?.alarmActive || parent.status === 'closed' || parent.fault !== 'mass_offline') return;
     const open = await this.#writer.store.listTickets({ site: parent.site, open: true });
     if (open.some((t) => t.parentId === parentId && t.alarmActive)) return;
     await this.#cleared({
