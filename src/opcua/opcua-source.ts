@@ -69,6 +69,8 @@ export class OpcUaSource implements Service {
   readonly #states: EndpointState[];
   readonly #inFlight = new Set<Promise<void>>();
   #certificateManager: OPCUACertificateManager | undefined;
+  #prepared: Promise<void> | undefined;
+  #stopped = false;
 
   constructor(deps: OpcUaSourceDeps) {
     this.#deps = deps;
@@ -100,6 +102,21 @@ export class OpcUaSource implements Service {
       disableFileWatchers: true,
     });
     this.#certificateManager = certificateManager;
+    // The client key and certificate are created once, before any endpoint connects: clients
+    // creating them at the same time on a fresh data dir fail to find the half-written key.
+    this.#prepared = prepareCertificate(certificateManager)
+      .catch((err: unknown) => log.warn({ err }, 'could not prepare the OPC UA client certificate'))
+      .then(() => {
+        if (!this.#stopped) this.#startLinks(EndpointLink, certificateManager);
+      });
+    log.info({ endpoints: this.#states.map((s) => s.endpoint.id) }, 'OPC UA source started');
+  }
+
+  #startLinks(
+    EndpointLink: typeof import('./endpoint-link.ts').EndpointLink,
+    certificateManager: OPCUACertificateManager,
+  ): void {
+    const log = this.#deps.log;
     for (const state of this.#states) {
       state.link = new EndpointLink({
         endpoint: state.endpoint,
@@ -116,10 +133,11 @@ export class OpcUaSource implements Service {
       });
       state.link.start();
     }
-    log.info({ endpoints: this.#states.map((s) => s.endpoint.id) }, 'OPC UA source started');
   }
 
   async stop(): Promise<void> {
+    this.#stopped = true;
+    await this.#prepared;
     await Promise.all(this.#states.map((s) => s.link?.stop()));
     for (const state of this.#states) {
       state.link = undefined;
@@ -242,4 +260,15 @@ export class OpcUaSource implements Service {
       .finally(() => this.#inFlight.delete(done));
     this.#inFlight.add(done);
   }
+}
+
+/** Creates the PKI folders, the private key and the self-signed client certificate if missing. */
+async function prepareCertificate(certificateManager: OPCUACertificateManager): Promise<void> {
+  const { OPCUAClient } = await import('node-opcua');
+  await certificateManager.initialize();
+  const bootstrap = OPCUAClient.create({
+    applicationName: 'xiaoer',
+    clientCertificateManager: certificateManager,
+  });
+  await bootstrap.createDefaultCertificate();
 }
