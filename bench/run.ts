@@ -1,0 +1,145 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { BENCH_SITES } from './fleet.ts';
+import { progress } from './log.ts';
+import { machineInfo } from './proc.ts';
+import { renderReport, spliceResults } from './report.ts';
+import { scenarioD } from './scenario-d.ts';
+import {
+  type BenchPlan,
+  type Collector,
+  type ScenarioId,
+  scenarioA,
+  scenarioBC,
+  scenarioScale,
+  scenarioSla,
+} from './scenarios.ts';
+
+/**
+ * `npm run bench` — every scenario of issue 5 in one run on this machine, then a table on stdout
+ * and the results section of BENCHMARKS.md. `--quick` for a short development run, `--smoke` for
+ * a few-second check that every path works; `--only=A,C` picks scenarios; `--write` / `--no-write`
+ * override whether BENCHMARKS.md is updated (by default only a full run writes it).
+ */
+
+const FULL: BenchPlan = {
+  warmupMs: 3000,
+  measureMs: 6000,
+  reps: 3,
+  qos: [0, 1],
+  connectionsPerSite: 2,
+  window: 1000,
+  batch: 100,
+  fleet: { sites: BENCH_SITES, normal: 3000, faultPool: 6000, seeded: 10_000 },
+  faultEvery: 1000,
+  latencyRate: 10_000,
+  sustainRates: [10_000, 15_000, 20_000, 25_000, 30_000, 40_000],
+  sustainMs: { warmup: 2000, measure: 4000 },
+  influxCeilingMs: 5000,
+  httpRate: 200,
+  sseClients: 100,
+  seedLeadMs: 30_000,
+  seedSpreadMs: 600_000,
+  scale: { normal: 90_000, tickets: 10_000 },
+  sla: { tickets: 100_000, leadMs: 45_000, spreadMs: 60_000, arrivalMinutes: 1 },
+};
+
+const QUICK: BenchPlan = {
+  ...FULL,
+  warmupMs: 1000,
+  measureMs: 3000,
+  reps: 1,
+  sustainMs: { warmup: 1000, measure: 2000 },
+  influxCeilingMs: 2000,
+  fleet: { sites: BENCH_SITES, normal: 3000, faultPool: 3000, seeded: 2000 },
+  scale: { normal: 9000, tickets: 1000 },
+  sla: { tickets: 10_000, leadMs: 15_000, spreadMs: 10_000, arrivalMinutes: 1 },
+};
+
+const SMOKE: BenchPlan = {
+  ...QUICK,
+  warmupMs: 300,
+  measureMs: 700,
+  qos: [1],
+  fleet: { sites: BENCH_SITES, normal: 300, faultPool: 300, seeded: 100 },
+  latencyRate: 2000,
+  sustainRates: [2000, 4000],
+  sustainMs: { warmup: 300, measure: 700 },
+  influxCeilingMs: 500,
+  httpRate: 20,
+  sseClients: 5,
+  scale: { normal: 900, tickets: 100 },
+  sla: { tickets: 300, leadMs: 3000, spreadMs: 500, arrivalMinutes: 0.05 },
+};
+
+const ALL: readonly ScenarioId[] = ['A', 'Amosq', 'B', 'C', 'D', 'scale', 'sla'];
+const SMOKE_SCENARIOS: readonly ScenarioId[] = ['A', 'C'];
+
+interface Options {
+  mode: 'full' | 'quick' | 'smoke';
+  only: readonly ScenarioId[];
+  write: boolean;
+}
+
+function parseArgs(argv: readonly string[]): Options {
+  const mode = argv.includes('--smoke') ? 'smoke' : argv.includes('--quick') ? 'quick' : 'full';
+  const onlyArg = argv.find((a) => a.startsWith('--only='));
+  const only = onlyArg
+    ? (onlyArg.slice('--only='.length).split(',') as ScenarioId[])
+    : mode === 'smoke'
+      ? SMOKE_SCENARIOS
+      : ALL;
+  for (const id of only)
+    if (!ALL.includes(id)) throw new Error(`unknown scenario ${id} (known: ${ALL.join(', ')})`);
+  const write = argv.includes('--write') || (mode === 'full' && !onlyArg && !argv.includes('--no-write'));
+  return { mode, only, write };
+}
+
+const RUNNERS: Record<ScenarioId, (plan: BenchPlan, out: Collector) => Promise<void>> = {
+  A: (plan, out) => scenarioA(plan, out, 'aedes'),
+  Amosq: (plan, out) => scenarioA(plan, out, 'mosquitto'),
+  B: (plan, out) => scenarioBC(plan, out, 'B'),
+  C: (plan, out) => scenarioBC(plan, out, 'C'),
+  D: scenarioD,
+  scale: scenarioScale,
+  sla: scenarioSla,
+};
+
+async function main(): Promise<void> {
+  const opts = parseArgs(process.argv.slice(2));
+  const plan = opts.mode === 'full' ? FULL : opts.mode === 'quick' ? QUICK : SMOKE;
+  const machine = machineInfo();
+  const out: Collector = { throughput: [], notes: [] };
+  const started = performance.now();
+  for (const id of opts.only) {
+    const t = performance.now();
+    progress(`scenario ${id}...`);
+    try {
+      await RUNNERS[id](plan, out);
+    } catch (err) {
+      out.notes.push(`scenario ${id} failed: ${(err as Error).message.split('\n')[0]}`);
+      progress(`scenario ${id} failed: ${(err as Error).stack}`);
+    }
+    progress(`scenario ${id} took ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  }
+  const elapsedS = (performance.now() - started) / 1000;
+  const report = renderReport({ machine, plan, mode: opts.mode, elapsedS, out });
+  process.stdout.write(`\n${report}\n`);
+  if (opts.write) {
+    const file = path.resolve(import.meta.dirname, '../BENCHMARKS.md');
+    writeFileSync(file, spliceResults(readOrEmpty(file), report));
+    progress(`results written to ${file}`);
+  }
+  const failed = out.notes.some((n) => n.includes(' failed: '));
+  process.exitCode = failed ? 1 : 0;
+}
+
+function readOrEmpty(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+await main();

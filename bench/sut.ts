@@ -1,0 +1,169 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Aedes } from 'aedes';
+import { App } from '../src/app.ts';
+import { createLogger } from '../src/core/logger.ts';
+import { type FleetSpec, siteFleet } from './fleet.ts';
+import { hrMicros } from './proc.ts';
+import { serveRpc } from './rpc.ts';
+import { benchConfig, seedOpenTickets } from './setup.ts';
+import { runSlaPrecision } from './sla-precision.ts';
+
+/**
+ * The process under test (a child of bench/run.ts): either a bare aedes broker with no hooks
+ * (scenario A) or the real xiaoer App (B, C, D, scale). It reports its counters and, for the
+ * latency runs, when each leak became a rule decision and a ticket.
+ */
+
+export type SutSpec =
+  | { mode: 'aedes' }
+  | {
+      mode: 'app';
+      fleet: FleetSpec;
+      rules: boolean;
+      influxUrl?: string;
+      /** Arrival deadlines of the seeded tickets: from `leadMs` after start, spread over `spreadMs`. */
+      seed?: { leadMs: number; spreadMs: number };
+    };
+
+export interface SutReady {
+  mqttPort: number;
+  httpPort: number;
+  startMs: number;
+  seedMs: number;
+}
+
+export interface SutSample {
+  /** When the counters were read: ms on the shared monotonic clock. */
+  at: number;
+  received: number;
+  accepted: number;
+  alarms: number;
+  /** Share of the main thread's event loop that was busy since the last sample (0..1). */
+  busy: number;
+}
+
+export interface SutMarks {
+  /** `<site>/<asset>` → first `alarm` (raised) on the bus, µs on the shared monotonic clock. */
+  decisions: [string, number][];
+  /** `<site>/<asset>` → first `ticketChanged` of type `raised`. */
+  tickets: [string, number][];
+}
+
+const state: {
+  app?: App;
+  aedes?: Aedes;
+  server?: Server;
+  sockets: Set<Socket>;
+  dataDir?: string;
+  decisions: Map<string, number>;
+  tickets: Map<string, number>;
+  elu: ReturnType<typeof performance.eventLoopUtilization>;
+} = { sockets: new Set(), decisions: new Map(), tickets: new Map(), elu: performance.eventLoopUtilization() };
+
+async function startBareAedes(): Promise<SutReady> {
+  const started = performance.now();
+  const aedes = await Aedes.createBroker();
+  const server = createServer((socket) => {
+    state.sockets.add(socket);
+    socket.once('close', () => state.sockets.delete(socket));
+    aedes.handle(socket);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  state.aedes = aedes;
+  state.server = server;
+  const address = server.address();
+  const mqttPort = typeof address === 'object' && address ? address.port : 0;
+  return { mqttPort, httpPort: 0, startMs: performance.now() - started, seedMs: 0 };
+}
+
+async function startApp(spec: Extract<SutSpec, { mode: 'app' }>): Promise<SutReady> {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'xiaoer-bench-'));
+  state.dataDir = dataDir;
+  const config = benchConfig(dataDir, spec.fleet, {
+    rules: spec.rules,
+    ...(spec.influxUrl ? { influxUrl: spec.influxUrl } : {}),
+  });
+  const seedStarted = performance.now();
+  if (spec.seed && spec.fleet.seeded > 0) {
+    const { leadMs, spreadMs } = spec.seed;
+    const devices = spec.fleet.sites.flatMap((site) => siteFleet(spec.fleet, site).seeded);
+    const base = Date.now() + leadMs;
+    await seedOpenTickets(config, devices, (i) => base + Math.floor((i * spreadMs) / devices.length));
+  }
+  const seedMs = performance.now() - seedStarted;
+  const started = performance.now();
+  const app = new App({ config, log: createLogger('silent') });
+  await app.start();
+  state.app = app;
+  app.bus.on('alarm', (t) => {
+    const key = `${t.alarm.site}/${t.alarm.assetId}`;
+    if (t.type === 'raised' && !state.decisions.has(key)) state.decisions.set(key, hrMicros());
+  });
+  app.bus.on('ticketChanged', (ticket, event) => {
+    const key = `${ticket.site}/${ticket.assetId}`;
+    if (event.type === 'raised' && !state.tickets.has(key)) state.tickets.set(key, hrMicros());
+  });
+  return {
+    mqttPort: app.ports.mqtt ?? 0,
+    httpPort: app.ports.http,
+    startMs: performance.now() - started,
+    seedMs,
+  };
+}
+
+async function start(spec: SutSpec): Promise<SutReady> {
+  const ready = spec.mode === 'aedes' ? await startBareAedes() : await startApp(spec);
+  state.elu = performance.eventLoopUtilization();
+  return ready;
+}
+
+async function sample(): Promise<SutSample> {
+  const elu = performance.eventLoopUtilization(state.elu);
+  state.elu = performance.eventLoopUtilization();
+  const ingest = state.app
+    ? ((await state.app.health()).ingest as Partial<SutSample> | undefined)
+    : undefined;
+  return {
+    at: hrMicros() / 1000,
+    received: ingest?.received ?? 0,
+    accepted: ingest?.accepted ?? 0,
+    alarms: ingest?.alarms ?? 0,
+    busy: elu.utilization,
+  };
+}
+
+function marks(): SutMarks {
+  const out = { decisions: [...state.decisions], tickets: [...state.tickets] };
+  state.decisions.clear();
+  state.tickets.clear();
+  return out;
+}
+
+async function health(): Promise<Record<string, unknown>> {
+  return state.app ? state.app.health() : {};
+}
+
+/** Memory after a full collection (needs --expose-gc): what is retained, not garbage not yet collected. */
+function collectGarbage(): NodeJS.MemoryUsage {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  gc?.();
+  gc?.();
+  return process.memoryUsage();
+}
+
+async function stop(): Promise<void> {
+  if (state.app) await state.app.stop();
+  if (state.aedes) {
+    const aedes = state.aedes;
+    await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    for (const socket of state.sockets) socket.destroy();
+    await new Promise<void>((resolve) => state.server?.close(() => resolve()));
+  }
+  if (state.dataDir) rmSync(state.dataDir, { recursive: true, force: true });
+}
+
+serveRpc({ start, sample, marks, health, stop, runSlaPrecision, collectGarbage });
