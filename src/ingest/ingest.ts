@@ -172,11 +172,14 @@ export class Ingest implements Service {
     };
     for (const r of normalised.readings) group(r.site, r.assetId).readings.push(r);
     for (const e of normalised.events) group(e.site, e.assetId).events.push(e);
-    await Promise.all(
-      [...byAsset.entries()].map(([k, g]) =>
-        this.#queue.run(k, () => this.#applyRules(g, normalised.kinds?.[g.assetId], source)),
-      ),
-    );
+    const work: Promise<void>[] = [];
+    for (const [k, g] of byAsset) {
+      // A known asset no rule applies to (telemetry only) needs no queue and no rule step.
+      const asset = this.#deps.assets.active(g.site, g.assetId);
+      if (asset && !this.#deps.rules.hasRules(asset)) continue;
+      work.push(this.#queue.run(k, () => this.#applyRules(g, normalised.kinds?.[g.assetId], source)));
+    }
+    await Promise.all(work);
   }
 
   async #applyRules(

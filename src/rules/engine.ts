@@ -51,6 +51,8 @@ export class RuleEngine {
   readonly #rulesByKind = new Map<string, RuleConfig[]>();
   readonly #resolved = new Map<string, RuleConfig[]>();
   readonly #states = new Map<string, RuleState>();
+  /** The same states per asset, in the order of its rules, for one lookup per message. */
+  readonly #byAsset = new Map<string, (RuleState | undefined)[]>();
   readonly #seeded = new Map<string, Alarm>();
   readonly #snapshots = new WeakMap<AlarmTransition, Snapshot>();
   readonly #wakes = new MinHeap<Wake>((a, b) => a.at < b.at);
@@ -101,27 +103,51 @@ export class RuleEngine {
     });
   }
 
+  /** Whether any rule applies to the asset at all (most telemetry-only devices have none). */
+  hasRules(asset: Asset): boolean {
+    return this.#rulesFor(asset).length > 0;
+  }
+
   evaluate(asset: Asset, readings: readonly Reading[], events: readonly DeviceEvent[]): AlarmTransition[] {
     const rules = this.#rulesFor(asset);
     if (rules.length === 0) return [];
     const key = assetKey(asset.site, asset.id);
+    let states = this.#byAsset.get(key);
+    if (!states) {
+      states = new Array(rules.length);
+      this.#byAsset.set(key, states);
+    }
+    // One context per message, not per reading and rule: this is the ingest's hot path.
+    const ctx = {
+      latest: (metric: string) => this.#memory.latest(key, metric),
+      history: (metric: string) => this.#memory.history(key, metric),
+      active: false,
+    };
     const transitions: AlarmTransition[] = [];
-    for (const item of [...events, ...readings].sort((a, b) => a.ts - b.ts)) {
+    for (const item of inOrder(readings, events)) {
       if ('metric' in item) this.#memory.note(key, item.metric, item.value, item.ts);
-      for (const rule of rules) {
-        const state = this.#state(asset, rule);
-        const ctx = {
-          latest: (metric: string) => this.#memory.latest(key, metric),
-          history: (metric: string) => this.#memory.history(key, metric),
-          active: state.active !== undefined,
-        };
+      for (let i = 0; i < rules.length; i++) {
+        const rule = rules[i] as RuleConfig;
+        let state = states[i];
+        ctx.active = state?.active !== undefined;
         const judgement = judge(rule, item, ctx);
+        if (!judgement) continue;
+        if (!state) {
+          // Normal and never anything else: no state needed (most readings of most assets).
+          if (judgement === 'normal' && rule.type !== 'no_data' && !this.#isSeeded(asset, rule)) continue;
+          state = this.#state(asset, rule);
+          states[i] = state;
+        }
         const t = this.#step(state, judgement, item);
         if (t) transitions.push(t);
         if (rule.type === 'no_data' && judgement === 'normal') this.#noteAlive(state, item.ts);
       }
     }
     return transitions;
+  }
+
+  #isSeeded(asset: Asset, rule: RuleConfig): boolean {
+    return this.#seeded.size > 0 && this.#seeded.has(stateKey(asset.site, asset.id, rule.id));
   }
 
   /** Confirms delayed changes and silences that are due at `now`. */
@@ -168,6 +194,7 @@ export class RuleEngine {
   /** An asset's rules changed (confirmed with another kind): resolve them afresh. */
   invalidate(site: string, assetId: string): void {
     this.#resolved.delete(assetKey(site, assetId));
+    this.#byAsset.delete(assetKey(site, assetId));
     for (const key of [...this.#states.keys()])
       if (key.startsWith(`${assetKey(site, assetId)}\u001f`)) this.#states.delete(key);
   }
@@ -305,18 +332,32 @@ export class RuleEngine {
     return state;
   }
 
-  /** The kind's rules with this asset's overrides applied; disabled ones left out. Cached. */
+  /**
+   * The kind's rules with this asset's overrides applied; disabled ones left out. Assets without
+   * overrides share their kind's list (no copy per asset: there may be 100,000 of them).
+   */
   #rulesFor(asset: Asset): RuleConfig[] {
+    const forKind = this.#rulesByKind.get(asset.kind) ?? NO_RULES;
+    if (!asset.rules) return forKind;
     const key = assetKey(asset.site, asset.id);
     let rules = this.#resolved.get(key);
     if (!rules) {
-      rules = (this.#rulesByKind.get(asset.kind) ?? []).flatMap((rule) =>
-        applyOverride(rule, asset.rules?.[rule.id]),
-      );
+      rules = forKind.flatMap((rule) => applyOverride(rule, asset.rules?.[rule.id]));
       this.#resolved.set(key, rules);
     }
     return rules;
   }
+}
+
+const NO_RULES: RuleConfig[] = [];
+
+/** Readings and events in time order; a single message's readings usually need no sort. */
+function inOrder(
+  readings: readonly Reading[],
+  events: readonly DeviceEvent[],
+): readonly (Reading | DeviceEvent)[] {
+  if (events.length === 0 && readings.every((r) => r.ts === readings[0]?.ts)) return readings;
+  return [...events, ...readings].sort((a, b) => a.ts - b.ts);
 }
 
 function applyOverride(rule: RuleConfig, override: RuleOverride | undefined): RuleConfig[] {
