@@ -25,6 +25,13 @@ export const influxSchema = z.object({
     .int()
     .min(1024)
     .default(256 * MiB),
+  /**
+   * Upper bound of the points held in memory on their way to InfluxDB or the spool (the batch
+   * being filled, batches waiting for a write, the write under way, appends waiting for the
+   * disk). Past it the oldest waiting points are dropped and counted, as the spool does. Default
+   * max(200,000, 8 × batchSize): about 30 MB, seconds of input even at 50,000 readings/s.
+   */
+  maxPendingPoints: z.number().int().min(1).optional(),
   /** A write with no answer for this long counts as failed and its batch is spooled. */
   requestTimeoutMs: z.number().int().min(100).default(5000),
 });

@@ -39,6 +39,37 @@ export function createInfluxClient(config: InfluxConfig, agent: InfluxAgent, tim
   });
 }
 
+/** What `InfluxDB#writePoints` sends with (influx 5.12 keeps its pool in `_pool`). */
+interface RequestPool {
+  discard(options: {
+    method: 'POST';
+    path: string;
+    body: string;
+    query: Record<string, string>;
+    auth?: string;
+  }): Promise<void>;
+}
+
+/**
+ * Sends a body already in line protocol through the client's own pool, so the request is exactly
+ * the one `writePoints` would make (path prefix, auth, timeout, errors), without its serializer.
+ * Returns false, sending nothing, should a future influx version keep its pool elsewhere.
+ */
+export async function writeLines(client: InfluxDB, config: InfluxConfig, body: string): Promise<boolean> {
+  const pool = (client as unknown as { _pool?: Partial<RequestPool> })._pool;
+  if (typeof pool?.discard !== 'function') return false;
+  const query: Record<string, string> = { db: config.database, precision: 'ms' };
+  if (config.retentionPolicy) query.rp = config.retentionPolicy;
+  await (pool as RequestPool).discard({
+    method: 'POST',
+    path: '/write',
+    body,
+    query,
+    ...(config.username ? { auth: `${config.username}:${config.password ?? ''}` } : {}),
+  });
+  return true;
+}
+
 export type WriteFailure = 'retry' | 'reject' | 'database_missing';
 
 /**

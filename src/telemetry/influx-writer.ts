@@ -6,18 +6,12 @@ import type { Logger } from '../core/logger.ts';
 import type { Service } from '../core/service.ts';
 import type { Instant, Reading } from '../domain/types.ts';
 import type { InfluxConfig } from './config.ts';
-import {
-  classifyWriteError,
-  createAgent,
-  createInfluxClient,
-  errorText,
-  type InfluxAgent,
-} from './influx-client.ts';
+import { createAgent, createInfluxClient, type InfluxAgent } from './influx-client.ts';
+import { InfluxSink } from './influx-sink.ts';
 import {
   type AssetKindLookup,
   isTelemetryPoint,
   type TelemetryPoint,
-  toInfluxPoint,
   toTelemetryPoint,
   unwritableReason,
 } from './points.ts';
@@ -34,11 +28,15 @@ export interface TelemetryWriterDeps {
 
 export interface TelemetryStats {
   configured: true;
-  /** In memory: the batch being filled and the one being written. */
+  /**
+   * In memory, not yet in InfluxDB nor on disk: the batch being filled, batches waiting for a
+   * write, the write under way, and appends waiting for the disk. Bounded by `maxPendingPoints`.
+   */
   pendingPoints: number;
+  /** On disk in the spool, waiting to be sent. */
   spooledPoints: number;
   spoolBytes: number;
-  /** Dropped to keep the spool within `bufferMaxBytes` (oldest first), or after stop. */
+  /** Dropped to keep the spool within `bufferMaxBytes` or memory within `maxPendingPoints` (oldest first), or after stop. */
   droppedPoints: number;
   /** Refused as unwritable: non-finite numbers, bad names, or a 400 from InfluxDB (type conflict). */
   rejectedPoints: number;
@@ -51,18 +49,29 @@ const RETRY_INITIAL_MS = 500;
 const RETRY_MAX_MS = 10_000;
 /** stop() waits this long at most for InfluxDB before the last batch goes to the spool. */
 const STOP_WRITE_TIMEOUT_MS = 2000;
+/** While behind, one request carries up to this many batches (fewer, larger requests catch up faster). */
+const MAX_BATCHES_PER_WRITE = 4;
+/** While behind, this many requests are in flight at once. */
+const WRITES_IN_FLIGHT = 2;
+const DEFAULT_MAX_PENDING_POINTS = 200_000;
 
 /**
  * Batched writes of every reading to InfluxDB 1.x, never in the way of ingest: `write()` only
- * appends to an in-memory batch, cut every `batchSize` points or `flushIntervalMs`, and one write
- * is in flight at a time. A batch InfluxDB does not take (down, slower than `requestTimeoutMs`,
- * 5xx) goes to the on-disk spool, and while the spool holds anything every new batch goes there
- * too, behind it; a burst of over 2 × batchSize during a write spills there as well, and if that
- * write then fails its batch is put in front. So points reach InfluxDB in arrival order, with one
- * reader of the spool and no merge of two streams, and "drop the oldest" really drops the oldest.
- * A retry loop with backoff drains the spool oldest first.
- * A crash loses only what is in memory: readings not yet cut (at most `flushIntervalMs` of them,
- * and under 2 × batchSize) and the batch in flight if its write would have failed.
+ * appends to an in-memory batch, cut every `batchSize` points or `flushIntervalMs`. One sender
+ * loop writes: the spool first, oldest first, then the batches waiting in memory; a batch at a
+ * time while it keeps up, and when behind rounds of WRITES_IN_FLIGHT concurrent requests of up to
+ * MAX_BATCHES_PER_WRITE batches each.
+ * Batches wait in memory while InfluxDB keeps up; they go to the on-disk spool, behind what it
+ * holds, when a write has failed (down, slower than `requestTimeoutMs`, 5xx; until one succeeds)
+ * or when more than a round is waiting. A batch whose write fails is put in front of the spool,
+ * being older than anything spooled meanwhile. So points reach InfluxDB in arrival order and
+ * "drop the oldest" really drops the oldest; and once the spool is read to its end the sender
+ * takes the batches in memory directly, so a backlog shrinks under sustained input instead of
+ * every later batch making the round trip through the disk (the benchmark's scenario D).
+ * Memory is bounded: past `maxPendingPoints` waiting in memory (appends waiting for the disk
+ * included), the oldest waiting points are dropped and counted.
+ * A crash loses only what is in memory: readings not yet cut (at most `flushIntervalMs` of them),
+ * up to two rounds of batches waiting or being written, and appends not yet on disk.
  */
 export class TelemetryWriter implements Service {
   readonly name = 'telemetry';
@@ -71,21 +80,27 @@ export class TelemetryWriter implements Service {
   #agent: InfluxAgent | undefined;
   #client: InfluxDB | undefined;
   #batch: TelemetryPoint[] = [];
-  #direct: { points: number; done: Promise<void> } | undefined;
-  #drain: Promise<void> | undefined;
+  /** Cut batches waiting for the sender, oldest first; all newer than anything spooled. */
+  #ready: TelemetryPoint[][] = [];
+  #readyPoints = 0;
+  /** Points of the write under way when they were taken from memory (not from the spool). */
+  #sendingPoints = 0;
+  #sender: Promise<void> | undefined;
+  /** The last write failed: batches go to disk at once instead of waiting in memory. */
+  #failing = false;
+  #maxPending = DEFAULT_MAX_PENDING_POINTS;
+  #shedding = false;
+  #drainedSinceLog = 0;
   #retry: { timer: NodeJS.Timeout; wake: () => void } | undefined;
   #flushTimer: NodeJS.Timeout | undefined;
   #unsubscribe: (() => void) | undefined;
   #running = false;
-  #databaseReady = false;
-  #databaseCheck: Promise<void> | undefined;
-  readonly #rejectLogged = new Set<string>();
-  #counts = { dropped: 0, rejected: 0, written: 0 };
-  #lastError: string | null = null;
-  #lastWriteAt: Instant | null = null;
+  #dropped = 0;
+  readonly #sink: InfluxSink;
 
   constructor(deps: TelemetryWriterDeps) {
     this.#deps = deps;
+    this.#sink = new InfluxSink(deps);
   }
 
   async start(): Promise<void> {
@@ -96,37 +111,42 @@ export class TelemetryWriter implements Service {
     );
     await spool.open();
     this.#spool = spool;
+    this.#maxPending = config.maxPendingPoints ?? Math.max(DEFAULT_MAX_PENDING_POINTS, 8 * config.batchSize);
     this.#agent = createAgent(config);
     this.#client = createInfluxClient(config, this.#agent, config.requestTimeoutMs);
     this.#running = true;
     this.#unsubscribe = bus.on('readings', (readings) => this.write(readings));
-    this.#flushTimer = setInterval(() => this.#cut(), config.flushIntervalMs);
+    this.#flushTimer = setInterval(() => this.#cut(true), config.flushIntervalMs);
     log.info(
       { url: redactUrl(config.url), database: config.database, spooledPoints: spool.points },
       'telemetry writer started',
     );
     // Not awaited: InfluxDB being down must not hold up or fail start-up; writes wait for it.
-    void this.#ensureDatabase(this.#client).catch((err: unknown) =>
-      this.#noteFailure(err, 'create database'),
-    );
-    if (!spool.isEmpty) this.#startDrain(0);
+    void this.#sink
+      .ensureDatabase(this.#client)
+      .catch((err: unknown) => this.#sink.noteFailure(err, 'create database'));
+    if (!spool.isEmpty) this.#startSender(0);
   }
 
   /** Synchronous and cheap: converts and buffers; the write happens later. */
   write(readings: readonly Reading[]): void {
     if (!this.#running) {
-      this.#counts.dropped += readings.length;
+      this.#dropped += readings.length;
       return;
     }
     for (const reading of readings) {
       const reason = unwritableReason(reading);
       if (reason) {
-        this.#reject(1, reason, reading.metric);
+        this.#sink.reject(1, reason, reading.metric);
         continue;
       }
       this.#batch.push(toTelemetryPoint(reading, this.#deps.assetKind(reading.site, reading.assetId)));
     }
-    if (this.#batch.length >= this.#deps.config.batchSize) this.#cut();
+    if (this.#batch.length >= this.#deps.config.batchSize) this.#cut(false);
+    const pending = this.#pendingPoints();
+    // Down to 90% of the bound at once, so that shedding costs little per reading.
+    if (pending > this.#maxPending) this.#shed(pending - Math.floor(this.#maxPending * 0.9));
+    else if (this.#shedding && pending < this.#maxPending / 2) this.#shedding = false;
   }
 
   async stop(): Promise<void> {
@@ -135,7 +155,7 @@ export class TelemetryWriter implements Service {
     this.#unsubscribe?.();
     clearInterval(this.#flushTimer);
     this.#retry?.wake();
-    await Promise.all([this.#direct?.done, this.#drain]);
+    await this.#sender;
     await this.#flushOnStop();
     await this.#spool?.close();
     this.#agent?.destroy();
@@ -145,183 +165,213 @@ export class TelemetryWriter implements Service {
   stats(): TelemetryStats {
     return {
       configured: true,
-      pendingPoints: this.#batch.length + (this.#direct?.points ?? 0),
+      pendingPoints: this.#pendingPoints(),
       spooledPoints: this.#spool?.points ?? 0,
       spoolBytes: this.#spool?.bytes ?? 0,
-      droppedPoints: this.#counts.dropped + (this.#spool?.droppedPoints ?? 0),
-      rejectedPoints: this.#counts.rejected + (this.#spool?.unreadableLines ?? 0),
-      writtenPoints: this.#counts.written,
-      lastError: this.#lastError,
-      lastWriteAt: this.#lastWriteAt,
+      droppedPoints: this.#dropped + (this.#spool?.droppedPoints ?? 0),
+      rejectedPoints: this.#sink.rejected + (this.#spool?.unreadableLines ?? 0),
+      writtenPoints: this.#sink.written,
+      lastError: this.#sink.lastError,
+      lastWriteAt: this.#sink.lastWriteAt,
     };
   }
 
-  /** Hands the filled batch on: directly to InfluxDB when nothing is queued, else to the spool. */
-  #cut(): void {
-    const spool = this.#spool;
-    if (!this.#running || !spool || this.#batch.length === 0) return;
+  #pendingPoints(): number {
+    return this.#batch.length + this.#readyPoints + this.#sendingPoints + (this.#spool?.queuedPoints ?? 0);
+  }
+
+  /** Hands whole batches (on the timer, every point) from the batch being filled to the sender. */
+  #cut(all: boolean): void {
+    if (!this.#running || this.#batch.length === 0) return;
     const { batchSize } = this.#deps.config;
-    if (!spool.isEmpty || this.#drain !== undefined) {
-      this.#toSpool(this.#take(Number.POSITIVE_INFINITY), 0);
-    } else if (!this.#direct) {
-      const points = this.#take(batchSize);
-      this.#direct = { points: points.length, done: this.#writeDirect(points) };
-    } else if (this.#batch.length >= 2 * batchSize) {
-      // InfluxDB is slower than ingest: spill to disk rather than grow memory. Should the write in
-      // flight then fail, its batch is prepended, so the spool stays in arrival order.
-      this.#toSpool(this.#take(Number.POSITIVE_INFINITY), 0);
-    }
-    // else: a direct write is in flight; the batch waits for it and is cut when it settles.
+    const n = all ? this.#batch.length : this.#batch.length - (this.#batch.length % batchSize);
+    if (n === 0) return;
+    let points = this.#batch;
+    if (n === points.length) this.#batch = [];
+    else points = this.#batch.splice(0, n);
+    this.#ready.push(points);
+    this.#readyPoints += n;
+    if (this.#failing || this.#readyPoints > this.#roundPoints()) this.#spill();
+    this.#startSender(0);
   }
 
-  #take(max: number): TelemetryPoint[] {
-    if (this.#batch.length <= max) {
-      const all = this.#batch;
-      this.#batch = [];
-      return all;
+  /** Up to `max` of the oldest points waiting in memory. */
+  #takeReady(max: number): TelemetryPoint[] {
+    const taken: TelemetryPoint[][] = [];
+    let n = 0;
+    while (n < max && this.#ready.length > 0) {
+      const first = this.#ready[0] as TelemetryPoint[];
+      if (n + first.length <= max) {
+        this.#ready.shift();
+        taken.push(first);
+        n += first.length;
+      } else {
+        taken.push(first.splice(0, max - n));
+        n = max;
+      }
     }
-    return this.#batch.splice(0, max);
+    this.#readyPoints -= n;
+    return taken.length === 1 ? (taken[0] as TelemetryPoint[]) : taken.flat();
   }
 
-  async #writeDirect(points: TelemetryPoint[]): Promise<void> {
-    const client = this.#client as InfluxDB;
-    try {
-      await this.#writeSplitting(client, points);
-    } catch (err) {
-      this.#noteFailure(err, 'write');
-      // Older than anything spilled to the spool while it was in flight: it goes in front.
-      this.#toSpool(points, RETRY_INITIAL_MS, 'prepend');
-    } finally {
-      this.#direct = undefined;
-    }
-    if (this.#batch.length >= this.#deps.config.batchSize) this.#cut();
+  /** Every batch waiting in memory goes to the spool, behind what it holds: they are the newest. */
+  #spill(): void {
+    if (this.#readyPoints > 0) this.#toSpool(this.#takeReady(Number.POSITIVE_INFINITY), 'append');
   }
 
-  #toSpool(
-    points: TelemetryPoint[],
-    firstRetryDelayMs: number,
-    where: 'append' | 'prepend' = 'append',
-  ): void {
+  #toSpool(points: TelemetryPoint[], where: 'append' | 'prepend'): void {
     const spool = this.#spool as Spool<TelemetryPoint>;
     (where === 'append' ? spool.append(points) : spool.prepend(points)).catch((err: unknown) => {
-      this.#noteFailure(err, 'spool append');
+      this.#sink.noteFailure(err, 'spool append');
       this.#deps.log.error({ err, points: points.length }, 'could not spool telemetry; points dropped');
     });
-    this.#startDrain(firstRetryDelayMs);
   }
 
-  #startDrain(firstDelayMs: number): void {
-    if (this.#drain || !this.#running) return;
-    this.#drain = this.#drainLoop(firstDelayMs);
+  /** Drops `excess` points, the oldest waiting first, as the spool does when it is full. */
+  #shed(excess: number): void {
+    let left = excess - (this.#spool as Spool<TelemetryPoint>).dropQueued(excess);
+    while (left > 0 && this.#ready.length > 0) {
+      const first = this.#ready[0] as TelemetryPoint[];
+      const n = Math.min(first.length, left);
+      if (n === first.length) this.#ready.shift();
+      else first.splice(0, n);
+      this.#readyPoints -= n;
+      this.#dropped += n;
+      left -= n;
+    }
+    // Only when the writes and appends under way alone hold more than the bound.
+    const n = Math.min(left, this.#batch.length);
+    this.#batch.splice(0, n);
+    this.#dropped += n;
+    if (this.#shedding) return;
+    this.#shedding = true;
+    this.#deps.log.warn(
+      { maxPendingPoints: this.#maxPending, lastError: this.#sink.lastError },
+      'telemetry cannot keep up (InfluxDB and the spool both behind); dropping the oldest points in memory',
+    );
   }
 
-  /** Sends the spool oldest first, one chunk at a time, backing off while InfluxDB fails. */
-  async #drainLoop(firstDelayMs: number): Promise<void> {
+  #startSender(firstDelayMs: number): void {
+    if (this.#sender || !this.#running) return;
+    this.#sender = this.#sendLoop(firstDelayMs);
+  }
+
+  /** The only writer to InfluxDB: the spool first, then memory; backs off while InfluxDB fails. */
+  async #sendLoop(firstDelayMs: number): Promise<void> {
     const spool = this.#spool as Spool<TelemetryPoint>;
-    const client = this.#client as InfluxDB;
+    // Lets `#startSender` store this promise before the loop can find nothing to do and clear it.
+    await Promise.resolve();
     let delay = firstDelayMs;
-    let drained = 0;
-    // One write in flight at a time: a direct write still running goes first.
-    await this.#direct?.done;
     while (this.#running) {
       if (delay > 0) await this.#sleep(delay);
       if (!this.#running) break;
-      const chunk = await spool.next(this.#deps.config.batchSize);
-      if (!chunk) {
-        // Checked and cleared in one synchronous step, so a batch cut now starts a new drain.
-        if (spool.isEmpty) {
-          this.#drain = undefined;
-          this.#deps.log.info({ points: drained }, 'telemetry spool drained');
-          return;
-        }
-        continue;
+      if (spool.isEmpty && this.#drainedSinceLog > 0) {
+        this.#deps.log.info({ points: this.#drainedSinceLog }, 'telemetry spool drained');
+        this.#drainedSinceLog = 0;
       }
-      try {
-        await this.#writeSplitting(client, chunk.records);
-        await spool.ack(chunk);
-        drained += chunk.records.length;
-        delay = 0;
-      } catch (err) {
-        this.#noteFailure(err, 'drain');
-        delay = nextDelay(delay);
+      // Checked and cleared in one synchronous step, so a batch cut from now on starts a new loop.
+      if (spool.isEmpty && this.#readyPoints === 0) {
+        this.#sender = undefined;
+        return;
       }
+      const ok = spool.isEmpty ? await this.#sendReady() : await this.#sendSpooled(spool);
+      delay = ok ? 0 : nextDelay(delay);
     }
-    this.#drain = undefined;
+    this.#sender = undefined;
+  }
+
+  /** Writes the oldest batches waiting in memory; the spool is empty, so they are the oldest of all. */
+  async #sendReady(): Promise<boolean> {
+    const points = this.#takeReady(this.#roundPoints());
+    this.#sendingPoints = points.length;
+    try {
+      const { failed, error } = await this.#writeRound(points);
+      if (failed.length === 0) return true;
+      // Older than anything spilled to the spool while they were in flight: they go in front.
+      this.#toSpool(failed, 'prepend');
+      this.#failed(error, 'write');
+      return false;
+    } finally {
+      this.#sendingPoints = 0;
+    }
+  }
+
+  /** Writes the oldest chunk of the spool and acknowledges it. */
+  async #sendSpooled(spool: Spool<TelemetryPoint>): Promise<boolean> {
+    let chunk: Awaited<ReturnType<Spool<TelemetryPoint>['next']>>;
+    try {
+      chunk = await spool.next(this.#roundPoints());
+    } catch (err) {
+      this.#sink.noteFailure(err, 'spool read');
+      return false;
+    }
+    if (!chunk) return true;
+    const { failed, error } = await this.#writeRound(chunk.records);
+    if (failed.length > 0) {
+      // Not acknowledged: the whole chunk is sent again (a point written twice is harmless).
+      this.#failed(error, 'drain');
+      return false;
+    }
+    this.#drainedSinceLog += chunk.records.length;
+    // A failed deletion leaves a read segment behind; it is skipped, and deleted on the next open.
+    await spool.ack(chunk).catch((err: unknown) => this.#sink.noteFailure(err, 'spool delete'));
+    return true;
+  }
+
+  /** Points one round of the sender takes: WRITES_IN_FLIGHT requests of MAX_BATCHES_PER_WRITE batches. */
+  #roundPoints(): number {
+    return WRITES_IN_FLIGHT * MAX_BATCHES_PER_WRITE * this.#deps.config.batchSize;
   }
 
   /**
-   * Writes a batch; a batch InfluxDB refuses as bad (400/413) is split in halves until the bad
-   * points are alone, so one point with a conflicting field type does not cost the other 4999.
-   * A point written twice is harmless (same series and timestamp: InfluxDB overwrites).
+   * More than one batch goes out as WRITES_IN_FLIGHT concurrent requests: on a busy event loop a
+   * request waits for turns of the loop to send its body and read its answer, and two overlap.
+   * Returns the points of the requests that failed, in arrival order.
    */
-  async #writeSplitting(client: InfluxDB, points: TelemetryPoint[]): Promise<void> {
-    if (points.length === 0) return;
-    try {
-      await this.#ensureDatabase(client);
-      await client.writePoints(points.map(toInfluxPoint), {
-        precision: 'ms',
-        ...(this.#deps.config.retentionPolicy ? { retentionPolicy: this.#deps.config.retentionPolicy } : {}),
-      });
-    } catch (err) {
-      const failure = classifyWriteError(err);
-      if (failure === 'database_missing') this.#databaseReady = false;
-      if (failure !== 'reject') throw err;
-      if (points.length === 1) {
-        this.#reject(1, errorText(err), (points[0] as TelemetryPoint).m);
-        return;
-      }
-      const half = Math.ceil(points.length / 2);
-      await this.#writeSplitting(client, points.slice(0, half));
-      await this.#writeSplitting(client, points.slice(half));
-      return;
-    }
-    this.#counts.written += points.length;
-    this.#lastWriteAt = this.#deps.clock.now();
-    if (this.#lastError !== null) {
-      this.#deps.log.info({ recovered: this.#lastError }, 'InfluxDB writes are succeeding again');
-      this.#lastError = null;
-    }
-  }
-
-  /** CREATE DATABASE is idempotent; it is (re)issued before the first write and after a 404. */
-  #ensureDatabase(client: InfluxDB): Promise<void> {
-    if (this.#databaseReady) return Promise.resolve();
-    this.#databaseCheck ??= this.#createDatabase(client).finally(() => {
-      this.#databaseCheck = undefined;
+  async #writeRound(points: TelemetryPoint[]): Promise<{ failed: TelemetryPoint[]; error: unknown }> {
+    const size = Math.ceil(points.length / WRITES_IN_FLIGHT);
+    const parts: TelemetryPoint[][] = [];
+    if (points.length <= this.#deps.config.batchSize) parts.push(points);
+    else for (let i = 0; i < points.length; i += size) parts.push(points.slice(i, i + size));
+    const client = this.#client as InfluxDB;
+    const results = await Promise.allSettled(parts.map((part) => this.#sink.write(client, part)));
+    let failed: TelemetryPoint[] = [];
+    let error: unknown;
+    results.forEach((result, i) => {
+      if (result.status === 'fulfilled') return;
+      failed = failed.concat(parts[i] as TelemetryPoint[]);
+      error ??= result.reason;
     });
-    return this.#databaseCheck;
+    if (failed.length === 0) this.#failing = false;
+    return { failed, error };
   }
 
-  async #createDatabase(client: InfluxDB): Promise<void> {
-    const { database } = this.#deps.config;
-    try {
-      await client.createDatabase(database);
-      this.#deps.log.info({ database }, 'InfluxDB database ready');
-    } catch (err) {
-      if (classifyWriteError(err) === 'retry' && !isAuthError(err)) throw err;
-      // A user without admin rights cannot create databases; the writes themselves will tell.
-      this.#deps.log.warn({ database, err: errorText(err) }, 'could not create the InfluxDB database');
-    }
-    this.#databaseReady = true;
+  /** A write failed: until one succeeds, batches go to disk rather than wait in memory. */
+  #failed(err: unknown, during: string): void {
+    this.#sink.noteFailure(err, during);
+    this.#failing = true;
+    this.#spill();
   }
 
-  /** The last batch: to InfluxDB if it answers quickly and nothing is spooled, else to disk. */
+  /** What is left in memory: to InfluxDB if it answers quickly and nothing is spooled, else to disk. */
   async #flushOnStop(): Promise<void> {
     const spool = this.#spool;
-    const points = this.#take(Number.POSITIVE_INFINITY);
+    const points = this.#takeReady(Number.POSITIVE_INFINITY).concat(this.#batch);
+    this.#batch = [];
     if (!spool || points.length === 0) return;
-    if (spool.isEmpty && this.#agent) {
+    if (spool.isEmpty && !this.#failing && this.#agent) {
       const timeout = Math.min(this.#deps.config.requestTimeoutMs, STOP_WRITE_TIMEOUT_MS);
       const client = createInfluxClient(this.#deps.config, this.#agent, timeout);
+      const size = MAX_BATCHES_PER_WRITE * this.#deps.config.batchSize;
       try {
-        for (let i = 0; i < points.length; i += this.#deps.config.batchSize)
-          await this.#writeSplitting(client, points.slice(i, i + this.#deps.config.batchSize));
+        for (let i = 0; i < points.length; i += size)
+          await this.#sink.write(client, points.slice(i, i + size));
         return;
       } catch (err) {
-        this.#noteFailure(err, 'write on stop');
+        this.#sink.noteFailure(err, 'write on stop');
       }
     }
-    await spool.append(points).catch((err: unknown) => this.#noteFailure(err, 'spool append on stop'));
+    await spool.append(points).catch((err: unknown) => this.#sink.noteFailure(err, 'spool append on stop'));
   }
 
   #sleep(ms: number): Promise<void> {
@@ -335,32 +385,12 @@ export class TelemetryWriter implements Service {
       this.#retry = { timer, wake };
     });
   }
-
-  #reject(points: number, reason: string, metric: string): void {
-    this.#counts.rejected += points;
-    const key = `${metric}\0${reason.slice(0, 60)}`;
-    if (this.#rejectLogged.has(key)) return;
-    this.#rejectLogged.add(key);
-    this.#deps.log.warn({ metric, reason }, 'telemetry point rejected (logged once per metric and reason)');
-  }
-
-  #noteFailure(err: unknown, during: string): void {
-    const text = `${during}: ${errorText(err)}`;
-    // One line per change of error, not one per retry while InfluxDB stays down.
-    if (text !== this.#lastError) this.#deps.log.warn({ err: text }, 'InfluxDB unavailable; spooling');
-    this.#lastError = text;
-  }
 }
 
 function nextDelay(previous: number): number {
   const base = Math.min(RETRY_MAX_MS, Math.max(RETRY_INITIAL_MS, previous * 2));
   // ±20% jitter so several xiaoer instances do not retry in step after an InfluxDB restart.
   return Math.round(base * (0.8 + Math.random() * 0.4));
-}
-
-function isAuthError(err: unknown): boolean {
-  const status = (err as { res?: { statusCode?: number } }).res?.statusCode;
-  return status === 401 || status === 403;
 }
 
 function redactUrl(url: string): string {

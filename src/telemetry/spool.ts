@@ -1,5 +1,16 @@
-import { type FileHandle, mkdir, open, readdir, readFile, rm, stat, truncate } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
+import {
+  loadSegment,
+  readSegmentLines,
+  SEGMENT_NAME,
+  type Segment,
+  segmentName,
+  syncDir,
+  writeSealedSegment,
+} from './spool-files.ts';
+
+export { spoolDirBytes } from './spool-files.ts';
 
 export interface SpoolOptions {
   dir: string;
@@ -9,31 +20,21 @@ export interface SpoolOptions {
   segmentMaxBytes?: number;
 }
 
-interface Segment {
-  seq: number;
-  file: string;
-  /** Complete lines on disk (a torn tail is cut off when the spool is opened). */
-  bytes: number;
-  points: number;
-  /** How far the drain has acknowledged, in bytes and lines. */
-  readOffset: number;
-  readPoints: number;
-}
-
-/** Records read from the oldest segment, acknowledged with `ack` once they are safely elsewhere. */
+/** Records read from the oldest unread segment, acknowledged with `ack` once they are safely elsewhere. */
 export interface SpoolChunk<T> {
   records: T[];
   /** Lines consumed, including unreadable ones that were skipped. */
   lines: number;
   readonly segment: Segment;
+  readonly startOffset: number;
   readonly endOffset: number;
 }
 
-const SEGMENT_NAME = /^seg-(\d{12})\.ndjson$/;
 /** Sequence numbers start mid-range so `prepend` has room below the oldest segment. */
 const FIRST_SEQ = 500_000_000_000;
 const MAX_SEGMENT_BYTES = 16 * 1024 * 1024;
-const READ_BLOCK_BYTES = 1024 * 1024;
+/** Records encoded and written at a time by one append (about 1.5 MB of telemetry points). */
+const APPEND_SLICE = 20_000;
 
 /**
  * A bounded FIFO of JSON records on disk: append-only NDJSON segment files `seg-<seq>.ndjson`,
@@ -43,7 +44,13 @@ const READ_BLOCK_BYTES = 1024 * 1024;
  * Delivery is at-least-once: the read position is kept in memory only, so after a crash the
  * oldest segment is read again from its start (InfluxDB overwrites a point with the same series
  * and timestamp, so a resend is harmless).
- * Every operation runs in one queue, so appends, reads and drops never interleave.
+ * Changes to the files (appends, prepends, drops, removals) run one at a time in a queue, and the
+ * appends waiting in it are coalesced into one operation (written APPEND_SLICE records and one
+ * fdatasync at a time), so the queue never holds more than one of them. Reading does not queue:
+ * it reads only bytes that a finished append synced, which no later change alters (a segment
+ * dropped meanwhile is skipped or still readable through its open handle, and its chunk's `ack`
+ * is ignored). So a drain is never starved by appends, however fast they come (scenario D in
+ * BENCHMARKS.md: reads queued behind every append left millions of points waiting).
  */
 export class Spool<T> {
   readonly #opts: Required<SpoolOptions>;
@@ -51,6 +58,10 @@ export class Spool<T> {
   readonly #segments: Segment[] = [];
   #active: { segment: Segment; handle: FileHandle } | undefined;
   #queue: Promise<unknown> = Promise.resolve();
+  /** Records given to `append` and not yet taken by a write, oldest first. */
+  #waiting: (readonly T[])[] = [];
+  /** The queued operation that will write `#waiting`, while it has not started. */
+  #appendOp: Promise<void> | undefined;
   #queuedPoints = 0;
   #droppedPoints = 0;
   #unreadableLines = 0;
@@ -64,9 +75,14 @@ export class Spool<T> {
     this.#isRecord = isRecord;
   }
 
-  /** Points not yet acknowledged, including appends still queued. */
+  /** Points on disk not yet acknowledged. */
   get points(): number {
-    return this.#segments.reduce((n, s) => n + s.points - s.readPoints, this.#queuedPoints);
+    return this.#segments.reduce((n, s) => n + s.points - s.readPoints, 0);
+  }
+
+  /** Points given to `append`/`prepend` that are not on disk yet: they are in memory. */
+  get queuedPoints(): number {
+    return this.#queuedPoints;
   }
 
   get bytes(): number {
@@ -74,7 +90,7 @@ export class Spool<T> {
   }
 
   get isEmpty(): boolean {
-    return this.points === 0;
+    return this.#queuedPoints === 0 && this.points === 0;
   }
 
   /** Points discarded to stay within `maxBytes` (the oldest first) or because an append failed. */
@@ -96,25 +112,45 @@ export class Spool<T> {
     return this.#run(async () => {
       await mkdir(this.#opts.dir, { recursive: true });
       const names = (await readdir(this.#opts.dir)).filter((n) => SEGMENT_NAME.test(n)).sort();
-      for (const name of names) await this.#load(name);
+      for (const name of names) {
+        const segment = await loadSegment(this.#opts.dir, name);
+        if (segment) this.#segments.push(segment);
+      }
       const last = this.#segments.at(-1);
       this.#nextSeq = last ? last.seq + 1 : FIRST_SEQ;
       while (this.bytes > this.#opts.maxBytes && this.#segments.length > 0) await this.#dropOldest();
     });
   }
 
-  /** Resolves once the records are on disk (or were dropped because the disk refused them). */
+  /**
+   * Resolves once the records are on disk (or were dropped because the disk refused them).
+   * Appends made while another is being written are written together, in their order, next.
+   */
   append(records: readonly T[]): Promise<void> {
     if (this.#closed) return Promise.reject(new Error('spool is closed'));
     if (records.length === 0) return Promise.resolve();
+    this.#waiting.push(records);
     this.#queuedPoints += records.length;
-    return this.#run(async () => {
-      try {
-        await this.#appendNow(records);
-      } finally {
-        this.#queuedPoints -= records.length;
-      }
-    });
+    this.#appendOp ??= this.#run(() => this.#appendWaiting());
+    return this.#appendOp;
+  }
+
+  /**
+   * Drops up to `max` of the oldest records still waiting to be appended (not the write under
+   * way), counting them as dropped: for a caller bounding the memory they hold. Returns how many.
+   */
+  dropQueued(max: number): number {
+    let dropped = 0;
+    while (dropped < max && this.#waiting.length > 0) {
+      const first = this.#waiting[0] as readonly T[];
+      const n = Math.min(first.length, max - dropped);
+      if (n === first.length) this.#waiting.shift();
+      else this.#waiting[0] = first.slice(n);
+      dropped += n;
+    }
+    this.#queuedPoints -= dropped;
+    this.#droppedPoints += dropped;
+    return dropped;
   }
 
   /**
@@ -134,20 +170,58 @@ export class Spool<T> {
     });
   }
 
-  /** Up to `max` records from the oldest segment, without removing them. */
-  next(max: number): Promise<SpoolChunk<T> | undefined> {
-    return this.#run(() => this.#readNext(max));
+  /**
+   * Up to `max` records from the oldest unread segment, without removing them. Waits for queued
+   * appends only when nothing on disk is left to read.
+   */
+  async next(max: number): Promise<SpoolChunk<T> | undefined> {
+    for (;;) {
+      const segment = this.#segments.find((s) => s.readOffset < s.bytes);
+      if (!segment) {
+        if (this.#queuedPoints === 0) return undefined;
+        await this.#queue;
+        continue;
+      }
+      const startOffset = segment.readOffset;
+      let read: Awaited<ReturnType<typeof readSegmentLines>>;
+      try {
+        read = await readSegmentLines(segment.file, startOffset, segment.bytes, max);
+      } catch (err) {
+        // Dropped for space (or removed once read) between choosing it and opening it.
+        if (!this.#segments.includes(segment)) continue;
+        throw err;
+      }
+      if (read.lines.length === 0) {
+        // Shorter on disk than what was synced (cut by hand?): the rest cannot be read; skip it
+        // rather than return empty chunks forever.
+        this.#droppedPoints += segment.points - segment.readPoints;
+        segment.readOffset = segment.bytes;
+        segment.readPoints = segment.points;
+        this.#run(() => this.#remove(segment)).catch(() => undefined);
+        continue;
+      }
+      const records: T[] = [];
+      for (const line of read.lines) {
+        const record = this.#parse(line);
+        if (record !== undefined) records.push(record);
+      }
+      return { records, lines: read.lines.length, segment, startOffset, endOffset: read.endOffset };
+    }
   }
 
   /** Marks a chunk as delivered; a segment is deleted once all of it is. */
   ack(chunk: SpoolChunk<T>): Promise<void> {
+    const segment = chunk.segment;
+    // The segment may have been dropped for space while its chunk was being sent.
+    if (!this.#segments.includes(segment) || segment.readOffset !== chunk.startOffset)
+      return Promise.resolve();
+    segment.readOffset = chunk.endOffset;
+    segment.readPoints += chunk.lines;
+    if (segment.readOffset < segment.bytes) return Promise.resolve();
     return this.#run(async () => {
-      const segment = chunk.segment;
-      // The segment may have been dropped for space while its chunk was being sent.
-      if (this.#segments[0] !== segment) return;
-      segment.readOffset = chunk.endOffset;
-      segment.readPoints += chunk.lines;
-      if (segment.readOffset >= segment.bytes) await this.#remove(segment);
+      // Still all read: an append may have added to it (the open segment) since.
+      if (this.#segments.includes(segment) && segment.readOffset >= segment.bytes)
+        await this.#remove(segment);
     });
   }
 
@@ -163,20 +237,31 @@ export class Spool<T> {
     return result;
   }
 
-  async #load(name: string): Promise<void> {
-    const file = path.join(this.#opts.dir, name);
-    const data = await readFile(file);
-    const complete = data.lastIndexOf(0x0a) + 1;
-    // A crash during an append can leave half a line; drop it so the next line starts clean.
-    if (complete < data.length) await truncate(file, complete);
-    if (complete === 0) {
-      await rm(file, { force: true });
-      return;
+  /** Everything appended since the last write began: one write, one fdatasync. */
+  async #appendWaiting(): Promise<void> {
+    // Appends from now on wait for the next operation.
+    this.#appendOp = undefined;
+    const batches = this.#waiting;
+    this.#waiting = [];
+    const records = batches.length === 1 ? (batches[0] as readonly T[]) : batches.flat();
+    let next = 0;
+    try {
+      // A slice at a time, so that encoding a large backlog never holds the event loop for long.
+      while (next < records.length) {
+        const slice =
+          next === 0 && records.length <= APPEND_SLICE ? records : records.slice(next, next + APPEND_SLICE);
+        next += slice.length;
+        try {
+          await this.#appendNow(slice);
+        } finally {
+          this.#queuedPoints -= slice.length;
+        }
+      }
+    } finally {
+      // After a slice failed (counted by #appendNow), the rest is not tried: dropped as well.
+      this.#queuedPoints -= records.length - next;
+      this.#droppedPoints += records.length - next;
     }
-    let points = 0;
-    for (let i = 0; i < complete; i++) if (data[i] === 0x0a) points++;
-    const seq = Number(SEGMENT_NAME.exec(name)?.[1]);
-    this.#segments.push({ seq, file, bytes: complete, points, readOffset: 0, readPoints: 0 });
   }
 
   async #appendNow(records: readonly T[]): Promise<void> {
@@ -188,7 +273,12 @@ export class Spool<T> {
     this.#droppedPoints += start;
     while (this.bytes + total > this.#opts.maxBytes && this.#segments.length > 0) await this.#dropOldest();
     let i = start;
-    while (i < lines.length) i = await this.#writeSome(lines, i);
+    try {
+      while (i < lines.length) i = await this.#writeSome(lines, i);
+    } catch (err) {
+      this.#droppedPoints += lines.length - i;
+      throw err;
+    }
   }
 
   async #prependNow(records: readonly T[]): Promise<void> {
@@ -215,7 +305,7 @@ export class Spool<T> {
     let seq = (this.#segments[0]?.seq ?? this.#nextSeq) - groups.length;
     const created: Segment[] = [];
     try {
-      for (const g of groups) created.push(await this.#writeSealedSegment(seq++, g));
+      for (const g of groups) created.push(await writeSealedSegment(this.#opts.dir, seq++, g));
     } catch (err) {
       this.#droppedPoints += groups.slice(created.length).reduce((n, g) => n + g.length, 0);
       throw err;
@@ -223,19 +313,6 @@ export class Spool<T> {
       this.#segments.unshift(...created);
       await syncDir(this.#opts.dir);
     }
-  }
-
-  async #writeSealedSegment(seq: number, lines: Buffer[]): Promise<Segment> {
-    const file = path.join(this.#opts.dir, segmentName(seq));
-    const data = Buffer.concat(lines);
-    const handle = await open(file, 'wx');
-    try {
-      await handle.write(data);
-      await handle.datasync();
-    } finally {
-      await handle.close();
-    }
-    return { seq, file, bytes: data.length, points: lines.length, readOffset: 0, readPoints: 0 };
   }
 
   /** Writes lines from `from` into the open segment while they fit; returns the next index. */
@@ -259,11 +336,11 @@ export class Spool<T> {
       await handle.write(Buffer.concat(lines.slice(from, to), size));
       await handle.datasync();
     } catch (err) {
-      this.#droppedPoints += lines.length - from;
       await handle.truncate(segment.bytes).catch(() => undefined);
       await this.#seal();
       throw err;
     }
+    // Only now may readers see these bytes: they are complete and synced.
     segment.bytes += size;
     segment.points += to - from;
     if (segment.bytes >= this.#opts.segmentMaxBytes) await this.#seal();
@@ -286,7 +363,9 @@ export class Spool<T> {
     this.#active = undefined;
     if (!active) return;
     await active.handle.close();
-    if (active.segment.bytes === 0) await this.#remove(active.segment);
+    const { segment } = active;
+    // Empty, or read to the end already: nothing in it is needed again.
+    if (segment.bytes === 0 || segment.readOffset >= segment.bytes) await this.#remove(segment);
   }
 
   async #dropOldest(): Promise<void> {
@@ -307,47 +386,6 @@ export class Spool<T> {
     await rm(segment.file, { force: true });
   }
 
-  async #readNext(max: number): Promise<SpoolChunk<T> | undefined> {
-    const segment = this.#segments[0];
-    if (!segment) return undefined;
-    if (segment.readOffset >= segment.bytes) {
-      await this.#remove(segment);
-      return this.#readNext(max);
-    }
-    const handle = await open(segment.file, 'r');
-    try {
-      return await this.#readLines(handle, segment, max);
-    } finally {
-      await handle.close();
-    }
-  }
-
-  async #readLines(handle: FileHandle, segment: Segment, max: number): Promise<SpoolChunk<T>> {
-    const remaining = segment.bytes - segment.readOffset;
-    let length = Math.min(remaining, READ_BLOCK_BYTES);
-    let buffer = Buffer.alloc(0);
-    // Grow the read until it holds `max` lines or the rest of the segment (lines end in \n).
-    for (;;) {
-      buffer = Buffer.alloc(length);
-      const { bytesRead } = await handle.read(buffer, 0, length, segment.readOffset);
-      buffer = buffer.subarray(0, bytesRead);
-      if (length >= remaining || countLines(buffer, max) >= max) break;
-      length = Math.min(remaining, length * 2);
-    }
-    const records: T[] = [];
-    let lines = 0;
-    let offset = 0;
-    while (lines < max && offset < buffer.length) {
-      const end = buffer.indexOf(0x0a, offset);
-      if (end < 0) break;
-      const record = this.#parse(buffer.subarray(offset, end));
-      if (record !== undefined) records.push(record);
-      lines++;
-      offset = end + 1;
-    }
-    return { records, lines, segment, endOffset: segment.readOffset + offset };
-  }
-
   #parse(line: Buffer): T | undefined {
     try {
       const value: unknown = JSON.parse(line.toString('utf8'));
@@ -358,35 +396,4 @@ export class Spool<T> {
     this.#unreadableLines++;
     return undefined;
   }
-}
-
-function segmentName(seq: number): string {
-  return `seg-${String(seq).padStart(12, '0')}.ndjson`;
-}
-
-function countLines(buffer: Buffer, max: number): number {
-  let n = 0;
-  for (let i = buffer.indexOf(0x0a); i >= 0 && n < max; i = buffer.indexOf(0x0a, i + 1)) n++;
-  return n;
-}
-
-/** Makes a new file's directory entry durable (POSIX needs an fsync of the directory for that). */
-async function syncDir(dir: string): Promise<void> {
-  let handle: FileHandle | undefined;
-  try {
-    handle = await open(dir, 'r');
-    await handle.sync();
-  } catch {
-    // Not every platform lets a directory be fsynced; the data itself is still synced.
-  } finally {
-    await handle?.close();
-  }
-}
-
-/** Bytes used by a spool directory, for tests and diagnostics. */
-export async function spoolDirBytes(dir: string): Promise<number> {
-  const names = (await readdir(dir)).filter((n) => SEGMENT_NAME.test(n));
-  let total = 0;
-  for (const name of names) total += (await stat(path.join(dir, name))).size;
-  return total;
 }

@@ -109,7 +109,13 @@ describe('the whole app with the BMS over OPC UA and telemetry in InfluxDB', () 
       { timeoutMs: 10_000, what: 'temperature in InfluxDB' },
     );
     expect(rows[0]).toMatchObject({ value: 23.5, site: 'north', asset: 'hvac-2f-office', kind: 'hvac' });
-    const leak = await influx.query<{ value: boolean }>('SELECT * FROM water_leak');
+    const leak = await waitFor(
+      async () => {
+        const r = await influx.query<{ value: boolean }>('SELECT * FROM water_leak');
+        return r.length > 0 ? r : undefined;
+      },
+      { timeoutMs: 10_000, what: 'leak reading in InfluxDB' },
+    );
     expect(leak.map((r) => r.value)).toEqual([false]);
     const health = (
       await t.request<{ telemetry: { configured: boolean; writtenPoints: number } }>('GET', '/api/health')

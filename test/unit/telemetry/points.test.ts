@@ -4,6 +4,7 @@ import { classifyWriteError } from '../../../src/telemetry/influx-client.ts';
 import {
   isTelemetryPoint,
   toInfluxPoint,
+  toLine,
   toTelemetryPoint,
   unwritableReason,
 } from '../../../src/telemetry/points.ts';
@@ -39,6 +40,20 @@ describe('telemetry points', () => {
   it('accepts floats, booleans and strings', () => {
     for (const value of [0, -3.5, 1e21, true, false, 'not_fully_locked', 'quote " and \\ and\nnewline'])
       expect(unwritableReason(reading('a', 'some_metric', value, 1))).toBeUndefined();
+  });
+
+  it('writes line protocol as the influx client does: sorted tags, escapes, float/bool/string values', () => {
+    const line = (assetId: string, value: number | boolean | string, kind?: string, site = 'north') =>
+      toLine(toTelemetryPoint(reading(assetId, 'lock_state', value, 1_700_000_000_123, site), kind));
+    expect(line('ahu-1', 21, 'hvac')).toBe(
+      'lock_state,asset=ahu-1,kind=hvac,site=north value=21 1700000000123',
+    );
+    expect(line('m', 1e21)).toBe('lock_state,asset=m,site=north value=1e+21 1700000000123');
+    expect(line('m', false)).toBe('lock_state,asset=m,site=north value=false 1700000000123');
+    // Tag values escape `,` `=` and space; string values are quoted with `"` and `\` escaped.
+    expect(line('door 1,a=b', 'say "hi" \\ ok', 'lock', 'x y')).toBe(
+      'lock_state,asset=door\\ 1\\,a\\=b,kind=lock,site=x\\ y value="say \\"hi\\" \\\\ ok" 1700000000123',
+    );
   });
 
   it('rejects spool lines that are not points', () => {

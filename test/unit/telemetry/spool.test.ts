@@ -173,6 +173,53 @@ describe('Spool', () => {
     expect(chunk?.records.at(-1)?.n).toBe(999);
   });
 
+  it('writes appends made while one is under way together, in order, each promise resolved', async () => {
+    const spool = await openSpool({ maxBytes: 1_000_000 });
+    const appends = Array.from({ length: 50 }, (_, i) => spool.append(recs(i * 10, 10)));
+    // Not on disk yet, but accounted for: in memory, waiting for the disk.
+    expect(spool.queuedPoints).toBe(500);
+    expect(spool.points).toBe(0);
+    expect(spool.isEmpty).toBe(false);
+    await Promise.all(appends);
+    expect(spool.queuedPoints).toBe(0);
+    expect(spool.points).toBe(500);
+    expect(await drainAll(spool, 64)).toEqual(recs(0, 500).map((r) => r.n));
+  });
+
+  it('writes a large append in slices, in order, and accounts for it until the last is on disk', async () => {
+    const spool = await openSpool({ maxBytes: 64 * 1024 * 1024 });
+    const done = spool.append(recs(0, 45_000));
+    expect(spool.queuedPoints).toBe(45_000);
+    await done;
+    expect(spool).toMatchObject({ queuedPoints: 0, points: 45_000, droppedPoints: 0 });
+    expect(await drainAll(spool, 10_000)).toEqual(recs(0, 45_000).map((r) => r.n));
+  });
+
+  it('a read does not wait for appends queued behind it: it returns what is on disk', async () => {
+    const spool = await openSpool({ maxBytes: 1_000_000 });
+    await spool.append(recs(10, 5));
+    const later = [spool.append(recs(15, 5)), spool.append(recs(20, 5))];
+    const chunk = await spool.next(100);
+    // A read queued behind the appends would have found all 15 records in the segment.
+    expect(chunk?.records.map((r) => r.n)).toEqual([10, 11, 12, 13, 14]);
+    await Promise.all(later);
+    if (!chunk) throw new Error('no chunk');
+    await spool.ack(chunk);
+    expect(await drainAll(spool, 100)).toEqual(recs(15, 10).map((r) => r.n));
+  });
+
+  it('dropQueued drops the oldest records still waiting for the disk and counts them', async () => {
+    const spool = await openSpool({ maxBytes: 1_000_000 });
+    const first = spool.append(recs(10, 5));
+    const second = spool.append(recs(15, 5));
+    expect(spool.dropQueued(7)).toBe(7);
+    expect(spool.queuedPoints).toBe(3);
+    expect(spool.droppedPoints).toBe(7);
+    await Promise.all([first, second]);
+    expect(spool.dropQueued(5)).toBe(0);
+    expect(await drainAll(spool)).toEqual([17, 18, 19]);
+  });
+
   it('refuses appends after close', async () => {
     const spool = await openSpool({ maxBytes: 1_000_000 });
     await spool.close();
