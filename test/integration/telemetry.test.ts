@@ -153,7 +153,17 @@ describe('telemetry writer against a real InfluxDB 1.x', () => {
     influxd.pause();
     try {
       bus.emit('readings', sequence(0, 20));
-      await waitFor(() => (writer.stats().spooledPoints === 20 ? true : undefined), { what: 'spooled' });
+      let last = writer.stats();
+      await waitFor(
+        () => {
+          last = writer.stats();
+          return last.spooledPoints === 20 ? true : undefined;
+        },
+        // Generous: under CI load a paused influxd plus the spool's fsync took over 5 s once.
+        { what: 'spooled', timeoutMs: 15_000 },
+      ).catch((err: Error) => {
+        throw new Error(`${err.message}; writer stats: ${JSON.stringify(last)}`);
+      });
       expect(writer.stats().lastError).toMatch(/timed out/);
       bus.emit('readings', sequence(20, 5));
       const stopping = Date.now();
