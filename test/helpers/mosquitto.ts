@@ -9,6 +9,7 @@ import { waitFor } from './wait.ts';
 export interface RunningMosquitto {
   url: string;
   port: number;
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -18,7 +19,9 @@ const MOSQUITTO = process.env.MOSQUITTO_BIN ?? 'mosquitto';
  * A private Mosquitto on a free port with its own config and data directory, so the one the
  * machine may run on 1883 is never touched.
  */
-export async function startMosquitto(): Promise<RunningMosquitto> {
+export async function startMosquitto(
+  opts: { persistence?: boolean; extraConfig?: readonly string[] } = {},
+): Promise<RunningMosquitto> {
   const dir = mkdtempSync(path.join(tmpdir(), 'xiaoer-mosquitto-'));
   const port = await freePort();
   const conf = path.join(dir, 'mosquitto.conf');
@@ -27,8 +30,10 @@ export async function startMosquitto(): Promise<RunningMosquitto> {
     [
       `listener ${port} 127.0.0.1`,
       'allow_anonymous true',
-      'persistence true',
-      `persistence_location ${dir}/`,
+      ...(opts.persistence === false
+        ? ['persistence false']
+        : ['persistence true', `persistence_location ${dir}/`]),
+      ...(opts.extraConfig ?? []),
       'log_dest stderr',
       'log_type error',
       'log_type warning',
@@ -57,6 +62,7 @@ export async function startMosquitto(): Promise<RunningMosquitto> {
   return {
     url: `mqtt://127.0.0.1:${port}`,
     port,
+    pid: child.pid ?? 0,
     async stop() {
       child.kill('SIGTERM');
       await exited;
