@@ -1,7 +1,5 @@
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Directory } from '../src/config/directory.ts';
-import { parseConfigText } from '../src/config/load.ts';
 import type { Config } from '../src/config/schema.ts';
 import { systemClock } from '../src/core/clock.ts';
 import { EventBus } from '../src/core/event-bus.ts';
@@ -9,10 +7,11 @@ import { createLogger } from '../src/core/logger.ts';
 import { SqliteStore } from '../src/store/sqlite/sqlite-store.ts';
 import { influxSchema } from '../src/telemetry/config.ts';
 import { TicketService } from '../src/tickets/ticket-service.ts';
+import { ADMIN_PASSWORD, testConfig } from '../test/helpers/test-app.ts';
 import { applyFleet, type Device, type FleetSpec } from './fleet.ts';
 
-export const EXAMPLE_CONFIG = path.resolve(import.meta.dirname, '../config/example.yaml');
-export const BENCH_ADMIN_PASSWORD = 'bench-admin-password';
+/** The admin password of the app under test (the tests' helper sets it). */
+export const BENCH_ADMIN_PASSWORD = ADMIN_PASSWORD;
 
 export interface BenchConfigOptions {
   /** false: no rules at all, so the ingest's rule step finds nothing to do (scenario B). */
@@ -24,14 +23,7 @@ export interface BenchConfigOptions {
 
 /** The shipped example with the bench fleet, on loopback ephemeral ports and a private data dir. */
 export function benchConfig(dataDir: string, fleet: FleetSpec, opts: BenchConfigOptions): Config {
-  const config = parseConfigText(readFileSync(EXAMPLE_CONFIG, 'utf8'), EXAMPLE_CONFIG, {
-    XIAOER_ADMIN_PASSWORD: BENCH_ADMIN_PASSWORD,
-  });
-  config.dataDir = dataDir;
-  config.http = { host: '127.0.0.1', port: 0 };
-  config.mqtt.host = '127.0.0.1';
-  config.mqtt.port = 0;
-  config.logLevel = 'silent';
+  const config = testConfig(dataDir);
   if (!opts.rules) config.rules = [];
   if (opts.influxUrl) config.influx = influxSchema.parse({ url: opts.influxUrl, database: 'xiaoer_bench' });
   if (opts.plumbingArrivalMinutes !== undefined) {

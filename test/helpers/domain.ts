@@ -4,7 +4,7 @@ import { parseConfigText } from '../../src/config/load.ts';
 import type { Config } from '../../src/config/schema.ts';
 import { EventBus } from '../../src/core/event-bus.ts';
 import { createLogger } from '../../src/core/logger.ts';
-import type { DeviceEvent, Reading, ReadingValue } from '../../src/domain/types.ts';
+import type { Alarm, AlarmTransition, DeviceEvent, Reading, ReadingValue } from '../../src/domain/types.ts';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
 import { TicketService } from '../../src/tickets/ticket-service.ts';
 import { EXAMPLE_CONFIG } from './test-app.ts';
@@ -48,3 +48,30 @@ export async function ticketHarness(file = ':memory:') {
   const tickets = new TicketService({ store, directory, clock, bus, log: silentLog });
   return { config, directory, store, bus, clock, tickets };
 }
+
+/** The example's B1 riser leak, as the water-leak rule raises it; `raisedAt` defaults to now. */
+export function leakAlarm(overrides: Partial<Alarm> = {}): Alarm {
+  const at = overrides.raisedAt ?? Date.now();
+  const assetId = overrides.assetId ?? 'leak-b1-riser';
+  return {
+    site: 'xincheng',
+    assetId,
+    ruleId: 'water-leak',
+    fault: 'leak',
+    category: 'plumbing',
+    severity: 'critical',
+    raisedAt: at,
+    cause: reading(assetId, 'water_leak', true, at),
+    ...overrides,
+  };
+}
+
+export const raisedLeak = (overrides: Partial<Alarm> = {}): AlarmTransition => ({
+  type: 'raised',
+  alarm: leakAlarm(overrides),
+});
+
+export const clearedLeak = (overrides: Partial<Alarm> = {}): AlarmTransition => ({
+  type: 'cleared',
+  alarm: { ...leakAlarm(overrides), clearedAt: Date.now() },
+});

@@ -1,28 +1,14 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { Alarm, AlarmTransition, TicketEvent } from '../../../src/domain/types.ts';
+import type { TicketEvent } from '../../../src/domain/types.ts';
 import { SlaScheduler } from '../../../src/tickets/sla-scheduler.ts';
-import { reading, silentLog, ticketHarness } from '../../helpers/domain.ts';
+import { clearedLeak, raisedLeak, silentLog, ticketHarness } from '../../helpers/domain.ts';
 
 const T0 = Date.parse('2026-11-26T09:00:00Z');
 const MIN = 60_000;
 const wang = { name: 'wang', role: 'maintainer' };
 
-const alarm = (over: Partial<Alarm> = {}): Alarm => ({
-  site: 'xincheng',
-  assetId: 'leak-b1-riser',
-  ruleId: 'water-leak',
-  fault: 'leak',
-  category: 'plumbing',
-  severity: 'critical',
-  raisedAt: Date.now(),
-  cause: reading('leak-b1-riser', 'water_leak', true, Date.now()),
-  ...over,
-});
-const raise = (over: Partial<Alarm> = {}): AlarmTransition => ({ type: 'raised', alarm: alarm(over) });
-const clear = (over: Partial<Alarm> = {}): AlarmTransition => ({
-  type: 'cleared',
-  alarm: { ...alarm(over), clearedAt: Date.now() },
-});
+const raise = raisedLeak;
+const clear = clearedLeak;
 
 describe('ticket lifecycle', () => {
   let h: Awaited<ReturnType<typeof ticketHarness>>;

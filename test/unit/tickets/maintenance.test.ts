@@ -1,25 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { AlarmTransition, TicketEvent } from '../../../src/domain/types.ts';
+import type { TicketEvent } from '../../../src/domain/types.ts';
 import { MaintenanceService } from '../../../src/maintenance/maintenance-service.ts';
 import { SlaScheduler } from '../../../src/tickets/sla-scheduler.ts';
-import { reading, silentLog, ticketHarness } from '../../helpers/domain.ts';
+import { raisedLeak, silentLog, ticketHarness } from '../../helpers/domain.ts';
 
 const T0 = Date.parse('2026-11-26T09:00:00Z');
 const MIN = 60_000;
 
-const leak = (): AlarmTransition => ({
-  type: 'raised',
-  alarm: {
-    site: 'xincheng',
-    assetId: 'leak-b1-riser',
-    ruleId: 'water-leak',
-    fault: 'leak',
-    category: 'plumbing',
-    severity: 'critical',
-    raisedAt: Date.now(),
-    cause: reading('leak-b1-riser', 'water_leak', true, Date.now()),
-  },
-});
+const leak = () => raisedLeak();
 
 describe('maintenance windows', () => {
   let h: Awaited<ReturnType<typeof ticketHarness>>;

@@ -2,26 +2,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { AlarmTransition, TicketEvent } from '../../../src/domain/types.ts';
+import type { TicketEvent } from '../../../src/domain/types.ts';
 import { SlaScheduler } from '../../../src/tickets/sla-scheduler.ts';
-import { reading, silentLog, ticketHarness } from '../../helpers/domain.ts';
+import { raisedLeak, silentLog, ticketHarness } from '../../helpers/domain.ts';
 
 const T0 = Date.parse('2026-11-26T09:00:00Z');
 const MIN = 60_000;
 
-const leak = (assetId: string, at: number): AlarmTransition => ({
-  type: 'raised',
-  alarm: {
-    site: 'xincheng',
-    assetId,
-    ruleId: 'water-leak',
-    fault: 'leak',
-    category: 'plumbing',
-    severity: 'critical',
-    raisedAt: at,
-    cause: reading(assetId, 'water_leak', true, at),
-  },
-});
+const leak = (assetId: string, at: number) => raisedLeak({ assetId, raisedAt: at });
 
 async function harness(file: string) {
   const h = await ticketHarness(file);

@@ -1,21 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Directory } from '../../../src/config/directory.ts';
 import type { Alarm, AlarmTransition } from '../../../src/domain/types.ts';
-import { exampleConfig, reading, ticketHarness } from '../../helpers/domain.ts';
+import { exampleConfig, leakAlarm, ticketHarness } from '../../helpers/domain.ts';
 
 const T0 = Date.parse('2026-11-26T09:00:00Z');
 
-const alarm = (overrides: Partial<Alarm> = {}): Alarm => ({
-  site: 'xincheng',
-  assetId: 'leak-b1-riser',
-  ruleId: 'water-leak',
-  fault: 'leak',
-  category: 'plumbing',
-  severity: 'critical',
-  raisedAt: T0,
-  cause: reading('leak-b1-riser', 'water_leak', true, T0),
-  ...overrides,
-});
+const alarm = (overrides: Partial<Alarm> = {}): Alarm => leakAlarm({ raisedAt: T0, ...overrides });
 const raised = (a = alarm()): AlarmTransition => ({ type: 'raised', alarm: a });
 const me = { name: 'wang', role: 'maintainer' };
 
