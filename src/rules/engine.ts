@@ -204,13 +204,6 @@ export class RuleEngine {
     return this.#states.get(key)?.active !== undefined || this.#seeded.has(key);
   }
 
-  /** The alarms active now, for re-raising what planned work held back. */
-  activeAlarms(site: string, assetId?: string): Alarm[] {
-    return [...this.#states.values()]
-      .filter((s) => s.active && s.asset.site === site && (assetId === undefined || s.asset.id === assetId))
-      .map((s) => s.active as Alarm);
-  }
-
   #step(state: RuleState, judgement: Judgement, cause: Reading | DeviceEvent): AlarmTransition | undefined {
     if (!judgement) return undefined;
     if ((judgement === 'fault') === (state.active !== undefined)) {
