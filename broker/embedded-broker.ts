@@ -7,6 +7,7 @@ import type { Logger } from '../src/core/logger.ts';
 import type { Service } from '../src/core/service.ts';
 import type { IncomingMessage } from '../src/ingest/ingest.ts';
 import { type Principal, SiteAcl, type SubscriberLogin } from './acl.ts';
+import type { BrokerLimits } from './config.ts';
 import { guardedConnection } from './packet-guard.ts';
 
 export interface EmbeddedBrokerDeps {
@@ -17,6 +18,8 @@ export interface EmbeddedBrokerDeps {
   port: number;
   /** Largest MQTT packet accepted on the wire; larger ones close the connection before buffering. */
   maxPacketBytes: number;
+  /** Connection, login and identifier limits (the `mqtt` config section). */
+  limits: BrokerLimits;
   log: Logger;
   /**
    * Records a message. Called from `authorizePublish`, which aedes runs *before* it sends the

@@ -222,6 +222,7 @@ export class App {
       host: mqtt.host,
       port: mqtt.port,
       maxPacketBytes: mqtt.maxPacketBytes,
+      limits: mqtt,
       log: this.log.child({ component: 'broker' }),
       onPublish: (msg) => ingest.accept(msg),
       onGateway: (site, username, change) =>

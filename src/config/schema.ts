@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { brokerLimitsShape } from '../../broker/config.ts';
 import { notifySchema } from '../notify/config.ts';
 import { opcuaSchema, opcuaSiteIssues } from '../opcua/config.ts';
 import { flappingSchema, ruleOverrideSchema, ruleSchema } from '../rules/config.ts';
@@ -87,6 +88,7 @@ export const configSchema = z
           .positive()
           .max(256 * 1024 * 1024)
           .default(2 * 1024 * 1024),
+        ...brokerLimitsShape,
       })
       .prefault({}),
     auth: z

@@ -26,6 +26,7 @@ describe('embedded broker: acknowledgement only after recording', () => {
       host: '127.0.0.1',
       port,
       maxPacketBytes: 2 * 1024 * 1024,
+      limits: exampleConfig().mqtt,
       log: silentLog,
       onPublish: recorder.onPublish,
     });
