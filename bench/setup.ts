@@ -54,7 +54,8 @@ export async function seedOpenTickets(
     bus: new EventBus(),
     log: createLogger('silent'),
   });
-  const arrivalMs = directory.slaFor('plumbing').arrivalMs;
+  // The example's plumbing category has an arrival target.
+  const arrivalMs = directory.slaFor('plumbing').arrivalMs ?? 0;
   try {
     for (const [i, d] of devices.entries()) {
       await tickets.applyAlarm({

@@ -105,7 +105,7 @@ async function startXiaoer(opts: DemoOptions, population: Population, fleet: Bms
     MQTT_PORT: process.env.MQTT_PORT,
     XIAOER_ADMIN_PASSWORD: adminPassword,
   });
-  const app = new App({ config, log: createLogger(config.logLevel, logStream()) });
+  const app = new App({ config, log: createLogger(config.logLevel, { destination: logStream() }) });
   await app.start();
   return { app, file, adminPassword };
 }

@@ -42,7 +42,7 @@ async function main(): Promise<void> {
   if (!Number.isInteger(port) || port < 1 || port > 65535)
     throw new Error(`--port: expected 1-65535, got "${values.port}"`);
   // node-opcua's console warnings (e.g. W27 about PKCS#1 v1.5, unused with security None) become debug logs.
-  routeNodeOpcuaLogs(createLogger('info', process.stderr));
+  routeNodeOpcuaLogs(createLogger('info', { destination: process.stderr }));
   const bms = await startSimulatedBms({ port, host: values.host, pkiDir: path.resolve(values.pki) });
   const out = (line: string) => process.stdout.write(`${line}\n`);
   out(`simulated BMS listening: ${bms.endpointUrl} (security mode None, anonymous)`);

@@ -2,6 +2,8 @@ import path from 'node:path';
 import { adapters } from '../adapters/index.ts';
 import { EmbeddedBroker } from '../broker/embedded-broker.ts';
 import { buildApi } from './api/build-api.ts';
+import { LiveClients } from './api/routes/live.ts';
+import { gatewayWarning } from './api/routes/sites.ts';
 import { AssetRegistry } from './assets/asset-registry.ts';
 import { AuthService } from './auth/auth-service.ts';
 import { Directory } from './config/directory.ts';
@@ -23,6 +25,7 @@ import type { Store } from './store/store.ts';
 import { TelemetryWriter } from './telemetry/influx-writer.ts';
 import { GatewayWatch } from './tickets/gateway-watch.ts';
 import { SlaScheduler } from './tickets/sla-scheduler.ts';
+import { TicketPresenter } from './tickets/ticket-dto.ts';
 import { TicketService } from './tickets/ticket-service.ts';
 
 export interface AppOptions {
@@ -44,12 +47,15 @@ interface Core {
   assets: AssetRegistry;
   maintenance: MaintenanceService;
   ingest: Ingest;
+  presenter: TicketPresenter;
 }
 
 /**
  * The composition root: builds every component and owns the start-up and shutdown order.
  * Start: store → tickets, rules, assets (re-armed from the store) → notifications → telemetry →
- * maintenance windows → ingest → MQTT → OPC UA → SLA clocks → HTTP. Stop is the reverse: HTTP,
+ * maintenance windows → ingest → MQTT → OPC UA → SLA clocks → HTTP, and only then (on the very
+ * first start) the admin user, so that its generated password is never printed by a start that
+ * failed afterwards. Stop is the reverse: HTTP,
  * SLA clocks, then the message sources (no new messages), then the ingest drains what is in
  * flight while telemetry, notifications and the store are still there.
  */
@@ -66,6 +72,7 @@ export class App {
   #notifier: Notifier | undefined;
   #opcua: OpcUaSource | undefined;
   #telemetry: TelemetryWriter | undefined;
+  #gateways: GatewayWatch | undefined;
   #mqttPublish: ((topic: string, payload: string) => Promise<void>) | undefined;
   #startedAt = 0;
   ports: RunningPorts = { http: 0 };
@@ -89,7 +96,7 @@ export class App {
       await this.store.migrate();
       this.#track('store', () => this.store.close());
       const core = await this.#buildCore();
-      await this.#startNotifier();
+      await this.#startNotifier(core.presenter);
       await this.#startTelemetry(core.assets);
       await this.#startService(core.maintenance);
       await this.#startService(core.ingest);
@@ -103,6 +110,9 @@ export class App {
       });
       await this.#startService(this.#sla);
       await this.#startApi(core);
+      this.generatedAdminPassword = (
+        await core.auth.ensureAdmin(this.config.auth.adminPassword, this.log)
+      ).generatedPassword;
       this.log.info(
         {
           http: `http://${this.config.http.host}:${this.ports.http}`,
@@ -130,9 +140,17 @@ export class App {
   }
 
   async health(): Promise<Record<string, unknown>> {
+    const gateways = this.#gateways?.statuses() ?? [];
     return {
       uptimeSeconds: Math.round((this.clock.now() - this.#startedAt) / 1000),
+      warnings: gateways.filter((g) => g.state === 'not_commissioned').map((g) => gatewayWarning(g.username)),
       mqtt: this.config.mqtt.url ? { mode: 'external' } : { mode: 'embedded', port: this.ports.mqtt },
+      gateways: gateways.map((g) => ({
+        site: g.site,
+        username: g.username,
+        state: g.state,
+        lastConnectedAt: g.lastConnectedAt === undefined ? null : new Date(g.lastConnectedAt).toISOString(),
+      })),
       store: { driver: this.store.driver, deadLetters: await this.store.countDeadLetters() },
       ingest: this.#ingest?.stats,
       sla: { pendingDeadlines: this.#sla?.pending ?? 0 },
@@ -149,9 +167,8 @@ export class App {
   }
 
   async #buildCore(): Promise<Core> {
-    const { config, log, store, directory, bus } = this;
+    const { config, store, directory, bus } = this;
     const auth = new AuthService({ store, clock: this.clock, tokenTtlHours: config.auth.tokenTtlHours });
-    this.generatedAdminPassword = (await auth.ensureAdmin(config.auth.adminPassword, log)).generatedPassword;
     const tickets = new TicketService({ ...this.#deps('tickets'), directory, config: config.tickets });
     const rules = new RuleEngine(config.rules, { flapping: config.flapping });
     for (const ticket of await store.listTickets({ open: true })) rules.seedFromTicket(ticket);
@@ -160,7 +177,12 @@ export class App {
     });
     const assets = new AssetRegistry({ ...this.#deps('assets'), directory });
     await assets.load();
-    const maintenance = new MaintenanceService({ ...this.#deps('maintenance'), tickets, directory });
+    const maintenance = new MaintenanceService({
+      ...this.#deps('maintenance'),
+      tickets,
+      directory,
+      limits: config.maintenance,
+    });
     const ingest = new Ingest(adapters, {
       ...this.#deps('ingest'),
       directory,
@@ -173,15 +195,17 @@ export class App {
     maintenance.onWindowOver = (w) => ingest.releaseHeld(w.site, w.assetId);
     assets.onConfirmed = (site, id) => rules.invalidate(site, id);
     this.#ingest = ingest;
-    return { auth, tickets, assets, maintenance, ingest };
+    const presenter = new TicketPresenter({ directory, clock: this.clock, assets });
+    return { auth, tickets, assets, maintenance, ingest, presenter };
   }
 
-  async #startNotifier(): Promise<void> {
+  async #startNotifier(presenter: TicketPresenter): Promise<void> {
     // Publishing is looked up at each call: the MQTT side starts after the notifier (so that it
     // stops before it, and tickets from messages still draining are notified).
     this.#notifier = new Notifier({
       ...this.#deps('notify'),
       config: this.config.notify,
+      presenter,
       publish: (topic, payload) =>
         this.#mqttPublish
           ? this.#mqttPublish(topic, payload)
@@ -216,6 +240,7 @@ export class App {
       graceSeconds: this.config.tickets.correlation.gatewayGraceSeconds,
     });
     await this.#startService(gateways);
+    this.#gateways = gateways;
     const broker = new EmbeddedBroker({
       directory: this.directory,
       subscribers: mqtt.subscribers,
@@ -270,8 +295,11 @@ export class App {
       auth: core.auth,
       store: this.store,
       directory: this.directory,
+      presenter: core.presenter,
       bus: this.bus,
-      liveClients: new Set(),
+      http: this.config.http,
+      liveClients: new LiveClients(this.config.http.maxLiveClients, this.config.http.maxLiveClientsPerUser),
+      gateways: () => this.#gateways?.statuses() ?? [],
       log: this.log.child({ component: 'api' }),
       health: () => this.health(),
     });

@@ -16,7 +16,9 @@ async function main(): Promise<void> {
     console.error(`xiaoer: ${(err as Error).message}`);
     process.exit(EXIT_CONFIG);
   }
-  const log = createLogger(loaded.config.logLevel);
+  const log = createLogger(loaded.config.logLevel, {
+    format: loaded.config.logFormat ?? (process.stdout.isTTY ? 'pretty' : 'json'),
+  });
   log.info({ config: loaded.source }, 'configuration loaded');
   const app = new App({ config: loaded.config, log });
 
@@ -51,8 +53,7 @@ async function main(): Promise<void> {
   try {
     await app.start();
   } catch (err) {
-    // Also when start-up fails after the admin was created: it is the only chance to learn it.
-    printGeneratedPassword();
+    // The admin is created only once every port is bound, so a failed start has none to print.
     if (err instanceof XiaoerError) {
       console.error(`xiaoer: ${err.message}`);
       process.exit(err.code === 'port_in_use' ? 1 : EXIT_CONFIG);

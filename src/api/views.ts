@@ -1,81 +1,44 @@
 import { z } from 'zod';
-import { TICKET_STATUSES, type Ticket, type TicketEvent, type User } from '../domain/types.ts';
+import { strictObject } from '../core/strict.ts';
+import { ROLES, type User } from '../domain/types.ts';
 
 /** The API speaks ISO 8601 instants; the domain keeps epoch milliseconds. */
-const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
-
-const instant = z.string().describe('ISO 8601 instant');
-
-const slaClock = z.object({
-  dueAt: instant,
-  at: instant.optional(),
-  breachedAt: instant.optional(),
-  met: z.boolean().optional(),
-});
-
-export const ticketSchema = z.object({
-  id: z.number().int(),
-  site: z.string(),
-  assetId: z.string(),
-  category: z.string(),
-  fault: z.string(),
-  severity: z.enum(['critical', 'major', 'minor']),
-  status: z.enum(TICKET_STATUSES),
-  ruleId: z.string(),
-  alarmActive: z.boolean(),
-  raisedAt: instant,
-  detectedAt: instant,
-  arrival: slaClock,
-  repair: slaClock.extend({ verifiedAt: instant.optional() }),
-  assignee: z.string().optional(),
-  parentId: z.number().int().optional(),
-  closedAt: instant.optional(),
-  updatedAt: instant,
-});
-
-export const ticketEventSchema = z.object({
-  id: z.number().int(),
-  at: instant,
-  actor: z.string(),
-  type: z.string(),
-  detail: z.record(z.string(), z.unknown()),
-});
+export const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
+export const isoOrNull = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
 
 export const userSchema = z.object({
   id: z.number().int(),
   username: z.string(),
   displayName: z.string(),
-  role: z.enum(['staff', 'maintainer', 'admin']),
-  createdAt: instant,
+  role: z.enum(ROLES),
+  createdAt: z.string(),
+  disabled: z.boolean(),
+  disabledAt: z.string().nullable(),
 });
 
 export const errorSchema = z.object({
   error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }),
 });
 
-const clockView = <T extends Ticket['arrival'] | Ticket['repair']>(c: T) => ({
-  ...c,
-  dueAt: iso(c.dueAt) as string,
-  at: iso(c.at),
-  breachedAt: iso(c.breachedAt),
-});
-
-export function ticketView(t: Ticket): z.infer<typeof ticketSchema> {
+export function userView(u: User): z.infer<typeof userSchema> {
   return {
-    ...t,
-    raisedAt: iso(t.raisedAt) as string,
-    detectedAt: iso(t.detectedAt) as string,
-    arrival: clockView(t.arrival),
-    repair: { ...clockView(t.repair), verifiedAt: iso(t.repair.verifiedAt) },
-    closedAt: iso(t.closedAt),
-    updatedAt: iso(t.updatedAt) as string,
+    id: u.id,
+    username: u.username,
+    displayName: u.displayName,
+    role: u.role,
+    createdAt: new Date(u.createdAt).toISOString(),
+    disabled: u.disabledAt !== undefined,
+    disabledAt: isoOrNull(u.disabledAt),
   };
 }
 
-export function ticketEventView(e: TicketEvent): z.infer<typeof ticketEventSchema> {
-  return { id: e.id, at: iso(e.at) as string, actor: e.actor, type: e.type, detail: e.detail };
+/** `limit`/`offset` for a list, with the most a page may hold. */
+export function pageQuery(maxLimit: number, defaultLimit = 100) {
+  return {
+    limit: z.coerce.number().int().min(1).max(maxLimit).default(defaultLimit),
+    offset: z.coerce.number().int().min(0).max(10_000_000).default(0),
+  };
 }
 
-export function userView(u: User): z.infer<typeof userSchema> {
-  return { ...u, createdAt: iso(u.createdAt) as string };
-}
+/** A query string that refuses parameters it does not know (a typo must not widen a filter). */
+export const query = strictObject;

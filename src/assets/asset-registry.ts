@@ -55,6 +55,14 @@ export class AssetRegistry {
     return found?.status === 'confirmed' ? toAsset(found) : undefined;
   }
 
+  /** Name and location for people (tickets, robots): configured, or given when confirmed. */
+  describe(site: string, id: string): { name: string; location?: string } | undefined {
+    const configured = this.#directory.asset(site, id);
+    if (configured) return configured;
+    const found = this.#discovered.get(key(site, id));
+    return found ? toAsset(found) : undefined;
+  }
+
   /** Any known kind, confirmed or not (telemetry tags readings with it). */
   kindOf(site: string, id: string): string | undefined {
     return this.#directory.asset(site, id)?.kind ?? this.#discovered.get(key(site, id))?.kind;

@@ -1,5 +1,5 @@
 import type { Clock } from '../core/clock.ts';
-import { XiaoerError } from '../core/errors.ts';
+import { badRequest, conflict, XiaoerError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Role, User } from '../domain/types.ts';
 import type { Store } from '../store/store.ts';
@@ -14,6 +14,13 @@ export const forbidden = (role: string, allowed: readonly Role[]) =>
     httpStatus: 403,
   });
 
+export interface UserChanges {
+  displayName?: string;
+  role?: Role;
+  disabled?: boolean;
+}
+
+/** Logins, sessions and users. Every change to a user is in the audit log, with who made it. */
 export class AuthService {
   readonly #store: Store;
   readonly #clock: Clock;
@@ -28,30 +35,79 @@ export class AuthService {
 
   /**
    * On first start, creates `admin`. The password comes from config (XIAOER_ADMIN_PASSWORD);
-   * otherwise one is generated and logged exactly once, since it is never stored in clear.
+   * otherwise one is generated and returned for the caller to print exactly once, since it is
+   * never stored in clear.
    */
   async ensureAdmin(configured: string | undefined, log: Logger): Promise<{ generatedPassword?: string }> {
     if ((await this.#store.countUsers()) > 0) return {};
     const password = configured ?? generatePassword();
-    await this.createUser({ username: 'admin', displayName: 'Administrator', role: 'admin', password });
+    await this.createUser(
+      { username: 'admin', displayName: 'Administrator', role: 'admin', password },
+      'system:first-start',
+    );
     log.info({ generated: !configured }, 'created user admin');
-    // The caller prints a generated password once, outside the log: it is never stored in clear.
     return configured ? {} : { generatedPassword: password };
   }
 
-  async createUser(input: {
-    username: string;
-    displayName: string;
-    role: Role;
-    password: string;
-  }): Promise<User> {
-    return this.#store.createUser({
+  async createUser(
+    input: { username: string; displayName: string; role: Role; password: string },
+    actor: string,
+  ): Promise<User> {
+    const user = await this.#store.createUser({
       username: input.username,
       displayName: input.displayName,
       role: input.role,
       passwordHash: await hashPassword(input.password),
       createdAt: this.#clock.now(),
     });
+    await this.#audit(actor, 'user.created', user.username, {
+      role: user.role,
+      displayName: user.displayName,
+    });
+    return user;
+  }
+
+  /** Name, role, or disabling; a disabled user is logged out everywhere at once. */
+  async updateUser(username: string, changes: UserChanges, actor: string): Promise<User> {
+    const before = await this.#mustFind(username);
+    const disabling = changes.disabled === true && before.disabledAt === undefined;
+    const demoting = changes.role !== undefined && changes.role !== 'admin';
+    if (before.role === 'admin' && (disabling || demoting)) await this.#keepOneAdmin(username);
+    const now = this.#clock.now();
+    const user = await this.#store.updateUser(username, {
+      ...(changes.displayName !== undefined ? { displayName: changes.displayName } : {}),
+      ...(changes.role !== undefined ? { role: changes.role } : {}),
+      ...(changes.disabled !== undefined ? { disabledAt: changes.disabled ? now : null } : {}),
+      updatedAt: now,
+    });
+    if (user.disabledAt !== undefined) await this.#store.deleteUserSessions(user.id);
+    await this.#audit(actor, 'user.updated', username, {
+      ...changes,
+      before: {
+        displayName: before.displayName,
+        role: before.role,
+        disabled: before.disabledAt !== undefined,
+      },
+    });
+    return user;
+  }
+
+  /** Sets a new password (given, or generated and returned once); existing sessions end. */
+  async resetPassword(
+    username: string,
+    actor: string,
+    password?: string,
+  ): Promise<{ user: User; password: string }> {
+    const record = await this.#mustFind(username);
+    const newPassword = password ?? generatePassword();
+    if (newPassword.length < 8) throw badRequest('weak_password', 'a password needs at least 8 characters');
+    const user = await this.#store.updateUser(username, {
+      passwordHash: await hashPassword(newPassword),
+      updatedAt: this.#clock.now(),
+    });
+    await this.#store.deleteUserSessions(record.id);
+    await this.#audit(actor, 'user.password_reset', username, { generated: password === undefined });
+    return { user, password: newPassword };
   }
 
   async login(
@@ -59,27 +115,29 @@ export class AuthService {
     password: string,
     from = 'unknown',
   ): Promise<{ token: string; user: User; expiresAt: number }> {
-    const keys = [`user:${username}`, `ip:${from}`];
-    this.#throttle.check(keys, this.#clock.now());
-    const record = await this.#store.findUser(username);
-    // Verify against something even for unknown users, so timing does not reveal which names exist.
-    const ok = await verifyPassword(password, record?.passwordHash ?? DUMMY_HASH);
-    if (!record || !ok) {
-      this.#throttle.fail(keys, this.#clock.now());
-      throw unauthorized('wrong user name or password');
+    const done = this.#throttle.begin(username, from, this.#clock.now());
+    let ok = false;
+    try {
+      const record = await this.#store.findUser(username);
+      // Verify against something even for unknown users, so timing does not reveal which names exist.
+      const matches = await verifyPassword(password, record?.passwordHash ?? DUMMY_HASH);
+      if (!record || !matches || record.disabledAt !== undefined)
+        throw unauthorized('wrong user name or password');
+      ok = true;
+      const token = newToken();
+      const now = this.#clock.now();
+      const expiresAt = now + this.#tokenTtlMs;
+      await this.#store.deleteExpiredSessions(now);
+      await this.#store.createSession(hashToken(token), record.id, expiresAt);
+      const { passwordHash: _hidden, ...user } = record;
+      return { token, user, expiresAt };
+    } finally {
+      done(ok);
     }
-    this.#throttle.succeed(keys);
-    const token = newToken();
-    const now = this.#clock.now();
-    const expiresAt = now + this.#tokenTtlMs;
-    await this.#store.deleteExpiredSessions(now);
-    await this.#store.createSession(hashToken(token), record.id, expiresAt);
-    const { passwordHash: _hidden, ...user } = record;
-    return { token, user, expiresAt };
   }
 
   async authenticate(authorization: string | undefined): Promise<User> {
-    const match = /^Bearer\s+(\S+)$/i.exec(authorization ?? '');
+    const match = /^Bearer\s+(\S{1,200})$/i.exec(authorization ?? '');
     if (!match?.[1]) throw unauthorized();
     const user = await this.#store.findSessionUser(hashToken(match[1]), this.#clock.now());
     if (!user) throw unauthorized('the token is unknown or has expired; log in again');
@@ -87,8 +145,32 @@ export class AuthService {
   }
 
   async logout(authorization: string | undefined): Promise<void> {
-    const match = /^Bearer\s+(\S+)$/i.exec(authorization ?? '');
+    const match = /^Bearer\s+(\S{1,200})$/i.exec(authorization ?? '');
     if (match?.[1]) await this.#store.deleteSession(hashToken(match[1]));
+  }
+
+  async #mustFind(username: string) {
+    const record = await this.#store.findUser(username);
+    if (!record) throw new XiaoerError('not_found', `user ${username} does not exist`, { httpStatus: 404 });
+    return record;
+  }
+
+  /** Nobody may disable or demote the last active admin: nobody could administer xiaoer any more. */
+  async #keepOneAdmin(username: string): Promise<void> {
+    const admins = (await this.#store.listUsers()).filter(
+      (u) => u.role === 'admin' && u.disabledAt === undefined,
+    );
+    if (admins.every((u) => u.username === username))
+      throw conflict('last_admin', `${username} is the last active admin; make another admin first`);
+  }
+
+  async #audit(
+    actor: string,
+    action: string,
+    target: string,
+    detail: Record<string, unknown>,
+  ): Promise<void> {
+    await this.#store.addAudit({ at: this.#clock.now(), actor, action, target: `user:${target}`, detail });
   }
 }
 

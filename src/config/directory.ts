@@ -1,6 +1,6 @@
 import type { AssetId, SiteId } from '../domain/types.ts';
 import type { RuleOverride } from '../rules/config.ts';
-import type { Config, DeviceConfig, SiteConfig } from './schema.ts';
+import type { CategoryConfig, Config, DeviceConfig, SiteConfig } from './schema.ts';
 
 export interface Asset {
   site: SiteId;
@@ -14,7 +14,8 @@ export interface Asset {
 }
 
 export interface SlaTargets {
-  arrivalMs: number;
+  /** `null`: the category has no arrival target (a request that needs nobody on site). */
+  arrivalMs: number | null;
   repairMs: number;
 }
 
@@ -56,21 +57,25 @@ export class Directory {
     return this.#assets.values();
   }
 
+  /** Own keys only: a category named `__proto__` or `toString` must not be found on Object.prototype. */
   categoryExists(category: string): boolean {
-    return category in this.#config.categories;
+    return Object.hasOwn(this.#config.categories, category);
+  }
+
+  category(id: string): CategoryConfig | undefined {
+    return this.categoryExists(id) ? this.#config.categories[id] : undefined;
   }
 
   categoryIds(): string[] {
     return Object.keys(this.#config.categories);
   }
 
+  /** The category's own targets over the global ones, field by field. */
   slaFor(category: string): SlaTargets {
-    const own = this.#config.categories[category]?.sla;
-    const minutes = {
-      arrival: own?.arrivalMinutes ?? this.#config.sla.arrivalMinutes,
-      repair: own?.repairMinutes ?? this.#config.sla.repairMinutes,
-    };
-    return { arrivalMs: minutes.arrival * 60_000, repairMs: minutes.repair * 60_000 };
+    const own = this.category(category)?.sla;
+    const arrival = own?.arrivalMinutes === undefined ? this.#config.sla.arrivalMinutes : own.arrivalMinutes;
+    const repair = own?.repairMinutes ?? this.#config.sla.repairMinutes;
+    return { arrivalMs: arrival === null ? null : arrival * 60_000, repairMs: repair * 60_000 };
   }
 }
 

@@ -28,8 +28,41 @@ export function formatPath(issuePath: readonly PropertyKey[]): string {
   return out || '(root)';
 }
 
-export function formatIssues(issues: readonly z.core.$ZodIssue[]): string[] {
-  return issues.map((i) => `${formatPath(i.path)}: ${i.message}`);
+/**
+ * `rules[3].above: ... (rule "office-overheat")`: a path names the ids of the list entries it goes
+ * through, so an error in the fortieth rule or a device of the third site can be found by name.
+ */
+export function formatIssues(issues: readonly z.core.$ZodIssue[], raw?: unknown): string[] {
+  return issues.map((i) => {
+    const owners = ownersOf(i.path, raw);
+    return `${formatPath(i.path)}: ${i.message}${owners.length > 0 ? ` (${owners.join(', ')})` : ''}`;
+  });
+}
+
+const SINGULAR: Readonly<Record<string, string>> = {
+  sites: 'site',
+  devices: 'device',
+  rules: 'rule',
+  endpoints: 'endpoint',
+  webhooks: 'webhook',
+  subscribers: 'subscriber',
+};
+
+function ownersOf(issuePath: readonly PropertyKey[], raw: unknown): string[] {
+  const owners: string[] = [];
+  let node = raw;
+  let list = '';
+  for (const part of issuePath) {
+    if (node === null || typeof node !== 'object') break;
+    node = (node as Record<PropertyKey, unknown>)[part as string];
+    if (typeof part === 'number' && Object.hasOwn(SINGULAR, list)) {
+      const entry = node as { id?: unknown; username?: unknown } | undefined;
+      const name = typeof entry?.id === 'string' ? entry.id : entry?.username;
+      if (typeof name === 'string') owners.push(`${SINGULAR[list]} "${name.slice(0, 64)}"`);
+    }
+    list = String(part);
+  }
+  return owners;
 }
 
 function envNumber(env: ConfigEnv, name: keyof ConfigEnv, errors: string[]): number | undefined {
@@ -90,7 +123,7 @@ export function parseConfigText(text: string, source: string, env: ConfigEnv = {
   }
   const envErrors = applyEnv(raw as Record<string, unknown>, env);
   const parsed = configSchema.safeParse(raw);
-  const issues = [...envErrors, ...(parsed.success ? [] : formatIssues(parsed.error.issues))];
+  const issues = [...envErrors, ...(parsed.success ? [] : formatIssues(parsed.error.issues, raw))];
   if (issues.length > 0 || !parsed.success) throw new ConfigError(source, issues);
   return parsed.data;
 }

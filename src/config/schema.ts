@@ -1,202 +1,190 @@
 import { z } from 'zod';
 import { brokerLimitsShape } from '../../broker/config.ts';
+import { strictObject } from '../core/strict.ts';
 import { notifySchema } from '../notify/config.ts';
-import { opcuaSchema, opcuaSiteIssues } from '../opcua/config.ts';
+import { opcuaSchema } from '../opcua/config.ts';
 import { flappingSchema, ruleOverrideSchema, ruleSchema } from '../rules/config.ts';
 import { influxSchema } from '../telemetry/config.ts';
 import { ticketsSchema } from '../tickets/config.ts';
+import { crossCheck } from './cross-checks.ts';
 
-const id = z
+export const idSchema = z
   .string()
+  .max(64)
   .regex(/^[a-z0-9][a-z0-9_-]*$/, 'expected lower-case letters, digits, "-" or "_" (used in MQTT topics)');
 
 const port = z.number().int().min(0).max(65535);
+// Bounded to 30 days: a typo of many digits would otherwise produce invalid dates.
+const minutes = z.number().positive().max(43_200);
 
-export const slaSchema = z.object({
-  // Bounded to 30 days: a typo of many digits would otherwise produce invalid dates.
-  arrivalMinutes: z.number().positive().max(43_200).default(5),
-  repairMinutes: z.number().positive().max(43_200).default(60),
+export const slaSchema = strictObject({
+  arrivalMinutes: minutes.default(5),
+  repairMinutes: minutes.default(60),
 });
 
-const categorySchema = z.object({
-  name: z.string().min(1),
-  sla: slaSchema.partial().optional(),
+/**
+ * A category's own targets, merged field by field over the global `sla` (no defaults here, or a
+ * category that sets only `repairMinutes` would silently get a built-in arrival target).
+ * `arrivalMinutes: null` drops the arrival clock: a request such as access-control activation
+ * has a completion target but nobody has to be on site.
+ */
+const categorySlaSchema = strictObject({
+  arrivalMinutes: minutes.nullable().optional(),
+  repairMinutes: minutes.optional(),
 });
 
-const deviceSchema = z.object({
+export const CATEGORY_TYPES = ['repair', 'request'] as const;
+
+const categorySchema = strictObject({
+  name: z.string().min(1).max(100),
+  /** `repair`: faults, raised by rules or by hand; `request`: services raised by hand at the desk only. */
+  type: z.enum(CATEGORY_TYPES).default('repair'),
+  sla: categorySlaSchema.optional(),
+});
+
+const deviceSchema = strictObject({
   /** The device's name on its own network, e.g. the Zigbee2MQTT friendly name. */
   id: z
     .string()
     .min(1)
+    .max(128)
     .refine((s) => !/[+#/]/.test(s), 'must not contain "/", "+" or "#"'),
-  kind: z.string().min(1),
+  kind: z.string().min(1).max(64),
   /** Fault category for its tickets; defaults to the kind. */
   category: z.string().optional(),
-  name: z.string().optional(),
-  location: z.string().optional(),
+  name: z.string().max(200).optional(),
+  location: z.string().max(200).optional(),
   /** Per-rule changes for this asset only, by rule id (thresholds, timings, or `disabled: true`). */
   rules: z.record(z.string(), ruleOverrideSchema).optional(),
 });
 
-const gatewaySchema = z.object({
-  username: z.string().min(1),
+const gatewaySchema = strictObject({
+  username: z.string().min(1).max(128),
   /** Plain text; keep the config file readable only by the service account. */
   password: z.string().min(1),
 });
 
-const siteSchema = z.object({
-  id,
-  name: z.string().min(1),
+const siteSchema = strictObject({
+  id: idSchema,
+  name: z.string().min(1).max(100),
   gateway: gatewaySchema,
   devices: z.array(deviceSchema).default([]),
 });
 
-export const configSchema = z
-  .object({
-    dataDir: z.string().default('./data'),
-    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-    http: z.object({ host: z.string().default('0.0.0.0'), port: port.default(8080) }).prefault({}),
-    mqtt: z
-      .object({
-        /** Embedded aedes broker; ignored when `url` points at an external broker. */
-        host: z.string().default('0.0.0.0'),
-        port: port.default(1883),
-        url: z.url({ protocol: /^mqtts?$/ }).optional(),
-        username: z.string().optional(),
-        password: z.string().optional(),
-        clientId: z.string().default('xiaoer-ingest'),
-        /** Other systems that may subscribe to the embedded broker's outbound topics (never publish). */
-        subscribers: z
-          .array(
-            z.object({
-              username: z.string().min(1),
-              password: z.string().min(8),
-              topics: z.array(z.string().min(1)).default(['xiaoer/out/#']),
-            }),
-          )
-          .default([]),
-        /** Largest payload accepted by the ingest, in bytes; larger ones are dead-lettered. */
-        maxPayloadBytes: z
-          .number()
-          .int()
-          .positive()
-          .default(256 * 1024),
-        /** Largest MQTT packet the embedded broker reads at all; larger ones close the connection. */
-        maxPacketBytes: z
-          .number()
-          .int()
-          .positive()
-          .max(256 * 1024 * 1024)
-          .default(2 * 1024 * 1024),
-        ...brokerLimitsShape,
-      })
-      .prefault({}),
-    auth: z
-      .object({
-        tokenTtlHours: z
-          .number()
-          .positive()
-          .max(24 * 90)
-          .default(12),
-        /** Password for the `admin` user created on first start; generated and printed once if absent. */
-        adminPassword: z.string().min(8).optional(),
-      })
-      .prefault({}),
-    store: z
-      .object({
-        /** `full`: an acknowledged alert survives a power cut; `normal`: only a process crash. */
-        synchronous: z.enum(['full', 'normal']).default('full'),
-      })
-      .prefault({}),
-    sla: slaSchema.prefault({}),
-    /** Verification by the sensor, reopening, escalation and outage correlation. */
-    tickets: ticketsSchema,
-    notify: notifySchema,
-    /** Telemetry history in InfluxDB 1.x; absent: not kept (xiaoer still runs). */
-    influx: influxSchema.optional(),
-    /** OPC UA servers (BMS / HVAC) to read; none by default. */
-    opcua: opcuaSchema.prefault({}),
-    categories: z.record(id, categorySchema),
-    sites: z.array(siteSchema).min(1),
-    rules: z.array(ruleSchema).default([]),
-    flapping: flappingSchema,
-  })
-  .superRefine((cfg, ctx) => {
-    const seen = (kind: string) => {
-      const set = new Set<string>();
-      return (value: string, path: (string | number)[]) => {
-        if (set.has(value)) ctx.addIssue({ code: 'custom', message: `duplicate ${kind} "${value}"`, path });
-        set.add(value);
-      };
-    };
-    const siteIds = seen('site id');
-    const gatewayUsers = seen('MQTT username');
-    const categories = new Set(Object.keys(cfg.categories));
-    const checkCategory = (category: string, path: (string | number)[]) => {
-      if (!categories.has(category))
-        ctx.addIssue({
-          code: 'custom',
-          message: `unknown category "${category}" (known: ${[...categories].join(', ')})`,
-          path,
-        });
-    };
-    cfg.sites.forEach((site, s) => {
-      siteIds(site.id, ['sites', s, 'id']);
-      gatewayUsers(site.gateway.username, ['sites', s, 'gateway', 'username']);
-      const deviceIds = seen(`device id in site ${site.id}`);
-      site.devices.forEach((device, d) => {
-        deviceIds(device.id, ['sites', s, 'devices', d, 'id']);
-        checkCategory(device.category ?? device.kind, [
-          'sites',
-          s,
-          'devices',
-          d,
-          device.category ? 'category' : 'kind',
-        ]);
-      });
-    });
-    if (!cfg.mqtt.url && (cfg.mqtt.username || cfg.mqtt.password)) {
-      ctx.addIssue({
-        code: 'custom',
-        message:
-          'username/password are for an external broker (mqtt.url); the embedded one uses site gateways',
-        path: ['mqtt', cfg.mqtt.username ? 'username' : 'password'],
-      });
-    }
-    cfg.mqtt.subscribers.forEach((sub, i) => {
-      gatewayUsers(sub.username, ['mqtt', 'subscribers', i, 'username']);
-    });
-    const webhookIds = seen('webhook id');
-    cfg.notify.webhooks.forEach((hook, i) => {
-      webhookIds(hook.id, ['notify', 'webhooks', i, 'id']);
-    });
-    for (const issue of opcuaSiteIssues(cfg.opcua, new Set(cfg.sites.map((s) => s.id)))) {
-      ctx.addIssue({ code: 'custom', message: issue.message, path: ['opcua', ...issue.path] });
-    }
-    const outageCategory = cfg.tickets.correlation.category;
-    if (outageCategory) checkCategory(outageCategory, ['tickets', 'correlation', 'category']);
-    const ruleIds = seen('rule id');
-    // One open ticket per asset and fault: two rules raising the same fault on one kind would
-    // share a ticket and fight over clearing it.
-    const faultsByKind = seen('fault for asset kind');
-    const knownKinds = new Set([...categories, ...cfg.sites.flatMap((s) => s.devices.map((d) => d.kind))]);
-    cfg.rules.forEach((rule, r) => {
-      ruleIds(rule.id, ['rules', r, 'id']);
-      rule.kinds.forEach((kind, k) => {
-        faultsByKind(`${rule.fault}" on "${kind}`, ['rules', r, 'fault']);
-        if (!knownKinds.has(kind)) {
-          ctx.addIssue({
-            code: 'custom',
-            message: `no device or category has kind "${kind}" (a typo would silently disable the rule)`,
-            path: ['rules', r, 'kinds', k],
-          });
-        }
-      });
-      if (rule.category) checkCategory(rule.category, ['rules', r, 'category']);
-    });
-  });
+const subscriberSchema = strictObject({
+  username: z.string().min(1).max(128),
+  password: z.string().min(8),
+  topics: z.array(z.string().min(1)).default(['xiaoer/out/#']),
+});
+
+const mqttSchema = strictObject({
+  /** Embedded aedes broker; ignored when `url` points at an external broker. */
+  host: z.string().default('0.0.0.0'),
+  port: port.default(1883),
+  url: z.url({ protocol: /^mqtts?$/ }).optional(),
+  username: z.string().optional(),
+  password: z.string().optional(),
+  clientId: z.string().default('xiaoer-ingest'),
+  /** Other systems that may subscribe to the embedded broker's outbound topics (never publish). */
+  subscribers: z.array(subscriberSchema).default([]),
+  /** Largest payload accepted by the ingest, in bytes; larger ones are dead-lettered. */
+  maxPayloadBytes: z
+    .number()
+    .int()
+    .positive()
+    .default(256 * 1024),
+  /** Largest MQTT packet the embedded broker reads at all; larger ones close the connection. */
+  maxPacketBytes: z
+    .number()
+    .int()
+    .positive()
+    .max(256 * 1024 * 1024)
+    .default(2 * 1024 * 1024),
+  ...brokerLimitsShape,
+});
+
+const httpSchema = strictObject({
+  host: z.string().default('0.0.0.0'),
+  port: port.default(8080),
+  /** OpenAPI pages at /docs; by default only when the API listens on loopback. */
+  docs: z.boolean().optional(),
+  /** Requests per address and window; more are answered 429. */
+  rateLimit: strictObject({
+    max: z.number().int().positive().default(600),
+    windowSeconds: z.number().positive().max(3600).default(60),
+  }).prefault({}),
+  /** Live-feed (SSE) connections in all, and per user (a wall screen, a desk, a phone or two). */
+  maxLiveClients: z.number().int().positive().max(100_000).default(500),
+  maxLiveClientsPerUser: z.number().int().positive().max(1000).default(5),
+});
+
+const ingestSchema = strictObject({
+  /** Longest device id taken from a topic or payload; longer ones are dead-lettered (`id_too_long`). */
+  maxDeviceIdLength: z.number().int().min(8).max(1024).default(128),
+  /** Deepest JSON nesting a payload may have; deeper ones are dead-lettered (`invalid_payload`). */
+  maxJsonDepth: z.number().int().min(4).max(256).default(32),
+  /**
+   * How far back a device may date what it reports, for alarms: a device clock may start an SLA
+   * clock at most this long before xiaoer received the message (never later than receipt).
+   */
+  maxBackdateSeconds: z
+    .number()
+    .min(0)
+    .max(7 * 86_400)
+    .default(300),
+});
+
+const maintenanceSchema = strictObject({
+  /** Longest planned-work window: silencing a site for longer is not maintenance. */
+  maxDurationHours: z
+    .number()
+    .positive()
+    .max(30 * 24)
+    .default(7 * 24),
+  /** How far ahead a window may be planned. */
+  maxLeadDays: z.number().positive().max(365).default(30),
+});
+
+export const configSchema = strictObject({
+  dataDir: z.string().default('./data'),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** `pretty`: human-readable lines; `json`: one JSON object per line. Default: pretty on a terminal. */
+  logFormat: z.enum(['pretty', 'json']).optional(),
+  http: httpSchema.prefault({}),
+  mqtt: mqttSchema.prefault({}),
+  auth: strictObject({
+    tokenTtlHours: z
+      .number()
+      .positive()
+      .max(24 * 90)
+      .default(12),
+    /** Password for the `admin` user created on first start; generated and printed once if absent. */
+    adminPassword: z.string().min(8).optional(),
+  }).prefault({}),
+  store: strictObject({
+    /** `full`: an acknowledged alert survives a power cut; `normal`: only a process crash. */
+    synchronous: z.enum(['full', 'normal']).default('full'),
+  }).prefault({}),
+  ingest: ingestSchema.prefault({}),
+  sla: slaSchema.prefault({}),
+  /** Verification by the sensor, reopening, escalation and outage correlation. */
+  tickets: ticketsSchema,
+  maintenance: maintenanceSchema.prefault({}),
+  notify: notifySchema,
+  /** Telemetry history in InfluxDB 1.x; absent: not kept (xiaoer still runs). */
+  influx: influxSchema.optional(),
+  /** OPC UA servers (BMS / HVAC) to read; none by default. */
+  opcua: opcuaSchema.prefault({}),
+  categories: z.record(idSchema, categorySchema),
+  sites: z.array(siteSchema).min(1),
+  rules: z.array(ruleSchema).default([]),
+  flapping: flappingSchema,
+})
+  // Also when a section failed: every problem is reported in one run, not one layer at a time.
+  .superRefine(crossCheck, { when: () => true });
 
 export type Config = z.infer<typeof configSchema>;
 export type { Condition, RuleConfig } from '../rules/config.ts';
 export type SiteConfig = z.infer<typeof siteSchema>;
 export type DeviceConfig = z.infer<typeof deviceSchema>;
+export type CategoryConfig = z.infer<typeof categorySchema>;

@@ -32,6 +32,30 @@ export interface DeviceEvent {
 
 export type Severity = 'critical' | 'major' | 'minor';
 
+/** The limit a rule judged against, as the ticket shows it ("28 °C is above 28"). */
+export interface RuleLimit {
+  above?: number;
+  below?: number;
+  equals?: ReadingValue;
+  fallingFasterThan?: number;
+  risingFasterThan?: number;
+  windowSeconds?: number;
+  silentSeconds?: number;
+  forSeconds?: number;
+}
+
+/** What raised a ticket: the reading (metric and value) or device event, and the rule's limit. */
+export interface AlarmTrigger {
+  metric?: string;
+  value?: ReadingValue;
+  unit?: string;
+  /** The device event's code (`offline`, `sensor_fault`, ...). */
+  code?: string;
+  limit?: RuleLimit;
+  /** When the device says it happened (bounded by the time xiaoer received it). */
+  at: Instant;
+}
+
 /** A rule's verdict on one asset: raised, and later cleared. */
 export interface Alarm {
   site: SiteId;
@@ -46,6 +70,8 @@ export interface Alarm {
   flapping?: boolean;
   /** The reading or event behind the last transition (absent for alarms re-armed from the store). */
   cause?: Reading | DeviceEvent;
+  /** The rule's limit the cause was judged against. */
+  limit?: RuleLimit;
 }
 
 export type AlarmTransition = { type: 'raised'; alarm: Alarm } | { type: 'cleared'; alarm: Alarm };
@@ -66,6 +92,14 @@ export interface RepairClock extends SlaClock {
   verifiedAt?: Instant;
 }
 
+/**
+ * The arrival clock. Without `dueAt` the category has no arrival target (a request nobody needs
+ * to be on site for): an arrival is still recorded, but never met or missed.
+ */
+export interface ArrivalClock extends Omit<SlaClock, 'dueAt'> {
+  dueAt?: Instant;
+}
+
 export interface Ticket {
   id: number;
   site: SiteId;
@@ -81,7 +115,7 @@ export interface Ticket {
   raisedAt: Instant;
   /** First breach: the SLA clocks start here. */
   detectedAt: Instant;
-  arrival: SlaClock;
+  arrival: ArrivalClock;
   repair: RepairClock;
   assignee?: string;
   /** The outage ticket this one is part of (gateway or site down): it is handled there. */
@@ -99,6 +133,8 @@ export interface Ticket {
   escalation: { arrival: number; repair: number };
   /** Set while a maintenance window pauses the SLA clocks. */
   slaPausedAt?: Instant;
+  /** The reading or event that raised it and the limit it crossed (absent for hand-raised tickets). */
+  trigger?: AlarmTrigger;
 }
 
 export interface MaintenanceWindow {
@@ -115,13 +151,34 @@ export interface MaintenanceWindow {
   cancelledBy?: string;
 }
 
+/** Every kind of ticket event: the closed vocabulary of the audit trail and the notifications. */
+export const TICKET_EVENT_TYPES = [
+  'raised',
+  'dispatched',
+  'arrived',
+  'repaired',
+  'verified',
+  'closed',
+  'reopened',
+  'sla_breached',
+  'escalated',
+  'alarm_cleared',
+  'alarm_repeated',
+  'flapping',
+  'linked',
+  'detached',
+  'sla_paused',
+  'sla_resumed',
+] as const;
+export type TicketEventType = (typeof TICKET_EVENT_TYPES)[number];
+
 export interface TicketEvent {
   id: number;
   ticketId: number;
   at: Instant;
   /** Who did it: a user name, or `system:<component>`. */
   actor: string;
-  type: string;
+  type: TicketEventType;
   detail: Record<string, unknown>;
 }
 
@@ -134,4 +191,6 @@ export interface User {
   displayName: string;
   role: Role;
   createdAt: Instant;
+  /** A disabled user cannot log in; tickets and the audit trail still name them. */
+  disabledAt?: Instant;
 }

@@ -9,7 +9,13 @@ import type { TicketService } from '../tickets/ticket-service.ts';
 
 // setTimeout stores its delay in a signed 32-bit integer: longer waits are re-armed in steps.
 const MAX_TIMER_MS = 2 ** 31 - 1;
+/** Windows ended longer ago than this are not looked at on start-up (the config's ceiling). */
 const MAX_WINDOW_MS = 30 * 86_400_000;
+
+export interface MaintenanceLimits {
+  maxDurationHours: number;
+  maxLeadDays: number;
+}
 
 export interface NewWindow {
   site: string;
@@ -24,22 +30,25 @@ export interface NewWindow {
  * SLA clocks of its open tickets are paused; when it ends, the deadlines move out by the pause.
  * Windows and every pause are recorded (who planned it, which tickets paused and for how long).
  */
+export interface MaintenanceDeps {
+  store: Store;
+  tickets: TicketService;
+  directory: Directory;
+  clock: Clock;
+  log: Logger;
+  limits: MaintenanceLimits;
+}
+
 export class MaintenanceService implements Service {
   readonly name = 'maintenance';
-  readonly #deps: { store: Store; tickets: TicketService; directory: Directory; clock: Clock; log: Logger };
+  readonly #deps: MaintenanceDeps;
   readonly #windows = new Map<number, MaintenanceWindow>();
   readonly #timers = new Map<number, NodeJS.Timeout>();
   #running = false;
   /** Called when a window is over (ended or cancelled): held-back alarms may become tickets. */
   onWindowOver: (w: MaintenanceWindow) => Promise<void> = async () => {};
 
-  constructor(deps: {
-    store: Store;
-    tickets: TicketService;
-    directory: Directory;
-    clock: Clock;
-    log: Logger;
-  }) {
+  constructor(deps: MaintenanceDeps) {
     this.#deps = deps;
   }
 
@@ -75,9 +84,30 @@ export class MaintenanceService implements Service {
       throw badRequest('unknown_site', `site ${input.site} is not configured`);
     if (!(input.endsAt > input.startsAt)) throw badRequest('invalid_window', 'endsAt must be after startsAt');
     if (input.endsAt <= now) throw badRequest('invalid_window', 'the window is already over');
-    if (input.endsAt - input.startsAt > MAX_WINDOW_MS)
-      throw badRequest('invalid_window', 'a window lasts 30 days at most');
+    const { maxDurationHours, maxLeadDays } = this.#deps.limits;
+    // Planned work, not a way to silence a site for years (maintenance.maxDurationHours).
+    if (input.endsAt - input.startsAt > maxDurationHours * 3_600_000)
+      throw badRequest('invalid_window', `a window lasts ${maxDurationHours} hours at most`, {
+        maxDurationHours,
+      });
+    if (input.startsAt - now > maxLeadDays * 86_400_000)
+      throw badRequest('invalid_window', `a window starts at most ${maxLeadDays} days ahead`, {
+        maxLeadDays,
+      });
     const w = await this.#deps.store.addMaintenanceWindow({ ...input, createdBy: by, createdAt: now });
+    await this.#deps.store.addAudit({
+      at: now,
+      actor: by,
+      action: 'maintenance.planned',
+      target: `maintenance:${w.id}`,
+      detail: {
+        site: w.site,
+        assetId: w.assetId ?? null,
+        startsAt: w.startsAt,
+        endsAt: w.endsAt,
+        reason: w.reason,
+      },
+    });
     this.#windows.set(w.id, w);
     this.#deps.log.info(
       { windowId: w.id, site: w.site, assetId: w.assetId, by },
@@ -89,6 +119,13 @@ export class MaintenanceService implements Service {
 
   async cancel(id: number, by: string): Promise<MaintenanceWindow> {
     const w = await this.#deps.store.cancelMaintenanceWindow(id, by, this.#deps.clock.now());
+    await this.#deps.store.addAudit({
+      at: this.#deps.clock.now(),
+      actor: by,
+      action: 'maintenance.cancelled',
+      target: `maintenance:${id}`,
+      detail: { site: w.site, assetId: w.assetId ?? null },
+    });
     const wasOn =
       this.#windows.has(id) && isOn(this.#windows.get(id) as MaintenanceWindow, this.#deps.clock.now());
     this.#windows.delete(id);

@@ -1,6 +1,8 @@
-import type { Ticket, TicketEvent } from '../domain/types.ts';
+import type { TicketEventType } from '../domain/types.ts';
+import type { TicketDto, TicketEventDto } from '../tickets/ticket-dto.ts';
 
-const EVENT_TITLES: Record<string, string> = {
+/** A title for every event type: the map is exhaustive, so a new type fails the type-check here. */
+const EVENT_TITLES: Record<TicketEventType, string> = {
   raised: '新工单',
   dispatched: '已派单',
   arrived: '已到场',
@@ -12,37 +14,58 @@ const EVENT_TITLES: Record<string, string> = {
   escalated: '升级提醒',
   alarm_cleared: '告警已恢复',
   alarm_repeated: '告警重复',
+  flapping: '告警频繁波动',
+  linked: '并入故障总单',
+  detached: '转为独立工单',
+  sla_paused: '计时暂停',
+  sla_resumed: '计时恢复',
 };
 
 const CLOCK_NAMES: Record<string, string> = { arrival: '到场', repair: '修复' };
 
-const shanghaiTime = (ms: number) =>
-  new Date(ms).toLocaleString('zh-CN', { timeZone: 'Asia/Shanghai', hour12: false });
+const shanghaiTime = (iso: string) =>
+  new Date(iso).toLocaleString('zh-CN', { timeZone: 'Asia/Shanghai', hour12: false });
 
-export function eventTitle(event: TicketEvent): string {
-  return EVENT_TITLES[event.type] ?? event.type;
+export function eventTitle(event: Pick<TicketEventDto, 'type'>): string {
+  return EVENT_TITLES[event.type];
 }
 
-/** The generic webhook body: the ticket and the event, as the API shows them. */
-export function genericBody(ticket: Ticket, event: TicketEvent) {
-  return { type: `ticket.${event.type}`, ticket, event };
+/** The envelope of MQTT-out and generic webhooks: one versioned shape, the API's ticket DTO inside. */
+export function ticketMessage(ticket: TicketDto, event: TicketEventDto) {
+  return { type: `ticket.${event.type}`, version: 1, ticket, event };
+}
+
+/** "温度 29.5 °C（上限 28）" style: the reading that raised the ticket and the limit it crossed. */
+function triggerLine(trigger: NonNullable<TicketDto['trigger']>): string {
+  const what = trigger.metric
+    ? `${trigger.metric} = ${String(trigger.value)}${trigger.unit ? ` ${trigger.unit}` : ''}`
+    : `事件 ${trigger.code ?? ''}`;
+  const limits = Object.entries(trigger.limit ?? {}).map(([k, v]) => `${k} ${String(v)}`);
+  return `> 触发：${what}${limits.length > 0 ? `（阈值 ${limits.join('，')}）` : ''}`;
 }
 
 /**
  * One markdown message for the group robots. Both WeCom and DingTalk render this subset
  * (headings, bold, quotes, links); WeCom's limit is 4096 bytes, so free text is kept short.
+ * Times are shown in Asia/Shanghai, the bureau's time.
  */
 export function ticketMarkdown(
-  ticket: Ticket,
-  event: TicketEvent,
+  ticket: TicketDto,
+  event: TicketEventDto,
   consoleUrl?: string,
 ): { title: string; text: string } {
-  const title = `【${eventTitle(event)}】#${ticket.id} ${ticket.site} ${ticket.assetId}`;
+  const title = `【${eventTitle(event)}】#${ticket.id} ${ticket.siteName} ${ticket.assetName}`.slice(0, 200);
+  const deadlines = [
+    ticket.arrival.dueAt ? `到场时限：${shanghaiTime(ticket.arrival.dueAt)}` : undefined,
+    ticket.repair.dueAt ? `修复时限：${shanghaiTime(ticket.repair.dueAt)}` : undefined,
+  ].filter(Boolean);
   const lines = [
     `### ${title}`,
-    `> 故障：**${ticket.fault}**（${ticket.category}，${ticket.severity}）`,
+    `> 故障：**${ticket.fault}**（${ticket.categoryName}，${ticket.severity}）`,
+    ...(ticket.location ? [`> 位置：${ticket.location.slice(0, 200)}`] : []),
+    ...(ticket.trigger ? [triggerLine(ticket.trigger)] : []),
     `> 发现：${shanghaiTime(ticket.detectedAt)}`,
-    `> 到场时限：${shanghaiTime(ticket.arrival.dueAt)}　修复时限：${shanghaiTime(ticket.repair.dueAt)}`,
+    `> ${deadlines.join('　')}`,
   ];
   if (event.type === 'sla_breached') {
     const clock = String(event.detail.clock ?? '');

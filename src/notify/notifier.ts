@@ -3,7 +3,9 @@ import type { EventBus } from '../core/event-bus.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Service } from '../core/service.ts';
 import type { Ticket, TicketEvent } from '../domain/types.ts';
+import type { TicketPresenter } from '../tickets/ticket-dto.ts';
 import type { NotifyConfig } from './config.ts';
+import { ticketMessage } from './format.ts';
 import { WebhookQueue, type WebhookStats } from './webhook-queue.ts';
 
 /** Publishes on the MQTT side in use: the embedded broker or the external broker's client. */
@@ -20,6 +22,7 @@ export class Notifier implements Service {
   readonly #log: Logger;
   readonly #publish: MqttPublish | undefined;
   readonly #queues: WebhookQueue[];
+  readonly #presenter: TicketPresenter;
   #unsubscribe: (() => void) | undefined;
   mqttFailures = 0;
 
@@ -28,8 +31,10 @@ export class Notifier implements Service {
     bus: EventBus;
     clock: Clock;
     log: Logger;
+    presenter: TicketPresenter;
     publish?: MqttPublish;
   }) {
+    this.#presenter = deps.presenter;
     this.#config = deps.config;
     this.#bus = deps.bus;
     this.#log = deps.log;
@@ -58,19 +63,20 @@ export class Notifier implements Service {
     return this.#queues.map((q) => ({ ...q.stats }));
   }
 
-  #dispatch(ticket: Ticket, event: TicketEvent): void {
+  #dispatch(domainTicket: Ticket, domainEvent: TicketEvent): void {
+    const ticket = this.#presenter.ticket(domainTicket);
+    const event = this.#presenter.event(domainEvent);
     const prefix = this.#config.mqttTopicPrefix;
     if (this.#publish && prefix) {
-      this.#publish(
-        `${prefix}/${ticket.site}`,
-        JSON.stringify({ type: `ticket.${event.type}`, ticket, event }),
-      ).catch((err: unknown) => {
-        this.mqttFailures++;
-        this.#log.warn({ err, ticketId: ticket.id }, 'outbound MQTT publish failed');
-      });
+      this.#publish(`${prefix}/${ticket.site}`, JSON.stringify(ticketMessage(ticket, event))).catch(
+        (err: unknown) => {
+          this.mqttFailures++;
+          this.#log.warn({ err, ticketId: ticket.id }, 'outbound MQTT publish failed');
+        },
+      );
     }
     // A device ticket that is part of an outage is handled through its parent: no robot message.
-    if (ticket.parentId !== undefined) return;
+    if (ticket.parentId !== null) return;
     for (const q of this.#queues) if (q.wants(ticket, event)) q.enqueue(ticket, event);
   }
 }

@@ -1,12 +1,12 @@
 import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
-import type { Ticket, TicketEvent } from '../domain/types.ts';
+import type { TicketDto, TicketEventDto } from '../tickets/ticket-dto.ts';
 import type { WebhookConfig } from './config.ts';
 import { DeliveryError, prepareRequest, send } from './webhook-sender.ts';
 
 interface Delivery {
-  ticket: Ticket;
-  event: TicketEvent;
+  ticket: TicketDto;
+  event: TicketEventDto;
   attempts: number;
 }
 
@@ -48,13 +48,13 @@ export class WebhookQueue {
     this.stats = { id: hook.id, kind: hook.kind, queued: 0, delivered: 0, failed: 0, dropped: 0, retries: 0 };
   }
 
-  wants(ticket: Ticket, event: TicketEvent): boolean {
+  wants(ticket: TicketDto, event: TicketEventDto): boolean {
     return (
       this.#hook.events.includes(event.type) && (!this.#hook.sites || this.#hook.sites.includes(ticket.site))
     );
   }
 
-  enqueue(ticket: Ticket, event: TicketEvent): void {
+  enqueue(ticket: TicketDto, event: TicketEventDto): void {
     if (this.#queue.length >= this.#hook.queueLimit) {
       this.#queue.shift();
       this.stats.dropped++;

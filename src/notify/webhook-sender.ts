@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
-import type { Ticket, TicketEvent } from '../domain/types.ts';
+import type { TicketDto, TicketEventDto } from '../tickets/ticket-dto.ts';
 import type { WebhookConfig } from './config.ts';
-import { genericBody, ticketMarkdown } from './format.ts';
+import { ticketMarkdown, ticketMessage } from './format.ts';
 
 export interface PreparedRequest {
   url: string;
@@ -11,12 +11,12 @@ export interface PreparedRequest {
 /** Builds the request for one endpoint kind. `now` is the signing time (DingTalk 加签). */
 export function prepareRequest(
   hook: WebhookConfig,
-  ticket: Ticket,
-  event: TicketEvent,
+  ticket: TicketDto,
+  event: TicketEventDto,
   now: number,
   consoleUrl?: string,
 ): PreparedRequest {
-  if (hook.kind === 'generic') return { url: hook.url, body: genericBody(ticket, event) };
+  if (hook.kind === 'generic') return { url: hook.url, body: ticketMessage(ticket, event) };
   const { title, text } = ticketMarkdown(ticket, event, consoleUrl);
   if (hook.kind === 'wecom')
     return { url: hook.url, body: { msgtype: 'markdown', markdown: { content: text } } };

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { strictObject } from '../core/strict.ts';
 
 const id = z
   .string()
@@ -6,16 +7,14 @@ const id = z
 
 const severity = z.enum(['critical', 'major', 'minor']);
 
-const conditionSchema = z
-  .object({
-    metric: z.string().min(1),
-    equals: z.union([z.string(), z.number(), z.boolean()]).optional(),
-    above: z.number().optional(),
-    below: z.number().optional(),
-  })
-  .refine((c) => c.equals !== undefined || c.above !== undefined || c.below !== undefined, {
-    message: 'a condition needs "equals", "above" or "below"',
-  });
+const conditionSchema = strictObject({
+  metric: z.string().min(1),
+  equals: z.union([z.string(), z.number(), z.boolean()]).optional(),
+  above: z.number().optional(),
+  below: z.number().optional(),
+}).refine((c) => c.equals !== undefined || c.above !== undefined || c.below !== undefined, {
+  message: 'a condition needs "equals", "above" or "below"',
+});
 
 export type Condition = z.infer<typeof conditionSchema>;
 
@@ -39,7 +38,7 @@ const ruleBase = {
   debounceSeconds: seconds.default(0),
 };
 
-const equalsRule = z.object({
+const equalsRule = strictObject({
   ...ruleBase,
   type: z.literal('equals'),
   metric: z.string().min(1),
@@ -50,7 +49,7 @@ const equalsRule = z.object({
  * `above`/`below` raise; `clearBelow`/`clearAbove` are the hysteresis: a value between the two
  * thresholds keeps the alarm as it is, so a value hovering at the limit does not flap.
  */
-const thresholdRule = z.object({
+const thresholdRule = strictObject({
   ...ruleBase,
   type: z.literal('threshold'),
   metric: z.string().min(1),
@@ -60,16 +59,16 @@ const thresholdRule = z.object({
   clearAbove: z.number().optional(),
 });
 
-const offlineRule = z.object({ ...ruleBase, type: z.literal('offline') });
+const offlineRule = strictObject({ ...ruleBase, type: z.literal('offline') });
 
-const allRule = z.object({
+const allRule = strictObject({
   ...ruleBase,
   /** Every condition holds on the latest values, e.g. a pump relay on while drawing no power. */
   type: z.literal('all'),
   conditions: z.array(conditionSchema).min(2),
 });
 
-const faultEventRule = z.object({
+const faultEventRule = strictObject({
   ...ruleBase,
   type: z.literal('fault_event'),
   code: z.string().min(1),
@@ -78,7 +77,7 @@ const faultEventRule = z.object({
 });
 
 /** Rate of change per minute over a sliding window, e.g. pipe pressure falling fast: a burst. */
-const rateRule = z.object({
+const rateRule = strictObject({
   ...ruleBase,
   type: z.literal('rate'),
   metric: z.string().min(1),
@@ -88,7 +87,7 @@ const rateRule = z.object({
 });
 
 /** A device silent for longer than it should be (per kind: battery sensors report rarely). */
-const noDataRule = z.object({
+const noDataRule = strictObject({
   ...ruleBase,
   type: z.literal('no_data'),
   silentSeconds: z
@@ -129,27 +128,60 @@ export const ruleSchema = z
 export type RuleConfig = z.infer<typeof ruleSchema>;
 
 /** Per-asset changes to a rule: thresholds and timings, or switching it off for that asset. */
-export const ruleOverrideSchema = z
-  .object({
-    disabled: z.boolean().optional(),
-    above: z.number().optional(),
-    below: z.number().optional(),
-    clearBelow: z.number().optional(),
-    clearAbove: z.number().optional(),
-    forSeconds: seconds.optional(),
-    debounceSeconds: seconds.optional(),
-    silentSeconds: z.number().positive().optional(),
-    fallingFasterThan: z.number().positive().optional(),
-    risingFasterThan: z.number().positive().optional(),
-  })
-  .strict();
+export const ruleOverrideSchema = strictObject({
+  disabled: z.boolean().optional(),
+  above: z.number().optional(),
+  below: z.number().optional(),
+  clearBelow: z.number().optional(),
+  clearAbove: z.number().optional(),
+  forSeconds: seconds.optional(),
+  debounceSeconds: seconds.optional(),
+  silentSeconds: z.number().positive().optional(),
+  fallingFasterThan: z.number().positive().optional(),
+  risingFasterThan: z.number().positive().optional(),
+});
 
 export type RuleOverride = z.infer<typeof ruleOverrideSchema>;
 
-export const flappingSchema = z
-  .object({
-    /** More state changes than this within the window mark the asset's ticket as flapping. */
-    maxChanges: z.number().int().positive().default(6),
-    windowMinutes: z.number().positive().default(30),
-  })
-  .prefault({});
+export const flappingSchema = strictObject({
+  /** More state changes than this within the window mark the asset's ticket as flapping. */
+  maxChanges: z.number().int().positive().default(6),
+  windowMinutes: z.number().positive().default(30),
+}).prefault({});
+
+/** The override fields that mean something for each rule type (timings apply to all). */
+const OVERRIDABLE: { [T in RuleConfig['type']]: readonly (keyof RuleOverride)[] } = {
+  equals: [],
+  threshold: ['above', 'below', 'clearBelow', 'clearAbove'],
+  offline: [],
+  all: [],
+  fault_event: [],
+  rate: ['fallingFasterThan', 'risingFasterThan'],
+  no_data: ['silentSeconds'],
+};
+const ANY_RULE: readonly (keyof RuleOverride)[] = ['disabled', 'forSeconds', 'debounceSeconds'];
+
+/**
+ * What is wrong with an asset's override of `rule`: fields the rule's type has no use for (they
+ * would be ignored silently), and a hysteresis turned inside out by the new values.
+ */
+export function overrideIssues(
+  rule: RuleConfig,
+  override: RuleOverride,
+): { path: string[]; message: string }[] {
+  const allowed = [...ANY_RULE, ...OVERRIDABLE[rule.type]];
+  const issues = Object.keys(override)
+    .filter((field) => !allowed.includes(field as keyof RuleOverride))
+    .map((field) => ({
+      path: [field],
+      message: `rule "${rule.id}" is of type ${rule.type}: "${field}" does not apply (it takes ${allowed.join(', ')})`,
+    }));
+  if (rule.type === 'threshold' && issues.length === 0) {
+    const merged = { ...rule, ...override };
+    if (merged.clearBelow !== undefined && merged.above !== undefined && merged.clearBelow > merged.above)
+      issues.push({ path: ['clearBelow'], message: '"clearBelow" must be at most "above"' });
+    if (merged.clearAbove !== undefined && merged.below !== undefined && merged.clearAbove < merged.below)
+      issues.push({ path: ['clearAbove'], message: '"clearAbove" must be at least "below"' });
+  }
+  return issues;
+}

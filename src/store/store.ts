@@ -1,4 +1,5 @@
 import type {
+  AlarmTrigger,
   Instant,
   MaintenanceWindow,
   Role,
@@ -29,13 +30,15 @@ export interface TicketPatch {
   repairDueAt?: Instant;
   verifyDueAt?: Instant | null;
   assignee?: string;
-  parentId?: number;
   closedAt?: Instant | null;
   flapping?: boolean;
   reopenCount?: number;
   arrivalEscalation?: number;
   repairEscalation?: number;
   slaPausedAt?: Instant | null;
+  /** `null` detaches the ticket from its outage parent. */
+  parentId?: number | null;
+  trigger?: AlarmTrigger;
   updatedAt: Instant;
 }
 
@@ -54,10 +57,16 @@ export type NewTicketEvent = Omit<TicketEvent, 'id' | 'ticketId'>;
 export interface TicketFilter {
   status?: TicketStatus[];
   site?: string;
+  /** Only these sites (a user scoped to some sites). */
+  sites?: readonly string[];
   category?: string;
   assetId?: string;
+  assignee?: string;
+  parentId?: number;
   /** Only tickets that are not closed. */
   open?: boolean;
+  /** `newest` (default): by id, newest first; `deadline`: the nearest running SLA deadline first. */
+  sort?: 'newest' | 'deadline';
   limit?: number;
   offset?: number;
 }
@@ -89,6 +98,40 @@ export interface DeadLetter {
 export type NewDeadLetter = Omit<DeadLetter, 'id'>;
 
 export type AssetStatus = 'confirmed' | 'unconfirmed';
+
+/** A site gateway as the embedded broker has seen it. */
+export interface GatewayRecord {
+  site: string;
+  username: string;
+  firstConnectedAt: Instant;
+  lastConnectedAt: Instant;
+  lastDisconnectedAt?: Instant;
+}
+
+export interface UserPatch {
+  displayName?: string;
+  role?: Role;
+  /** `null` enables the user again. */
+  disabledAt?: Instant | null;
+  passwordHash?: string;
+  updatedAt: Instant;
+}
+
+/** A change outside tickets (users, planned work, assets): who, when, what. */
+export interface AuditEntry {
+  id: number;
+  at: Instant;
+  actor: string;
+  action: string;
+  /** What was changed, e.g. `user:alice`, `maintenance:3`. */
+  target: string;
+  detail: Record<string, unknown>;
+}
+
+export interface Page {
+  limit: number;
+  offset: number;
+}
 
 /** An asset first seen on the wire rather than listed in the config. */
 export interface DiscoveredAsset {
@@ -155,12 +198,25 @@ export interface Store {
 
   createUser(user: NewUser): Promise<User>;
   findUser(username: string): Promise<UserRecord | undefined>;
+  /** Fails `not_found` for an unknown user. */
+  updateUser(username: string, patch: UserPatch): Promise<User>;
   listUsers(): Promise<User[]>;
   countUsers(): Promise<number>;
   createSession(tokenHash: string, userId: number, expiresAt: Instant): Promise<void>;
+  /** The session's user, unless the session expired or the user is disabled. */
   findSessionUser(tokenHash: string, now: Instant): Promise<User | undefined>;
   deleteSession(tokenHash: string): Promise<void>;
+  /** Logs a user out everywhere (disabled, or the password was reset). */
+  deleteUserSessions(userId: number): Promise<void>;
   deleteExpiredSessions(now: Instant): Promise<void>;
+
+  addAudit(entry: Omit<AuditEntry, 'id'>): Promise<AuditEntry>;
+  /** Newest first. */
+  listAudit(page: Page): Promise<AuditEntry[]>;
+
+  recordGatewayConnected(site: string, username: string, at: Instant): Promise<void>;
+  recordGatewayDisconnected(site: string, username: string, at: Instant): Promise<void>;
+  listGateways(): Promise<GatewayRecord[]>;
 
   /** Records a newly seen asset; a no-op if that site and id are already known. */
   addDiscoveredAsset(asset: DiscoveredAsset): Promise<void>;
@@ -169,7 +225,8 @@ export interface Store {
   confirmDiscoveredAsset(site: string, id: string, confirmation: AssetConfirmation): Promise<DiscoveredAsset>;
 
   addDeadLetter(record: NewDeadLetter): Promise<void>;
-  listDeadLetters(limit: number): Promise<DeadLetter[]>;
+  /** Newest first. */
+  listDeadLetters(page: Page): Promise<DeadLetter[]>;
   countDeadLetters(): Promise<number>;
 }
 

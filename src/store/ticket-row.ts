@@ -1,4 +1,12 @@
-import type { MaintenanceWindow, Severity, Ticket, TicketEvent, TicketStatus } from '../domain/types.ts';
+import type {
+  AlarmTrigger,
+  MaintenanceWindow,
+  Severity,
+  Ticket,
+  TicketEvent,
+  TicketEventType,
+  TicketStatus,
+} from '../domain/types.ts';
 import type { AssetStatus, DiscoveredAsset, NewTicket, TicketPatch } from './store.ts';
 
 /** A ticket as stored: flat, snake_case columns shared by the SQLite and PostgreSQL schemas. */
@@ -14,7 +22,7 @@ export interface TicketRow {
   alarm_active: number | boolean;
   raised_at: number;
   detected_at: number;
-  arrival_due_at: number;
+  arrival_due_at: number | null;
   arrival_at: number | null;
   arrival_breached_at: number | null;
   arrival_met: number | boolean | null;
@@ -35,6 +43,7 @@ export interface TicketRow {
   arrival_escalation: number;
   repair_escalation: number;
   sla_paused_at: number | null;
+  trigger: string | null;
 }
 
 export const openKey = (site: string, assetId: string, fault: string) =>
@@ -62,7 +71,7 @@ export function rowToTicket(r: TicketRow): Ticket {
     raisedAt: Number(r.raised_at),
     detectedAt: Number(r.detected_at),
     arrival: compact({
-      dueAt: Number(r.arrival_due_at),
+      dueAt: optNum(r.arrival_due_at),
       at: optNum(r.arrival_at),
       breachedAt: optNum(r.arrival_breached_at),
       met: optBool(r.arrival_met),
@@ -84,6 +93,7 @@ export function rowToTicket(r: TicketRow): Ticket {
     reopenCount: Number(r.reopen_count),
     escalation: { arrival: Number(r.arrival_escalation), repair: Number(r.repair_escalation) },
     slaPausedAt: optNum(r.sla_paused_at),
+    trigger: r.trigger === null ? undefined : (JSON.parse(r.trigger) as AlarmTrigger),
   });
 }
 
@@ -100,7 +110,7 @@ export function newTicketColumns(t: NewTicket): Record<string, unknown> {
     alarm_active: t.alarmActive ? 1 : 0,
     raised_at: t.raisedAt,
     detected_at: t.detectedAt,
-    arrival_due_at: t.arrival.dueAt,
+    arrival_due_at: t.arrival.dueAt ?? null,
     arrival_at: t.arrival.at ?? null,
     arrival_breached_at: t.arrival.breachedAt ?? null,
     arrival_met: t.arrival.met === undefined ? null : Number(t.arrival.met),
@@ -121,6 +131,7 @@ export function newTicketColumns(t: NewTicket): Record<string, unknown> {
     arrival_escalation: t.escalation.arrival,
     repair_escalation: t.escalation.repair,
     sla_paused_at: t.slaPausedAt ?? null,
+    trigger: t.trigger === undefined ? null : JSON.stringify(t.trigger),
   };
 }
 
@@ -147,6 +158,7 @@ const PATCH_COLUMNS: Record<keyof TicketPatch, string> = {
   arrivalEscalation: 'arrival_escalation',
   repairEscalation: 'repair_escalation',
   slaPausedAt: 'sla_paused_at',
+  trigger: 'trigger',
   updatedAt: 'updated_at',
 };
 
@@ -154,7 +166,10 @@ const PATCH_COLUMNS: Record<keyof TicketPatch, string> = {
 export function patchColumns(patch: TicketPatch): [column: string, value: unknown][] {
   return Object.entries(patch)
     .filter(([, v]) => v !== undefined)
-    .map(([k, v]) => [PATCH_COLUMNS[k as keyof TicketPatch], typeof v === 'boolean' ? Number(v) : v]);
+    .map(([k, v]) => [
+      PATCH_COLUMNS[k as keyof TicketPatch],
+      typeof v === 'boolean' ? Number(v) : v !== null && typeof v === 'object' ? JSON.stringify(v) : v,
+    ]);
 }
 
 export interface TicketEventRow {
@@ -172,7 +187,7 @@ export function rowToEvent(r: TicketEventRow): TicketEvent {
     ticketId: Number(r.ticket_id),
     at: Number(r.at),
     actor: r.actor,
-    type: r.type,
+    type: r.type as TicketEventType,
     detail: JSON.parse(r.detail) as Record<string, unknown>,
   };
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { strictObject } from '../core/strict.ts';
 
 const MiB = 1024 * 1024;
 
@@ -6,7 +7,7 @@ const MiB = 1024 * 1024;
  * The `influx` section. Absent means telemetry is not configured (the rest of xiaoer does not
  * need InfluxDB); the lead mounts it as `influx: influxSchema.optional()`.
  */
-export const influxSchema = z.object({
+export const influxSchema = strictObject({
   /** InfluxDB 1.x HTTP API, e.g. `http://127.0.0.1:8086` (a path prefix behind a proxy is kept). */
   url: z.url({ protocol: /^https?$/ }).default('http://127.0.0.1:8086'),
   database: z.string().min(1).default('xiaoer'),

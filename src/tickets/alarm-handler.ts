@@ -1,15 +1,21 @@
 import type { Directory } from '../config/directory.ts';
 import { XiaoerError } from '../core/errors.ts';
-import type { Alarm, AlarmTransition, Ticket } from '../domain/types.ts';
+import type { Alarm, AlarmTransition, Instant, Ticket } from '../domain/types.ts';
+import { isOutage, newClocks, OPEN_STATUSES, triggerOf } from './clocks.ts';
 import type { TicketsConfig } from './config.ts';
-import { OUTAGE_FAULTS } from './config.ts';
+import { OFFLINE_FAULTS } from './config.ts';
 import type { Correlator } from './correlation.ts';
-import { OPEN_STATUSES, SYSTEM_RULES, type TicketChange, type TicketWriter } from './ticket-writer.ts';
+import { SYSTEM_CORRELATION, SYSTEM_RULES, type TicketChange, type TicketWriter } from './ticket-writer.ts';
 
 /**
  * What an alarm does to tickets: raise one (or reopen the same one when the fault comes back),
  * note repeats and clearings on the open one, start the sensor's verification of a reported
  * repair, mark flapping, and hand offline faults to the correlator.
+ *
+ * Outage tickets (a site's gateway gone, or many devices offline at once) take the offline
+ * tickets of their devices as children while their alarm is active. When their cause is gone
+ * their alarm clears and a recovery is due `correlation.recoverySeconds` later (see
+ * OutageResolver); should the cause come back before that, the alarm is simply active again.
  */
 export class AlarmHandler {
   readonly #writer: TicketWriter;
@@ -44,11 +50,28 @@ export class AlarmHandler {
   }
 
   async #raised(alarm: Alarm): Promise<void> {
-    const store = this.#writer.store;
-    const detail = { ruleId: alarm.ruleId, cause: alarm.cause ?? null };
-    const open = await store.findOpenTicket(alarm);
-    const reopenSince = this.#writer.now() - this.#config.reopenHours * 3_600_000;
-    if (open?.status === 'verified' && (open.repair.verifiedAt ?? 0) < reopenSince) {
+    if (await this.#onExisting(alarm)) return;
+    await this.#correlator.serialise(alarm.site, alarm.fault, async () => {
+      // Another alarm of the site may have raised it while this one waited its turn.
+      if (await this.#onExisting(alarm)) return;
+      await this.#raiseNew(alarm);
+    });
+  }
+
+  /** The alarm on an open ticket, or one repaired recently; false when a new ticket is needed. */
+  async #onExisting(alarm: Alarm): Promise<boolean> {
+    const open = await this.#writer.store.findOpenTicket(alarm);
+    if (open && (await this.#continue(open, alarm))) return true;
+    const recent = await this.#writer.store.findRecentlyClosedTicket(alarm, this.#reopenSince());
+    // Only a repaired ticket comes back; one closed unrepaired (a false alarm) stays closed.
+    if (recent?.repair.verifiedAt === undefined) return false;
+    await this.#reopen(recent, alarm);
+    return true;
+  }
+
+  /** The alarm continues an open ticket: repeat, or reopen a repair. False if that ticket is done. */
+  async #continue(open: Ticket, alarm: Alarm): Promise<boolean> {
+    if (open.status === 'verified' && (open.repair.verifiedAt ?? 0) < this.#reopenSince()) {
       // Verified long ago and never closed: that repair held. This is a new fault.
       await this.#writer.update(
         open,
@@ -59,56 +82,37 @@ export class AlarmHandler {
           reason: `verified more than ${this.#config.reopenHours} h ago; the fault is back as a new ticket`,
         },
       );
-      return this.#raised(alarm);
+      return false;
     }
-    if (open && (open.status === 'repaired' || open.status === 'verified')) return this.#reopen(open, alarm);
-    if (open) {
-      // The ticket follows the rule now reporting its fault (e.g. a hotline ticket the sensor
-      // confirms), so that after a restart the right rule is re-armed from it.
-      const change: TicketChange = {
-        alarmActive: true,
-        alarmChangedAt: alarm.raisedAt,
-        ruleId: alarm.ruleId,
-      };
-      const newlyFlapping = alarm.flapping === true && !open.flapping;
-      if (newlyFlapping) change.flapping = true;
-      const type = newlyFlapping ? 'flapping' : 'alarm_repeated';
-      await this.#writer.update(open, change, type, SYSTEM_RULES, detail, {
-        at: alarm.raisedAt,
-        expect: OPEN_STATUSES,
-      });
+    if (open.status === 'repaired' || open.status === 'verified') await this.#reopen(open, alarm);
+    else await this.#repeat(open, alarm);
+    return true;
+  }
+
+  /** A new ticket, in the site's queue for offline and outage faults. */
+  async #raiseNew(alarm: Alarm): Promise<void> {
+    if (OFFLINE_FAULTS.has(alarm.fault) || !isOutage(alarm)) {
+      await this.#create(alarm, await this.#outageFor(alarm));
       return;
     }
-    const recent = await store.findRecentlyClosedTicket(alarm, reopenSince);
-    // Only a repaired ticket comes back; one closed unrepaired (a false alarm) stays closed.
-    if (recent && recent.repair.verifiedAt !== undefined) return this.#reopen(recent, alarm);
-    await this.#correlator.serialise(alarm.site, alarm.fault, () => this.#raiseOrJoinOutage(alarm, detail));
+    // A second cause of the same site outage (gateway gone while many devices are offline) joins it.
+    const outage = await this.#correlator.openOutage(alarm.site);
+    if (!outage || !(await this.#continue(outage, alarm))) await this.#create(alarm, undefined);
   }
 
-  /** A second cause of the same site outage (gateway gone while many devices are offline) joins it. */
-  async #raiseOrJoinOutage(alarm: Alarm, detail: Record<string, unknown>): Promise<void> {
-    if ((OUTAGE_FAULTS as readonly string[]).includes(alarm.fault)) {
-      const outage = await this.#correlator.openOutage(alarm.site);
-      if (outage) {
-        await this.#writer.update(
-          outage,
-          { alarmActive: true, alarmChangedAt: alarm.raisedAt },
-          'alarm_repeated',
-          SYSTEM_RULES,
-          {
-            ...detail,
-            fault: alarm.fault,
-          },
-        );
-        return;
-      }
-    }
-    await this.#raise(alarm, detail);
+  /** The outage a new offline fault belongs to: one under way, or one it starts (mass offline). */
+  async #outageFor(alarm: Alarm): Promise<number | undefined> {
+    if (!OFFLINE_FAULTS.has(alarm.fault)) return undefined;
+    const outage = await this.#correlator.openOutage(alarm.site);
+    if (outage?.alarmActive) return outage.id;
+    const parentAlarm = this.#correlator.massOutage(alarm.site, alarm.raisedAt);
+    if (!parentAlarm) return undefined;
+    if (!outage || !(await this.#continue(outage, parentAlarm))) await this.#create(parentAlarm, undefined);
+    return (await this.#correlator.openOutage(alarm.site))?.id;
   }
 
-  async #raise(alarm: Alarm, detail: Record<string, unknown>): Promise<void> {
-    const sla = this.#directory.slaFor(alarm.category);
-    const parentId = await this.#correlator.parentFor(alarm.site, alarm.fault, alarm.raisedAt);
+  async #create(alarm: Alarm, parentId: number | undefined): Promise<void> {
+    const trigger = triggerOf(alarm);
     const ticket = await this.#writer.create(
       {
         site: alarm.site,
@@ -120,17 +124,38 @@ export class AlarmHandler {
         alarmActive: true,
         alarmChangedAt: alarm.raisedAt,
         detectedAt: alarm.raisedAt,
-        arrival: { dueAt: alarm.raisedAt + sla.arrivalMs },
-        repair: { dueAt: alarm.raisedAt + sla.repairMs },
+        ...newClocks(alarm.raisedAt, this.#directory.slaFor(alarm.category)),
         flapping: alarm.flapping === true,
         ...(parentId !== undefined ? { parentId } : {}),
+        ...(trigger ? { trigger } : {}),
       },
-      SYSTEM_RULES,
-      detail,
+      alarm.ruleId === 'correlation' ? SYSTEM_CORRELATION : SYSTEM_RULES,
+      this.#detail(alarm),
     );
     this.#correlator.noteRaised(ticket);
-    if ((OUTAGE_FAULTS as readonly string[]).includes(ticket.fault))
-      await this.#correlator.adoptOpenOffline(ticket);
+    if (isOutage(ticket)) await this.#correlator.adoptOpenOffline(ticket, alarm.raisedAt);
+  }
+
+  /** The fault is reported again on its open ticket. */
+  async #repeat(open: Ticket, alarm: Alarm): Promise<void> {
+    const change: TicketChange = { alarmActive: true, alarmChangedAt: alarm.raisedAt };
+    // The ticket follows the rule now reporting its fault (e.g. a hotline ticket the sensor
+    // confirms), so that after a restart the right rule is re-armed from it. An outage keeps its
+    // own: a second cause joining it is not what it is about.
+    if (!isOutage(open)) change.ruleId = alarm.ruleId;
+    // An outage whose cause is back is no longer recovering.
+    else change.verifyDueAt = null;
+    const newlyFlapping = alarm.flapping === true && !open.flapping;
+    if (newlyFlapping) change.flapping = true;
+    const updated = await this.#writer.update(
+      open,
+      change,
+      newlyFlapping ? 'flapping' : 'alarm_repeated',
+      SYSTEM_RULES,
+      { ...this.#detail(alarm), fault: alarm.fault },
+      { at: alarm.raisedAt, expect: OPEN_STATUSES },
+    );
+    await this.#afterAlarmChange(updated, alarm.raisedAt);
   }
 
   /**
@@ -139,11 +164,11 @@ export class AlarmHandler {
    */
   async #reopen(ticket: Ticket, alarm: Alarm): Promise<void> {
     const unverified = ticket.status === 'repaired';
+    const trigger = triggerOf(alarm);
     const change: TicketChange = {
       status: ticket.assignee ? 'dispatched' : 'raised',
       alarmActive: true,
       alarmChangedAt: alarm.raisedAt,
-      ruleId: alarm.ruleId,
       reopenCount: ticket.reopenCount + 1,
       repairAt: null,
       repairMet: null,
@@ -151,13 +176,15 @@ export class AlarmHandler {
       verifyDueAt: null,
       closedAt: null,
       slaPausedAt: null,
+      ...(trigger ? { trigger } : {}),
     };
+    if (!isOutage(ticket)) change.ruleId = alarm.ruleId;
     if (!unverified) {
       change.repairDueAt = alarm.raisedAt + this.#directory.slaFor(ticket.category).repairMs;
       change.repairBreachedAt = null;
       change.repairEscalation = 0;
     }
-    await this.#writer.update(
+    const updated = await this.#writer.update(
       ticket,
       change,
       'reopened',
@@ -168,45 +195,74 @@ export class AlarmHandler {
           : 'fault returned after the repair',
         previousStatus: ticket.status,
         repairClock: unverified ? 'continues from detection' : 'restarted',
-        ruleId: alarm.ruleId,
-        cause: alarm.cause ?? null,
+        ...this.#detail(alarm),
       },
       { at: alarm.raisedAt, expect: [ticket.status] },
     );
+    await this.#afterAlarmChange(updated, alarm.raisedAt);
   }
 
   async #cleared(alarm: Alarm): Promise<void> {
-    const open = await this.#writer.store.findOpenTicket(alarm);
-    if (!open) return;
+    // The gateway coming back ends the site's outage, whichever cause raised its ticket.
+    const open =
+      (await this.#writer.store.findOpenTicket(alarm)) ??
+      (isOutage(alarm) ? await this.#correlator.openOutage(alarm.site) : undefined);
+    if (!open || (isOutage(open) && !open.alarmActive)) return;
     const at = alarm.clearedAt ?? this.#writer.now();
     const change: TicketChange = { alarmActive: false, alarmChangedAt: at };
+    if (isOutage(open)) change.verifyDueAt = at + this.#correlator.recoveryMs;
     // A repair reported while the fault was still on is verified once it has stayed clear.
-    if (open.status === 'repaired' && open.verifyDueAt === undefined) {
+    else if (open.status === 'repaired' && open.verifyDueAt === undefined) {
       change.verifyDueAt = at + this.#config.verifyMinutes * 60_000;
     }
-    const detail = { ruleId: alarm.ruleId, cause: alarm.cause ?? null };
-    const updated = await this.#writer.update(open, change, 'alarm_cleared', SYSTEM_RULES, detail, {
-      at,
-      expect: OPEN_STATUSES,
-    });
-    if (updated.parentId !== undefined) await this.#clearOutageIfOver(updated.parentId, at);
+    const updated = await this.#writer.update(
+      open,
+      change,
+      'alarm_cleared',
+      SYSTEM_RULES,
+      this.#detail(alarm),
+      {
+        at,
+        expect: OPEN_STATUSES,
+      },
+    );
+    await this.#afterAlarmChange(updated, at);
   }
 
-  /** The last device of an outage is back: the outage's own alarm clears (and its repair can verify). */
-  async #clearOutageIfOver(parentId: number, at: number): Promise<void> {
+  /** An outage takes the devices offline with it; a device's change may end or revive its outage. */
+  async #afterAlarmChange(ticket: Ticket, at: Instant): Promise<void> {
+    if (isOutage(ticket) && ticket.alarmActive) await this.#correlator.adoptOpenOffline(ticket, at);
+    if (ticket.parentId !== undefined) await this.#reassessMassOutage(ticket.parentId, at);
+  }
+
+  /**
+   * A mass outage lasts while more than the threshold of its devices are offline: at or below it,
+   * what is left are devices' own faults (after the recovery time); above it again, it is back.
+   */
+  async #reassessMassOutage(parentId: number, at: Instant): Promise<void> {
     const parent = await this.#writer.store.getTicket(parentId);
-    if (!parent?.alarmActive || parent.status === 'closed' || parent.fault !== 'mass_offline') return;
-    const open = await this.#writer.store.listTickets({ site: parent.site, open: true });
-    if (open.some((t) => t.parentId === parentId && t.alarmActive)) return;
-    await this.#cleared({
-      site: parent.site,
-      assetId: parent.assetId,
-      ruleId: parent.ruleId,
-      fault: parent.fault,
-      category: parent.category,
-      severity: parent.severity,
-      raisedAt: parent.detectedAt,
-      clearedAt: at,
-    });
+    if (!parent || parent.status === 'closed' || parent.fault !== 'mass_offline') return;
+    const active = (await this.#correlator.children(parent)).filter((t) => t.alarmActive).length;
+    const over = active > this.#correlator.threshold;
+    if (over === parent.alarmActive) return;
+    const change: TicketChange = over
+      ? { alarmActive: true, alarmChangedAt: at, verifyDueAt: null }
+      : { alarmActive: false, alarmChangedAt: at, verifyDueAt: at + this.#correlator.recoveryMs };
+    await this.#writer.update(
+      parent,
+      change,
+      over ? 'alarm_repeated' : 'alarm_cleared',
+      SYSTEM_CORRELATION,
+      { devicesOffline: active, threshold: this.#correlator.threshold },
+      { at, expect: OPEN_STATUSES },
+    );
+  }
+
+  #reopenSince(): Instant {
+    return this.#writer.now() - this.#config.reopenHours * 3_600_000;
+  }
+
+  #detail(alarm: Alarm): Record<string, unknown> {
+    return { ruleId: alarm.ruleId, cause: alarm.cause ?? null };
   }
 }

@@ -1,6 +1,6 @@
 import type { Directory } from '../config/directory.ts';
 import { KeyedQueue } from '../core/keyed-queue.ts';
-import type { Instant, Ticket } from '../domain/types.ts';
+import type { Alarm, Instant, Ticket } from '../domain/types.ts';
 import type { TicketsConfig } from './config.ts';
 import { OFFLINE_FAULTS, OUTAGE_FAULTS } from './config.ts';
 import { SYSTEM_CORRELATION, type TicketWriter } from './ticket-writer.ts';
@@ -9,14 +9,17 @@ import { SYSTEM_CORRELATION, type TicketWriter } from './ticket-writer.ts';
  * One outage, one ticket: when a site's gateway is away, or more devices of a site go offline
  * within a short window than a device fault explains, a parent ticket is raised for the site's
  * gateway and the devices' offline tickets are linked to it instead of being handled one by one.
+ * This class decides and links; the AlarmHandler raises, repeats and clears the parent's alarm.
+ *
+ * Only an outage whose alarm is active takes children: once its cause is gone (the gateway is back,
+ * or few enough devices are still offline) a fault that starts is a fault of its own.
  */
 export class Correlator {
   readonly #config: TicketsConfig['correlation'];
   readonly #directory: Directory;
   readonly #writer: TicketWriter;
-  /** Offline tickets raised recently, per site, oldest first. */
+  /** Offline tickets raised recently without a parent, per site, oldest first. */
   readonly #recent = new Map<string, { ticketId: number; at: Instant }[]>();
-
   readonly #category: string;
   readonly #perSite = new KeyedQueue();
 
@@ -33,9 +36,17 @@ export class Correlator {
     return this.#category;
   }
 
+  get threshold(): number {
+    return this.#config.offlineThreshold;
+  }
+
+  get recoveryMs(): number {
+    return this.#config.recoverySeconds * 1000;
+  }
+
   /**
-   * Runs the raising of a site's offline tickets one at a time: devices going offline together
-   * arrive in parallel, and each must see the ones before it to recognise the outage.
+   * Runs a site's offline and outage alarms one at a time: devices going offline together arrive
+   * in parallel, and each must see the ones before it to recognise the outage.
    */
   serialise<T>(site: string, fault: string, task: () => Promise<T>): Promise<T> {
     const outage = OFFLINE_FAULTS.has(fault) || (OUTAGE_FAULTS as readonly string[]).includes(fault);
@@ -47,7 +58,7 @@ export class Correlator {
     return this.#directory.site(site)?.gateway.username ?? `${site}-gw`;
   }
 
-  /** The open outage ticket of a site, if any. */
+  /** The open outage ticket of a site, if any (its alarm may be active or recovering). */
   async openOutage(site: string): Promise<Ticket | undefined> {
     const assetId = this.gatewayOf(site);
     for (const fault of OUTAGE_FAULTS) {
@@ -58,40 +69,30 @@ export class Correlator {
   }
 
   /**
-   * Decides the parent of a new offline ticket about to be raised at `at`: an open outage, or a
-   * new one when this ticket would exceed the threshold (then the recent ones are linked too).
+   * An offline fault about to be raised at `at` would make a mass outage: more than the threshold
+   * of the site's devices offline within the window. Returns the parent alarm to raise, or none.
    */
-  async parentFor(site: string, fault: string, at: Instant): Promise<number | undefined> {
-    if (!OFFLINE_FAULTS.has(fault)) return undefined;
-    const existing = await this.openOutage(site);
-    if (existing) return existing.id;
+  massOutage(site: string, at: Instant): Alarm | undefined {
     const recent = this.#prune(site, at);
     if (recent.length + 1 <= this.#config.offlineThreshold) return undefined;
-    const detectedAt = recent[0]?.at ?? at;
-    const sla = this.#directory.slaFor(this.#category);
-    const parent = await this.#writer.create(
-      {
+    const raisedAt = recent[0]?.at ?? at;
+    return {
+      site,
+      assetId: this.gatewayOf(site),
+      ruleId: 'correlation',
+      fault: 'mass_offline',
+      category: this.#category,
+      severity: 'critical',
+      raisedAt,
+      cause: {
         site,
         assetId: this.gatewayOf(site),
-        category: this.#category,
-        fault: 'mass_offline',
-        severity: 'critical',
-        ruleId: 'correlation',
-        alarmActive: true,
-        alarmChangedAt: at,
-        detectedAt,
-        arrival: { dueAt: detectedAt + sla.arrivalMs },
-        repair: { dueAt: detectedAt + sla.repairMs },
+        kind: 'availability',
+        code: 'mass_offline',
+        detail: { devices: recent.length + 1, windowSeconds: this.#config.windowSeconds },
+        ts: raisedAt,
       },
-      SYSTEM_CORRELATION,
-      { reason: `${recent.length + 1} devices offline within ${this.#config.windowSeconds} s` },
-    );
-    await this.#linkAll(
-      recent.map((r) => r.ticketId),
-      parent.id,
-    );
-    this.#recent.delete(site);
-    return parent.id;
+    };
   }
 
   /** Remembers an offline ticket raised without a parent, for the threshold. */
@@ -103,24 +104,34 @@ export class Correlator {
     ]);
   }
 
-  /** Links a site's open offline tickets without a parent to a (new) gateway outage ticket. */
-  async adoptOpenOffline(parent: Ticket): Promise<void> {
+  /**
+   * Links the site's open offline tickets without a parent that belong to this outage: those
+   * detected since shortly before it began. A lock offline for hours before the gateway went away
+   * is a loose cable of its own, not part of the outage.
+   */
+  async adoptOpenOffline(parent: Ticket, since: Instant): Promise<void> {
+    const from = since - this.#config.windowSeconds * 1000;
     const open = await this.#writer.store.listTickets({ site: parent.site, open: true });
     const orphans = open.filter(
-      (t) => OFFLINE_FAULTS.has(t.fault) && t.parentId === undefined && t.id !== parent.id,
+      (t) =>
+        OFFLINE_FAULTS.has(t.fault) &&
+        t.parentId === undefined &&
+        t.id !== parent.id &&
+        t.alarmActive &&
+        t.detectedAt >= from,
     );
-    await this.#linkAll(
-      orphans.map((t) => t.id),
-      parent.id,
-    );
+    for (const orphan of orphans) {
+      if (orphan.status === 'closed') continue;
+      await this.#writer.update(orphan, { parentId: parent.id }, 'linked', SYSTEM_CORRELATION, {
+        parentId: parent.id,
+      });
+    }
+    this.#recent.delete(parent.site);
   }
 
-  async #linkAll(ids: readonly number[], parentId: number): Promise<void> {
-    for (const id of ids) {
-      const child = await this.#writer.store.getTicket(id);
-      if (!child || child.status === 'closed' || child.parentId !== undefined) continue;
-      await this.#writer.update(child, { parentId }, 'linked', SYSTEM_CORRELATION, { parentId });
-    }
+  /** The open tickets linked to an outage. */
+  async children(parent: Ticket): Promise<Ticket[]> {
+    return this.#writer.store.listTickets({ site: parent.site, parentId: parent.id, open: true });
   }
 
   #prune(site: string, at: Instant): { ticketId: number; at: Instant }[] {

@@ -3,14 +3,32 @@ import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Service } from '../core/service.ts';
 import type { AlarmTransition, Instant } from '../domain/types.ts';
-import type { Store } from '../store/store.ts';
+import type { GatewayRecord, Store } from '../store/store.ts';
 import type { TicketService } from './ticket-service.ts';
+
+export type GatewayState = 'connected' | 'offline' | 'not_commissioned';
+
+export interface GatewayStatus {
+  site: string;
+  username: string;
+  state: GatewayState;
+  firstConnectedAt?: Instant;
+  lastConnectedAt?: Instant;
+  lastDisconnectedAt?: Instant;
+}
+
+const key = (site: string, gateway: string) => `${site}\u001f${gateway}`;
 
 /**
  * Watches the sites' gateways on the embedded broker. A gateway with no connection left for
  * longer than the grace period (a reboot or a quick reconnect is not an outage) raises one
  * `gateway_offline` ticket for its site; the devices' offline tickets are linked to it. Its
- * return clears the alarm.
+ * return clears the alarm, and the outage ticket recovers.
+ *
+ * A configured gateway that has never connected is "not commissioned yet": a warning on
+ * /api/health and the sites list, not a critical ticket that breaches within five minutes of the
+ * very first start. Once it has connected (recorded in the store), its absence is an outage,
+ * also across restarts.
  */
 export class GatewayWatch implements Service {
   readonly name = 'gateway-watch';
@@ -18,13 +36,15 @@ export class GatewayWatch implements Service {
   readonly #clock: Clock;
   readonly #log: Logger;
   readonly #graceMs: number;
+  readonly #store: Store;
+  readonly #directory: Directory;
   readonly #connections = new Map<string, number>();
   readonly #pending = new Map<string, NodeJS.Timeout>();
   readonly #down = new Set<string>();
+  readonly #seen = new Map<string, GatewayRecord>();
+  /** Store writes in order, so that a quick disconnect never lands before its connect. */
+  #recording: Promise<void> = Promise.resolve();
   #running = false;
-
-  readonly #store: Store;
-  readonly #directory: Directory;
 
   constructor(deps: {
     tickets: TicketService;
@@ -42,56 +62,107 @@ export class GatewayWatch implements Service {
     this.#graceMs = deps.graceSeconds * 1000;
   }
 
-  /**
-   * Outages open before a restart are still down until their gateway connects; and a configured
-   * gateway that does not connect within the grace period after start-up is an outage too.
-   */
+  /** Outages open before a restart are still down until their gateway connects. */
   async start(): Promise<void> {
     this.#running = true;
+    for (const g of await this.#store.listGateways()) this.#seen.set(key(g.site, g.username), g);
     for (const t of await this.#store.listTickets({ open: true })) {
-      if (t.fault === 'gateway_offline' && t.alarmActive) this.#down.add(`${t.site}\u001f${t.assetId}`);
+      if (t.fault === 'gateway_offline' && t.alarmActive) this.#down.add(key(t.site, t.assetId));
     }
+    const uncommissioned: string[] = [];
     for (const site of this.#directory.sites) {
-      const key = `${site.id}\u001f${site.gateway.username}`;
-      if (!this.#down.has(key) && !this.#connections.get(key))
-        this.#armGrace(site.id, site.gateway.username, key);
+      const k = key(site.id, site.gateway.username);
+      if (!this.#seen.has(k)) uncommissioned.push(site.gateway.username);
+      else if (!this.#down.has(k) && !this.#connections.get(k))
+        this.#armGrace(site.id, site.gateway.username);
     }
+    if (uncommissioned.length > 0)
+      this.#log.warn({ gateways: uncommissioned }, 'gateways not commissioned yet (never connected)');
   }
 
   async stop(): Promise<void> {
     this.#running = false;
     for (const timer of this.#pending.values()) clearTimeout(timer);
     this.#pending.clear();
+    await this.#recording;
+  }
+
+  statuses(): GatewayStatus[] {
+    return this.#directory.sites.map((site) => {
+      const k = key(site.id, site.gateway.username);
+      const seen = this.#seen.get(k);
+      const state: GatewayState = this.#connections.get(k)
+        ? 'connected'
+        : seen
+          ? 'offline'
+          : 'not_commissioned';
+      return {
+        site: site.id,
+        username: site.gateway.username,
+        state,
+        ...(seen
+          ? {
+              firstConnectedAt: seen.firstConnectedAt,
+              lastConnectedAt: seen.lastConnectedAt,
+              ...(seen.lastDisconnectedAt !== undefined
+                ? { lastDisconnectedAt: seen.lastDisconnectedAt }
+                : {}),
+            }
+          : {}),
+      };
+    });
   }
 
   connected(site: string, gateway: string): void {
-    const key = `${site}\u001f${gateway}`;
-    const count = (this.#connections.get(key) ?? 0) + 1;
-    this.#connections.set(key, count);
+    const k = key(site, gateway);
+    const now = this.#clock.now();
+    const count = (this.#connections.get(k) ?? 0) + 1;
+    this.#connections.set(k, count);
+    const seen = this.#seen.get(k);
+    this.#seen.set(k, {
+      site,
+      username: gateway,
+      firstConnectedAt: seen?.firstConnectedAt ?? now,
+      lastConnectedAt: now,
+      ...(seen?.lastDisconnectedAt !== undefined ? { lastDisconnectedAt: seen.lastDisconnectedAt } : {}),
+    });
+    if (!seen) this.#log.info({ site, gateway }, 'gateway commissioned: connected for the first time');
+    this.#persist(() => this.#store.recordGatewayConnected(site, gateway, now));
     if (count !== 1) return;
-    const timer = this.#pending.get(key);
+    const timer = this.#pending.get(k);
     if (timer) {
       clearTimeout(timer);
-      this.#pending.delete(key);
+      this.#pending.delete(k);
     }
-    if (this.#down.delete(key)) this.#record(site, gateway, 'cleared', this.#clock.now());
+    if (this.#down.delete(k)) this.#record(site, gateway, 'cleared', now);
   }
 
   disconnected(site: string, gateway: string): void {
-    const key = `${site}\u001f${gateway}`;
-    const count = Math.max(0, (this.#connections.get(key) ?? 1) - 1);
-    this.#connections.set(key, count);
-    if (count > 0 || !this.#running || this.#pending.has(key) || this.#down.has(key)) return;
-    this.#armGrace(site, gateway, key);
+    const k = key(site, gateway);
+    const now = this.#clock.now();
+    const count = Math.max(0, (this.#connections.get(k) ?? 1) - 1);
+    this.#connections.set(k, count);
+    const seen = this.#seen.get(k);
+    if (seen) seen.lastDisconnectedAt = now;
+    this.#persist(() => this.#store.recordGatewayDisconnected(site, gateway, now));
+    if (count > 0 || !this.#running || this.#pending.has(k) || this.#down.has(k)) return;
+    this.#armGrace(site, gateway);
   }
 
-  #armGrace(site: string, gateway: string, key: string): void {
+  #persist(write: () => Promise<void>): void {
+    this.#recording = this.#recording.then(write).catch((err: unknown) => {
+      this.#log.error({ err }, 'could not record the gateway connection');
+    });
+  }
+
+  #armGrace(site: string, gateway: string): void {
+    const k = key(site, gateway);
     const lostAt = this.#clock.now();
     this.#pending.set(
-      key,
+      k,
       setTimeout(() => {
-        this.#pending.delete(key);
-        this.#down.add(key);
+        this.#pending.delete(k);
+        this.#down.add(k);
         this.#log.warn({ site, gateway }, 'site gateway offline beyond the grace period');
         this.#record(site, gateway, 'raised', lostAt);
       }, this.#graceMs),
@@ -114,9 +185,10 @@ export class GatewayWatch implements Service {
         code: type === 'raised' ? 'offline' : 'online',
         ts: at,
       },
+      limit: { forSeconds: this.#graceMs / 1000 },
     };
     const transition: AlarmTransition =
-      type === 'raised' ? { type, alarm } : { type, alarm: { ...alarm, clearedAt: this.#clock.now() } };
+      type === 'raised' ? { type, alarm } : { type, alarm: { ...alarm, clearedAt: at } };
     this.#tickets.applyAlarm(transition).catch((err: unknown) => {
       this.#log.error({ err, site, gateway }, 'could not record the gateway outage');
     });

@@ -4,11 +4,12 @@ import type { EventBus } from '../core/event-bus.ts';
 import type { Logger } from '../core/logger.ts';
 import { MinHeap } from '../core/min-heap.ts';
 import type { Service } from '../core/service.ts';
-import type { Instant, Ticket } from '../domain/types.ts';
+import type { Instant, Ticket, TicketEventType } from '../domain/types.ts';
 import type { Store } from '../store/store.ts';
-import { isRunning, type SlaClockName, type TicketService } from './ticket-service.ts';
+import { isOutage, isRunning, type SlaClockName } from './clocks.ts';
+import type { TicketService } from './ticket-service.ts';
 
-type Action = 'breach' | 'near' | 'verify';
+type Action = 'breach' | 'near' | 'verify' | 'recover';
 
 interface Deadline {
   dueAt: Instant;
@@ -34,7 +35,14 @@ export interface SlaSchedulerDeps {
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Ticket events after which a ticket may have new deadlines to watch. */
-const RESCHEDULING_EVENTS = new Set(['raised', 'reopened', 'sla_resumed', 'repaired', 'alarm_cleared']);
+const RESCHEDULING_EVENTS: ReadonlySet<TicketEventType> = new Set<TicketEventType>([
+  'raised',
+  'reopened',
+  'sla_resumed',
+  'repaired',
+  'alarm_cleared',
+  'detached',
+]);
 
 /**
  * One timer for every ticket deadline: a min-heap ordered by due time, armed for the earliest.
@@ -81,16 +89,21 @@ export class SlaScheduler implements Service {
     this.#queued.clear();
   }
 
-  /** Adds what is still due on a ticket: breaches and near-deadline warnings, and verification. */
+  /**
+   * Adds what is still due on a ticket: breaches and near-deadline warnings, verification of a
+   * repair, and the recovery of an outage whose cause is gone.
+   */
   track(ticket: Ticket): void {
     const { nearFraction } = this.#deps.tickets.config.escalation;
     const sla = this.#deps.directory.slaFor(ticket.category);
+    const now = this.#deps.clock.now();
     for (const clock of ['arrival', 'repair'] as const) {
-      if (!isRunning(ticket, clock)) continue;
       const dueAt = ticket[clock].dueAt;
+      if (dueAt === undefined || !isRunning(ticket, clock)) continue;
       this.#push({ dueAt, ticketId: ticket.id, action: 'breach', clock, clockDueAt: dueAt });
-      if (ticket.escalation[clock] < 1) {
-        const span = clock === 'arrival' ? sla.arrivalMs : sla.repairMs;
+      const span = clock === 'arrival' ? sla.arrivalMs : sla.repairMs;
+      // A deadline already past (a device left its outage late) is told once, as a breach.
+      if (ticket.escalation[clock] < 1 && span !== null && dueAt > now) {
         this.#push({
           dueAt: dueAt - (1 - nearFraction) * span,
           ticketId: ticket.id,
@@ -100,14 +113,19 @@ export class SlaScheduler implements Service {
         });
       }
     }
-    if (ticket.status === 'repaired' && ticket.verifyDueAt !== undefined) {
-      this.#push({
-        dueAt: ticket.verifyDueAt,
-        ticketId: ticket.id,
-        action: 'verify',
-        clock: 'repair',
-        clockDueAt: ticket.verifyDueAt,
-      });
+    const verifyDueAt = ticket.verifyDueAt;
+    if (verifyDueAt !== undefined && ticket.status !== 'closed') {
+      const recovering = isOutage(ticket) && !ticket.alarmActive;
+      if (recovering || ticket.status === 'repaired') {
+        const action = recovering ? 'recover' : 'verify';
+        this.#push({
+          dueAt: verifyDueAt,
+          ticketId: ticket.id,
+          action,
+          clock: 'repair',
+          clockDueAt: verifyDueAt,
+        });
+      }
     }
     this.#arm();
   }
@@ -165,6 +183,8 @@ export class SlaScheduler implements Service {
     const { tickets } = this.#deps;
     if (d.action === 'verify') {
       await tickets.verify(d.ticketId, d.dueAt);
+    } else if (d.action === 'recover') {
+      await tickets.recoverOutage(d.ticketId, d.dueAt);
     } else if (d.action === 'near') {
       await tickets.escalate(d.ticketId, d.clock, 1, d.dueAt, d.clockDueAt);
     } else {

@@ -6,22 +6,29 @@ import type { Logger } from '../core/logger.ts';
 import type { AlarmTransition, Instant, Ticket } from '../domain/types.ts';
 import type { Store } from '../store/store.ts';
 import { AlarmHandler } from './alarm-handler.ts';
+import {
+  BEFORE_ARRIVAL,
+  BEFORE_REPAIR,
+  isOutage,
+  isRunning,
+  newClocks,
+  OPEN_STATUSES,
+  type SlaClockName,
+} from './clocks.ts';
 import type { TicketsConfig } from './config.ts';
 import { ticketsSchema } from './config.ts';
 import { Correlator } from './correlation.ts';
+import { guarded, OutageResolver } from './outage-resolver.ts';
 import {
   type Actor,
-  BEFORE_ARRIVAL,
-  BEFORE_REPAIR,
-  OPEN_STATUSES,
   SYSTEM_MAINTENANCE,
   SYSTEM_SLA,
   type TicketChange,
   TicketWriter,
 } from './ticket-writer.ts';
 
+export { isRunning, type SlaClockName } from './clocks.ts';
 export type { Actor } from './ticket-writer.ts';
-export type SlaClockName = 'arrival' | 'repair';
 
 export interface ManualTicketInput {
   site: string;
@@ -41,6 +48,7 @@ export class TicketService {
   readonly #directory: Directory;
   readonly #config: TicketsConfig;
   readonly #alarms: AlarmHandler;
+  readonly #outages: OutageResolver;
   readonly #log: Logger;
   readonly correlator: Correlator;
 
@@ -61,6 +69,7 @@ export class TicketService {
       directory: deps.directory,
       writer: this.#writer,
     });
+    this.#outages = new OutageResolver({ writer: this.#writer, correlator: this.correlator });
     this.#alarms = new AlarmHandler({
       writer: this.#writer,
       directory: deps.directory,
@@ -94,7 +103,6 @@ export class TicketService {
     const existing = await this.#writer.store.findOpenTicket(input);
     if (existing) throw conflict('ticket_exists', `ticket ${existing.id} is already open for this fault`);
     const now = this.#writer.now();
-    const sla = this.#directory.slaFor(category);
     return this.#writer.create(
       {
         site: input.site,
@@ -105,8 +113,7 @@ export class TicketService {
         ruleId: 'manual',
         alarmActive: false,
         detectedAt: now,
-        arrival: { dueAt: now + sla.arrivalMs },
-        repair: { dueAt: now + sla.repairMs },
+        ...newClocks(now, this.#directory.slaFor(category)),
       },
       actor,
       { note: input.note ?? null },
@@ -160,14 +167,16 @@ export class TicketService {
       );
     }
     const at = this.#writer.now();
-    const met = at <= ticket.arrival.dueAt;
-    Object.assign(change, { arrivalAt: at, arrivalMet: met });
+    const due = ticket.arrival.dueAt;
+    // Without an arrival target the arrival is recorded, but neither met nor missed.
+    const met = due === undefined ? undefined : at <= due;
+    Object.assign(change, met === undefined ? { arrivalAt: at } : { arrivalAt: at, arrivalMet: met });
     return this.#writer.update(
       ticket,
       change,
       'arrived',
       actor,
-      { met, dueAt: ticket.arrival.dueAt },
+      { met: met ?? null, dueAt: due ?? null },
       {
         at,
         expect: BEFORE_ARRIVAL,
@@ -229,32 +238,21 @@ export class TicketService {
       { reason: reason ?? null },
       { at, expect: [ticket.status] },
     );
-    await this.#closeChildren(closed, actor);
+    // Children whose own alarm is still active stand alone; the others are resolved with it.
+    if (isOutage(closed)) await this.#outages.releaseChildren(closed, actor, at);
     return closed;
   }
 
-  /** An outage ticket closed: the devices' tickets linked to it are resolved with it. */
-  async #closeChildren(parent: Ticket, actor: Actor): Promise<void> {
-    const open = await this.#writer.store.listTickets({ site: parent.site, open: true });
-    for (const child of open.filter((t) => t.parentId === parent.id)) {
-      await this.#guarded(() =>
-        this.#writer.update(
-          child,
-          { status: 'closed', closedAt: parent.closedAt ?? this.#writer.now(), slaPausedAt: null },
-          'closed',
-          actor,
-          { reason: `resolved with outage ticket ${parent.id}` },
-          { expect: [child.status] },
-        ),
-      );
-    }
+  /** An outage's cause has stayed gone for the recovery time (SLA scheduler). */
+  recoverOutage(id: number, dueAt: Instant): Promise<Ticket | undefined> {
+    return this.#outages.recover(id, dueAt);
   }
 
   /** The sensor kept the alarm clear since the repair: the repair is verified (SLA scheduler). */
   async verify(id: number, dueAt: Instant): Promise<Ticket | undefined> {
     const ticket = await this.#writer.store.getTicket(id);
     if (ticket?.status !== 'repaired' || ticket.verifyDueAt !== dueAt || ticket.alarmActive) return undefined;
-    return this.#guarded(() =>
+    return guarded(() =>
       this.#writer.update(
         ticket,
         { status: 'verified', repairVerifiedAt: dueAt, verifyDueAt: null },
@@ -276,7 +274,7 @@ export class TicketService {
         : { repairBreachedAt: dueAt, repairMet: false };
     // Only while the clock is still running: an arrival or repair committed meanwhile wins.
     const running = clock === 'arrival' ? BEFORE_ARRIVAL : BEFORE_REPAIR;
-    const updated = await this.#guarded(() =>
+    const updated = await guarded(() =>
       this.#writer.update(
         ticket,
         change,
@@ -322,7 +320,7 @@ export class TicketService {
       contacts: to?.contacts ?? [],
       reason: level === 1 ? 'near' : 'breached',
     };
-    return this.#guarded(() =>
+    return guarded(() =>
       this.#writer.update(ticket, change, 'escalated', SYSTEM_SLA, detail, {
         at,
         expect: OPEN_STATUSES,
@@ -335,7 +333,7 @@ export class TicketService {
   async pauseSla(id: number, at: Instant, windowId: number): Promise<Ticket | undefined> {
     const ticket = await this.#writer.store.getTicket(id);
     if (!ticket || ticket.status === 'closed' || ticket.slaPausedAt !== undefined) return undefined;
-    return this.#guarded(() =>
+    return guarded(() =>
       this.#writer.update(
         ticket,
         { slaPausedAt: at },
@@ -354,9 +352,11 @@ export class TicketService {
     const pausedMs = Math.max(0, at - ticket.slaPausedAt);
     const change: TicketChange = { slaPausedAt: null };
     const unpaused: Ticket = { ...ticket, slaPausedAt: undefined };
-    if (isRunning(unpaused, 'arrival')) change.arrivalDueAt = ticket.arrival.dueAt + pausedMs;
+    const arrivalDue = ticket.arrival.dueAt;
+    if (arrivalDue !== undefined && isRunning(unpaused, 'arrival'))
+      change.arrivalDueAt = arrivalDue + pausedMs;
     if (isRunning(unpaused, 'repair')) change.repairDueAt = ticket.repair.dueAt + pausedMs;
-    return this.#guarded(() =>
+    return guarded(() =>
       this.#writer.update(
         ticket,
         change,
@@ -370,16 +370,6 @@ export class TicketService {
       ),
     );
   }
-
-  /** A system step that lost a race to a person's action is simply not needed any more. */
-  async #guarded(step: () => Promise<Ticket>): Promise<Ticket | undefined> {
-    try {
-      return await step();
-    } catch (err) {
-      if (err instanceof XiaoerError && err.code === 'ticket_conflict') return undefined;
-      throw err;
-    }
-  }
 }
 
 /**
@@ -391,15 +381,4 @@ function assertMayWork(ticket: Ticket, actor: Actor): void {
   throw new XiaoerError('not_assignee', `ticket ${ticket.id} is dispatched to ${ticket.assignee}`, {
     httpStatus: 403,
   });
-}
-
-/**
- * Whether an SLA clock is still counting down: not reached, not breached, not paused, ticket open,
- * and not part of an outage (the outage ticket carries the clocks for all its devices).
- */
-export function isRunning(ticket: Ticket, clock: SlaClockName): boolean {
-  if (ticket.status === 'closed' || ticket.slaPausedAt !== undefined || ticket.parentId !== undefined)
-    return false;
-  const c = ticket[clock];
-  return c.at === undefined && c.breachedAt === undefined;
 }

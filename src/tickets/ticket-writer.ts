@@ -2,7 +2,7 @@ import type { Clock } from '../core/clock.ts';
 import { notFound } from '../core/errors.ts';
 import type { EventBus } from '../core/event-bus.ts';
 import type { Logger } from '../core/logger.ts';
-import type { Instant, Ticket, TicketStatus } from '../domain/types.ts';
+import type { Instant, Ticket, TicketEventType, TicketStatus } from '../domain/types.ts';
 import type { NewTicket, NewTicketEvent, Store, TicketGuard, TicketPatch } from '../store/store.ts';
 
 export interface Actor {
@@ -19,15 +19,7 @@ export const SYSTEM_SLA: Actor = { name: 'system:sla' };
 export const SYSTEM_CORRELATION: Actor = { name: 'system:correlation' };
 export const SYSTEM_MAINTENANCE: Actor = { name: 'system:maintenance' };
 
-export const OPEN_STATUSES: readonly TicketStatus[] = [
-  'raised',
-  'dispatched',
-  'on_site',
-  'repaired',
-  'verified',
-];
-export const BEFORE_ARRIVAL: readonly TicketStatus[] = ['raised', 'dispatched'];
-export const BEFORE_REPAIR: readonly TicketStatus[] = ['raised', 'dispatched', 'on_site'];
+export { BEFORE_ARRIVAL, BEFORE_REPAIR, OPEN_STATUSES } from './clocks.ts';
 
 export type NewTicketFields = Omit<
   NewTicket,
@@ -91,7 +83,7 @@ export class TicketWriter {
   async update(
     ticket: Ticket,
     change: TicketChange,
-    type: string,
+    type: TicketEventType,
     actor: Actor,
     detail: Record<string, unknown>,
     opts: { at?: Instant; expect?: readonly TicketStatus[]; guard?: TicketGuard } = {},

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { TicketEventType } from '../../src/domain/types.ts';
 import type { NewTicket, Store } from '../../src/store/store.ts';
 
 const T0 = Date.parse('2026-11-26T09:00:00Z');
@@ -23,7 +24,7 @@ export const newTicket = (overrides: Partial<NewTicket> = {}): NewTicket => ({
   ...overrides,
 });
 
-const ev = (type: string, at = T0) => ({
+const ev = (type: TicketEventType, at = T0) => ({
   at,
   actor: 'system:test',
   type,
@@ -116,7 +117,7 @@ export function storeContract(driver: string, factory: StoreFactory): void {
           'dispatched',
         ]),
       ).rejects.toMatchObject({ code: 'ticket_conflict', httpStatus: 409 });
-      await expect(store.updateTicket(9999, { updatedAt: T0 }, ev('x'))).rejects.toMatchObject({
+      await expect(store.updateTicket(9999, { updatedAt: T0 }, ev('closed'))).rejects.toMatchObject({
         code: 'not_found',
       });
       expect((await store.listTicketEvents(ticket.id)).map((e) => e.type)).toEqual(['raised', 'arrived']);
@@ -223,7 +224,10 @@ export function storeContract(driver: string, factory: StoreFactory): void {
         });
       }
       expect(await store.countDeadLetters()).toBe(2);
-      expect((await store.listDeadLetters(10)).map((d) => d.reason)).toEqual(['not_json', 'schema']);
+      expect((await store.listDeadLetters({ limit: 10, offset: 0 })).map((d) => d.reason)).toEqual([
+        'not_json',
+        'schema',
+      ]);
     });
 
     it.runIf(factory.reopen !== undefined)('keeps committed tickets when reopened', async () => {

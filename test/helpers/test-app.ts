@@ -16,7 +16,7 @@ export function testConfig(dataDir: string, override: (c: Config) => void = () =
     XIAOER_ADMIN_PASSWORD: ADMIN_PASSWORD,
   });
   config.dataDir = dataDir;
-  config.http = { host: '127.0.0.1', port: 0 };
+  config.http = { ...config.http, host: '127.0.0.1', port: 0 };
   config.mqtt.host = '127.0.0.1';
   config.mqtt.port = 0;
   config.logLevel = 'silent';
@@ -35,6 +35,8 @@ export interface TestApp {
     opts?: { token?: string; body?: unknown },
   ): Promise<{ status: number; body: T }>;
   login(username: string, password: string): Promise<string>;
+  /** The admin's token (logged in once). */
+  adminToken(): Promise<string>;
   /** Creates a user through the API as admin and returns its token. */
   userToken(username: string, role: 'staff' | 'maintainer' | 'admin'): Promise<string>;
   gateway(site: string, password?: string): Promise<MqttClient>;
@@ -77,6 +79,10 @@ export async function startTestApp(
     dataDir,
     request,
     login,
+    async adminToken() {
+      adminToken ??= await login('admin', ADMIN_PASSWORD);
+      return adminToken;
+    },
     async userToken(username, role) {
       adminToken ??= await login('admin', ADMIN_PASSWORD);
       const password = `${username}-password`;

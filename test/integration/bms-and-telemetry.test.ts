@@ -51,7 +51,8 @@ describe('the whole app with the BMS over OPC UA and telemetry in InfluxDB', () 
     const token = await app.userToken('desk', 'staff');
     await waitFor(
       async () => {
-        const h = (await app.request<{ opcua: { connected: boolean }[] }>('GET', '/api/health')).body;
+        const h = (await app.request<{ opcua: { connected: boolean }[] }>('GET', '/api/health', { token }))
+          .body;
         return h.opcua[0]?.connected ? true : undefined;
       },
       { timeoutMs: 15_000, what: 'OPC UA connected' },
@@ -118,7 +119,9 @@ describe('the whole app with the BMS over OPC UA and telemetry in InfluxDB', () 
     );
     expect(leak.map((r) => r.value)).toEqual([false]);
     const health = (
-      await t.request<{ telemetry: { configured: boolean; writtenPoints: number } }>('GET', '/api/health')
+      await t.request<{ telemetry: { configured: boolean; writtenPoints: number } }>('GET', '/api/health', {
+        token: await t.adminToken(),
+      })
     ).body;
     expect(health.telemetry).toMatchObject({ configured: true });
     expect(health.telemetry.writtenPoints).toBeGreaterThanOrEqual(3);

@@ -1,9 +1,16 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { strictObject } from '../../core/strict.ts';
 import { ROLES } from '../../domain/types.ts';
 import type { ApiDeps } from '../build-api.ts';
-import { errorSchema, userSchema, userView } from '../views.ts';
+import { errorSchema, iso, pageQuery, query, userSchema, userView } from '../views.ts';
+import { actorOf } from './tickets.ts';
 
+const username = z.string().regex(/^[a-zA-Z0-9._-]{2,64}$/, 'expected 2-64 letters, digits, ".", "_" or "-"');
+const password = z.string().min(8, 'expected at least 8 characters').max(200);
+const userParams = strictObject({ username: z.string().min(1).max(64) });
+
+/** Users, the audit log and dead letters: admins only. */
 export const adminRoutes =
   (deps: ApiDeps): FastifyPluginAsyncZod =>
   async (app) => {
@@ -13,7 +20,11 @@ export const adminRoutes =
       '/users',
       {
         onRequest: admin,
-        schema: { tags: ['admin'], response: { 200: z.object({ users: z.array(userSchema) }) } },
+        schema: {
+          summary: 'List users',
+          tags: ['users'],
+          response: { 200: z.object({ users: z.array(userSchema) }) },
+        },
       },
       async () => ({ users: (await deps.store.listUsers()).map(userView) }),
     );
@@ -23,41 +34,103 @@ export const adminRoutes =
       {
         onRequest: admin,
         schema: {
-          tags: ['admin'],
-          body: z.object({
-            username: z
-              .string()
-              .regex(/^[a-zA-Z0-9._-]{2,64}$/, 'expected 2-64 letters, digits, ".", "_" or "-"'),
+          summary: 'Create a user',
+          tags: ['users'],
+          body: strictObject({
+            username,
             displayName: z.string().min(1).max(100),
             role: z.enum(ROLES),
-            password: z.string().min(8, 'expected at least 8 characters'),
+            password,
           }),
           response: { 201: userSchema, 400: errorSchema, 409: errorSchema },
         },
       },
-      async (req, reply) => reply.status(201).send(userView(await deps.auth.createUser(req.body))),
+      async (req, reply) =>
+        reply.status(201).send(userView(await deps.auth.createUser(req.body, actorOf(req).name))),
     );
 
-    app.get('/sites', { onRequest: app.requireRole(), schema: { tags: ['sites'] } }, async () => ({
-      // Gateway passwords stay out of the API.
-      sites: deps.directory.sites.map((s) => ({ id: s.id, name: s.name, devices: s.devices })),
-    }));
+    app.patch(
+      '/users/:username',
+      {
+        onRequest: admin,
+        schema: {
+          summary: 'Edit or disable a user',
+          description:
+            'A disabled user cannot log in and is logged out everywhere; the last active admin cannot be disabled or demoted.',
+          tags: ['users'],
+          params: userParams,
+          body: strictObject({
+            displayName: z.string().min(1).max(100).optional(),
+            role: z.enum(ROLES).optional(),
+            disabled: z.boolean().optional(),
+          }).refine((b) => Object.keys(b).length > 0, 'give at least one of displayName, role, disabled'),
+          response: { 200: userSchema, 400: errorSchema, 404: errorSchema, 409: errorSchema },
+        },
+      },
+      async (req) => userView(await deps.auth.updateUser(req.params.username, req.body, actorOf(req).name)),
+    );
+
+    app.post(
+      '/users/:username/password',
+      {
+        onRequest: admin,
+        schema: {
+          summary: "Reset a user's password",
+          description:
+            'Sets the given password, or generates one and returns it once. The user is logged out everywhere.',
+          tags: ['users'],
+          params: userParams,
+          body: strictObject({ password: password.optional() }).nullish(),
+          response: {
+            200: z.object({ user: userSchema, generatedPassword: z.string().optional() }),
+            404: errorSchema,
+          },
+        },
+      },
+      async (req) => {
+        const given = req.body?.password;
+        const { user, password: set } = await deps.auth.resetPassword(
+          req.params.username,
+          actorOf(req).name,
+          given,
+        );
+        return { user: userView(user), ...(given === undefined ? { generatedPassword: set } : {}) };
+      },
+    );
+
+    app.get(
+      '/audit',
+      {
+        onRequest: admin,
+        schema: {
+          summary: 'The audit log',
+          description: 'Changes outside tickets (users, planned work, assets), newest first.',
+          tags: ['users'],
+          querystring: query(pageQuery(500)),
+        },
+      },
+      async (req) => ({
+        entries: (await deps.store.listAudit(req.query)).map((e) => ({ ...e, at: iso(e.at) })),
+      }),
+    );
 
     app.get(
       '/dead-letters',
       {
         onRequest: admin,
         schema: {
-          tags: ['admin'],
-          querystring: z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100) }),
+          summary: 'Rejected payloads',
+          description:
+            'Messages that could not be used, with the reason, newest first (the newest 10,000 are kept).',
+          tags: ['ingest'],
+          querystring: query(pageQuery(500)),
         },
       },
       async (req) => ({
         total: await deps.store.countDeadLetters(),
-        deadLetters: (await deps.store.listDeadLetters(req.query.limit)).map((d) => ({
-          ...d,
-          at: new Date(d.at).toISOString(),
-        })),
+        limit: req.query.limit,
+        offset: req.query.offset,
+        deadLetters: (await deps.store.listDeadLetters(req.query)).map((d) => ({ ...d, at: iso(d.at) })),
       }),
     );
   };

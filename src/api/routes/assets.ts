@@ -1,6 +1,8 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { strictObject } from '../../core/strict.ts';
 import type { ApiDeps } from '../build-api.ts';
+import { errorSchema, iso, pageQuery, query } from '../views.ts';
 import { actorOf } from './tickets.ts';
 
 const assetSchema = z.object({
@@ -15,10 +17,10 @@ const assetSchema = z.object({
   firstSeenAt: z.string().optional(),
 });
 
-const view = (a: ReturnType<ApiDeps['assets']['list']>[number]) => ({
-  ...a,
-  firstSeenAt: a.firstSeenAt === undefined ? undefined : new Date(a.firstSeenAt).toISOString(),
-});
+const view = (a: ReturnType<ApiDeps['assets']['list']>[number]) => {
+  const { rules: _rules, ...rest } = a;
+  return { ...rest, firstSeenAt: iso(a.firstSeenAt) };
+};
 
 export const assetRoutes =
   (deps: ApiDeps): FastifyPluginAsyncZod =>
@@ -28,17 +30,31 @@ export const assetRoutes =
       {
         onRequest: app.requireRole(),
         schema: {
-          tags: ['assets'],
+          summary: 'List assets',
           description:
-            'Configured assets, and devices first seen on the wire (unconfirmed until an admin confirms them).',
-          querystring: z.object({
-            site: z.string().optional(),
+            'Configured assets, and devices first seen on the wire (unconfirmed until an admin confirms them), a page at a time.',
+          tags: ['assets'],
+          querystring: query({
+            site: z.string().max(64).optional(),
             status: z.enum(['confirmed', 'unconfirmed']).optional(),
+            ...pageQuery(500),
           }),
-          response: { 200: z.object({ assets: z.array(assetSchema) }) },
+          response: {
+            200: z.object({
+              total: z.number().int(),
+              limit: z.number().int(),
+              offset: z.number().int(),
+              assets: z.array(assetSchema),
+            }),
+            400: errorSchema,
+          },
         },
       },
-      async (req) => ({ assets: deps.assets.list(req.query).map(view) }),
+      async (req) => {
+        const { limit, offset, ...filter } = req.query;
+        const all = deps.assets.list(filter);
+        return { total: all.length, limit, offset, assets: all.slice(offset, offset + limit).map(view) };
+      },
     );
 
     app.post(
@@ -46,15 +62,17 @@ export const assetRoutes =
       {
         onRequest: app.requireRole('admin'),
         schema: {
+          summary: 'Confirm a discovered device',
+          description: 'Gives it a kind and category: its rules run from then on.',
           tags: ['assets'],
-          params: z.object({ site: z.string(), id: z.string() }),
-          body: z.object({
-            kind: z.string().min(1),
-            category: z.string().optional(),
+          params: strictObject({ site: z.string().max(64), id: z.string().max(256) }),
+          body: strictObject({
+            kind: z.string().min(1).max(64),
+            category: z.string().max(64).optional(),
             name: z.string().max(200).optional(),
             location: z.string().max(200).optional(),
           }),
-          response: { 200: assetSchema },
+          response: { 200: assetSchema, 400: errorSchema, 404: errorSchema },
         },
       },
       async (req) =>

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { strictObject } from '../../core/strict.ts';
 import type { ApiDeps } from '../build-api.ts';
 import { errorSchema, userSchema, userView } from '../views.ts';
 
@@ -10,9 +11,12 @@ export const authRoutes =
       '/auth/login',
       {
         schema: {
+          summary: 'Log in',
+          description:
+            'Returns a bearer token. Failed attempts are limited per user name and address, and per address (429 with retryAfterSeconds).',
           tags: ['auth'],
           security: [],
-          body: z.object({ username: z.string().min(1), password: z.string().min(1) }),
+          body: strictObject({ username: z.string().min(1).max(128), password: z.string().min(1).max(200) }),
           response: {
             200: z.object({ token: z.string(), expiresAt: z.string(), user: userSchema }),
             401: errorSchema,
@@ -30,14 +34,21 @@ export const authRoutes =
       },
     );
 
-    app.post('/auth/logout', { schema: { tags: ['auth'] } }, async (req, reply) => {
-      await deps.auth.logout(req.headers.authorization);
-      return reply.status(204).send();
-    });
+    app.post(
+      '/auth/logout',
+      { schema: { summary: 'Log out', description: 'Ends the session of the token sent.', tags: ['auth'] } },
+      async (req, reply) => {
+        await deps.auth.logout(req.headers.authorization);
+        return reply.status(204).send();
+      },
+    );
 
     app.get(
       '/me',
-      { schema: { tags: ['auth'], response: { 200: userSchema } }, onRequest: app.requireRole() },
+      {
+        schema: { summary: 'Who am I', tags: ['auth'], response: { 200: userSchema } },
+        onRequest: app.requireRole(),
+      },
       async (req) => userView(req.user as NonNullable<typeof req.user>),
     );
   };

@@ -1,17 +1,56 @@
+import type { ServerResponse } from 'node:http';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { XiaoerError } from '../../core/errors.ts';
 import type { ApiDeps } from '../build-api.ts';
-import { ticketEventView, ticketView } from '../views.ts';
+import { query } from '../views.ts';
 
 const HEARTBEAT_MS = 15_000;
-const MAX_CLIENTS = 500;
 /** A client that lets this much pile up unread is too slow to follow live; it is dropped. */
 const MAX_BUFFERED_BYTES = 1024 * 1024;
 
+/** Open live-feed responses, in all and per user, so no one user can take every slot. */
+export class LiveClients {
+  readonly all = new Set<ServerResponse>();
+  readonly #perUser = new Map<number, number>();
+
+  constructor(
+    readonly maxClients: number,
+    readonly maxPerUser: number,
+  ) {}
+
+  /** Takes a slot for the user, or throws; the returned function gives it back (once). */
+  admit(userId: number, res: ServerResponse): () => void {
+    if ((this.#perUser.get(userId) ?? 0) >= this.maxPerUser) {
+      throw new XiaoerError(
+        'too_many_live_feeds',
+        `at most ${this.maxPerUser} live feeds per user; close one (another tab or screen) first`,
+        { httpStatus: 429 },
+      );
+    }
+    if (this.all.size >= this.maxClients) {
+      throw new XiaoerError('too_many_clients', 'the live feed is full; try again later', {
+        httpStatus: 503,
+      });
+    }
+    this.all.add(res);
+    this.#perUser.set(userId, (this.#perUser.get(userId) ?? 0) + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.all.delete(res);
+      const left = (this.#perUser.get(userId) ?? 1) - 1;
+      if (left > 0) this.#perUser.set(userId, left);
+      else this.#perUser.delete(userId);
+    };
+  }
+}
+
 /**
- * The live feed for the service desk: Server-Sent Events, one `ticket` event per ticket change.
- * Browsers' EventSource cannot set headers, so the token may also come as `?token=`.
+ * The live feed for the service desk: Server-Sent Events, one `ticket` event per ticket change,
+ * carrying the same ticket DTO as the REST API. Browsers' EventSource cannot set headers, so the
+ * token may also come as `?token=`.
  */
 export const liveRoutes =
   (deps: ApiDeps): FastifyPluginAsyncZod =>
@@ -20,23 +59,20 @@ export const liveRoutes =
       '/live',
       {
         schema: {
-          tags: ['live'],
+          summary: 'Live feed of ticket changes (SSE)',
           description:
-            'Server-Sent Events: `event: ticket` with `{ ticket, event }` for every ticket change.',
-          querystring: z.object({ token: z.string().optional(), site: z.string().optional() }),
+            'Server-Sent Events: `event: ticket` with `{ ticket, event }` for every ticket change. At most a few feeds per user.',
+          tags: ['live'],
+          querystring: query({ token: z.string().max(200).optional(), site: z.string().max(64).optional() }),
         },
       },
       async (req, reply) => {
         const header = req.query.token ? `Bearer ${req.query.token}` : req.headers.authorization;
-        await deps.auth.authenticate(header);
-        if (deps.liveClients.size >= MAX_CLIENTS) {
-          throw new XiaoerError('too_many_clients', 'the live feed is full; try again later', {
-            httpStatus: 503,
-          });
-        }
+        const user = await deps.auth.authenticate(header);
+        const res = reply.raw;
+        const release = deps.liveClients.admit(user.id, res);
         const site = req.query.site;
         reply.hijack();
-        const res = reply.raw;
         res.writeHead(200, {
           'content-type': 'text/event-stream; charset=utf-8',
           'cache-control': 'no-cache, no-transform',
@@ -52,10 +88,13 @@ export const liveRoutes =
         };
         const unsubscribe = deps.bus.on('ticketChanged', (ticket, event) => {
           if (site && ticket.site !== site) return;
-          const data = JSON.stringify({ ticket: ticketView(ticket), event: ticketEventView(event) });
+          const data = JSON.stringify({
+            ticket: deps.presenter.ticket(ticket),
+            event: deps.presenter.event(event),
+          });
           send(`id: ${event.id}\nevent: ticket\ndata: ${data}\n\n`);
         });
-        // The heartbeat also re-checks the token, so a logout or expiry ends the stream.
+        // The heartbeat also re-checks the token, so a logout, expiry or disabling ends the stream.
         const heartbeat = setInterval(() => {
           deps.auth.authenticate(header).then(
             () => send(': ping\n\n'),
@@ -65,9 +104,8 @@ export const liveRoutes =
         const close = () => {
           clearInterval(heartbeat);
           unsubscribe();
-          deps.liveClients.delete(res);
+          release();
         };
-        deps.liveClients.add(res);
         req.raw.once('close', close);
         res.once('close', close);
       },

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { strictObject } from '../../core/strict.ts';
 import type { MaintenanceWindow } from '../../domain/types.ts';
 import type { ApiDeps } from '../build-api.ts';
 import { errorSchema } from '../views.ts';
@@ -37,7 +38,12 @@ export const maintenanceRoutes =
       '/maintenance',
       {
         onRequest: app.requireRole(),
-        schema: { tags: ['maintenance'], response: { 200: z.object({ windows: z.array(windowSchema) }) } },
+        schema: {
+          summary: 'Planned work windows',
+          description: 'Current and coming windows.',
+          tags: ['maintenance'],
+          response: { 200: z.object({ windows: z.array(windowSchema) }) },
+        },
       },
       async () => ({ windows: deps.maintenance.list().map(view) }),
     );
@@ -47,12 +53,13 @@ export const maintenanceRoutes =
       {
         onRequest: desk,
         schema: {
+          summary: 'Plan work on an asset or a site',
           tags: ['maintenance'],
           description:
-            'Plan work on an asset (or a whole site): its rules are silent and SLA clocks paused meanwhile.',
-          body: z.object({
-            site: z.string().min(1),
-            assetId: z.string().min(1).optional(),
+            'Its rules are silent and SLA clocks paused meanwhile. The length of a window and how far ahead it may start are bounded (config `maintenance`).',
+          body: strictObject({
+            site: z.string().min(1).max(64),
+            assetId: z.string().min(1).max(256).optional(),
             startsAt: z.iso.datetime({ offset: true }),
             endsAt: z.iso.datetime({ offset: true }),
             reason: z.string().min(1).max(500),
@@ -75,8 +82,9 @@ export const maintenanceRoutes =
       {
         onRequest: desk,
         schema: {
+          summary: 'Cancel a planned work window',
           tags: ['maintenance'],
-          params: z.object({ id: z.coerce.number().int().positive() }),
+          params: strictObject({ id: z.coerce.number().int().positive() }),
           response: { 200: windowSchema, 404: errorSchema },
         },
       },

@@ -2,13 +2,21 @@ import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { unauthorized } from '../../auth/auth-service.ts';
+import { strictObject } from '../../core/strict.ts';
 import { TICKET_STATUSES } from '../../domain/types.ts';
+import { ticketDtoSchema, ticketEventDtoSchema } from '../../tickets/ticket-dto.ts';
 import type { Actor } from '../../tickets/ticket-service.ts';
 import type { ApiDeps } from '../build-api.ts';
-import { errorSchema, ticketEventSchema, ticketEventView, ticketSchema, ticketView } from '../views.ts';
+import { errorSchema, pageQuery, query } from '../views.ts';
 
-const idParams = z.object({ id: z.coerce.number().int().positive() });
-const ticketResponse = { 200: ticketSchema, 400: errorSchema, 404: errorSchema, 409: errorSchema };
+const idParams = strictObject({ id: z.coerce.number().int().positive() });
+const ticketResponse = {
+  200: ticketDtoSchema,
+  400: errorSchema,
+  403: errorSchema,
+  404: errorSchema,
+  409: errorSchema,
+};
 
 /** `status=raised,on_site` or repeated `status=` parameters. */
 const statusList = z
@@ -27,29 +35,38 @@ export const ticketRoutes =
     const anyone = app.requireRole();
     const desk = app.requireRole('staff', 'admin');
     const field = app.requireRole('maintainer', 'admin');
+    const dto = (t: Parameters<typeof deps.presenter.ticket>[0]) => deps.presenter.ticket(t);
 
     app.get(
       '/tickets',
       {
         onRequest: anyone,
         schema: {
+          summary: 'List tickets',
+          description:
+            "Filters combine. `assignee=me` lists the caller's own tickets; `sort=deadline` puts the nearest running SLA deadline first (missed ones first of all).",
           tags: ['tickets'],
-          querystring: z.object({
+          querystring: query({
             status: statusList.optional(),
-            site: z.string().optional(),
-            category: z.string().optional(),
-            assetId: z.string().optional(),
+            site: z.string().max(64).optional(),
+            category: z.string().max(64).optional(),
+            assetId: z.string().max(256).optional(),
+            assignee: z.string().min(1).max(64).optional().describe('a user name, or `me`'),
             open: z.enum(['true', 'false']).optional(),
-            limit: z.coerce.number().int().min(1).max(1000).default(100),
-            offset: z.coerce.number().int().min(0).default(0),
+            sort: z.enum(['newest', 'deadline']).default('newest'),
+            ...pageQuery(1000),
           }),
-          response: { 200: z.object({ tickets: z.array(ticketSchema) }) },
+          response: { 200: z.object({ tickets: z.array(ticketDtoSchema) }), 400: errorSchema },
         },
       },
       async (req) => {
-        const { open, ...filter } = req.query;
-        const tickets = await deps.store.listTickets({ ...filter, open: open === 'true' });
-        return { tickets: tickets.map(ticketView) };
+        const { open, assignee, ...filter } = req.query;
+        const tickets = await deps.store.listTickets({
+          ...filter,
+          ...(assignee ? { assignee: assignee === 'me' ? actorOf(req).name : assignee } : {}),
+          open: open === 'true',
+        });
+        return { tickets: tickets.map(dto) };
       },
     );
 
@@ -58,21 +75,22 @@ export const ticketRoutes =
       {
         onRequest: desk,
         schema: {
+          summary: 'Raise a ticket by hand',
+          description: 'For a fault or a request reported on the hotline or at the desk: same SLA clocks.',
           tags: ['tickets'],
-          description: 'Raise a ticket by hand, e.g. for a fault reported on the hotline.',
-          body: z.object({
-            site: z.string().min(1),
-            assetId: z.string().min(1),
+          body: strictObject({
+            site: z.string().min(1).max(64),
+            assetId: z.string().min(1).max(256),
             fault: z.string().min(1).max(64),
-            category: z.string().optional(),
+            category: z.string().max(64).optional(),
             note: z.string().max(2000).optional(),
           }),
-          response: { 201: ticketSchema, 400: errorSchema, 409: errorSchema },
+          response: { 201: ticketDtoSchema, 400: errorSchema, 409: errorSchema },
         },
       },
       async (req, reply) => {
         const ticket = await deps.tickets.raiseManual(req.body, actorOf(req));
-        return reply.status(201).send(ticketView(ticket));
+        return reply.status(201).send(dto(ticket));
       },
     );
 
@@ -81,15 +99,20 @@ export const ticketRoutes =
       {
         onRequest: anyone,
         schema: {
+          summary: 'One ticket with its events',
+          description: 'Every change of the ticket: who, when, what (the audit trail).',
           tags: ['tickets'],
           params: idParams,
-          response: { 200: ticketSchema.extend({ events: z.array(ticketEventSchema) }), 404: errorSchema },
+          response: {
+            200: ticketDtoSchema.extend({ events: z.array(ticketEventDtoSchema) }),
+            404: errorSchema,
+          },
         },
       },
       async (req) => {
         const ticket = await deps.tickets.get(req.params.id);
         const events = await deps.store.listTicketEvents(ticket.id);
-        return { ...ticketView(ticket), events: events.map(ticketEventView) };
+        return { ...dto(ticket), events: events.map((e) => deps.presenter.event(e)) };
       },
     );
 
@@ -98,19 +121,31 @@ export const ticketRoutes =
       {
         onRequest: desk,
         schema: {
+          summary: 'Dispatch a ticket to a maintainer',
           tags: ['tickets'],
           params: idParams,
-          body: z.object({ assignee: z.string().min(1) }),
+          body: strictObject({ assignee: z.string().min(1).max(64) }),
           response: ticketResponse,
         },
       },
-      async (req) => ticketView(await deps.tickets.dispatch(req.params.id, req.body.assignee, actorOf(req))),
+      async (req) => dto(await deps.tickets.dispatch(req.params.id, req.body.assignee, actorOf(req))),
     );
 
     app.post(
       '/tickets/:id/arrive',
-      { onRequest: field, schema: { tags: ['tickets'], params: idParams, response: ticketResponse } },
-      async (req) => ticketView(await deps.tickets.arrive(req.params.id, actorOf(req))),
+      {
+        onRequest: field,
+        schema: {
+          summary: 'Acknowledge arrival on site',
+          description: 'Stops the arrival clock (the 5-minute target).',
+          tags: ['tickets'],
+          params: idParams,
+          // A POST with no body arrives as null; an empty object is fine, anything in it is not.
+          body: strictObject({}).nullish(),
+          response: ticketResponse,
+        },
+      },
+      async (req) => dto(await deps.tickets.arrive(req.params.id, actorOf(req))),
     );
 
     app.post(
@@ -118,14 +153,16 @@ export const ticketRoutes =
       {
         onRequest: field,
         schema: {
+          summary: 'Report the repair done',
+          description:
+            'Stops the repair clock tentatively: a ticket raised by a sensor is verified once the sensor stays clear.',
           tags: ['tickets'],
           params: idParams,
-          // A POST with no body arrives as null.
-          body: z.object({ note: z.string().max(2000).optional() }).nullish(),
+          body: strictObject({ note: z.string().max(2000).optional() }).nullish(),
           response: ticketResponse,
         },
       },
-      async (req) => ticketView(await deps.tickets.repaired(req.params.id, actorOf(req), req.body?.note)),
+      async (req) => dto(await deps.tickets.repaired(req.params.id, actorOf(req), req.body?.note)),
     );
 
     app.post(
@@ -133,12 +170,14 @@ export const ticketRoutes =
       {
         onRequest: desk,
         schema: {
+          summary: 'Close a ticket',
+          description: 'A reason is required unless the repair is verified.',
           tags: ['tickets'],
           params: idParams,
-          body: z.object({ reason: z.string().min(1).max(500).optional() }).nullish(),
+          body: strictObject({ reason: z.string().min(1).max(500).optional() }).nullish(),
           response: ticketResponse,
         },
       },
-      async (req) => ticketView(await deps.tickets.close(req.params.id, actorOf(req), req.body?.reason)),
+      async (req) => dto(await deps.tickets.close(req.params.id, actorOf(req), req.body?.reason)),
     );
   };

@@ -6,17 +6,21 @@ import { conflict, notFound } from '../../core/errors.ts';
 import type { MaintenanceWindow, Ticket, TicketEvent, TicketStatus, User } from '../../domain/types.ts';
 import type {
   AssetConfirmation,
+  AuditEntry,
   DeadLetter,
   DiscoveredAsset,
+  GatewayRecord,
   NewDeadLetter,
   NewTicket,
   NewTicketEvent,
   NewUser,
   OpenTicketKey,
+  Page,
   Store,
   TicketFilter,
   TicketGuard,
   TicketPatch,
+  UserPatch,
   UserRecord,
 } from '../store.ts';
 import {
@@ -35,6 +39,19 @@ import {
 
 export const DEAD_LETTER_RETENTION = 10_000;
 
+const NO_DEADLINE = 9e15;
+/**
+ * The nearest deadline still to meet: arrival before arrival, repair before the repair is
+ * reported; one already missed sorts first (most overdue first). Clocks paused by planned work
+ * or counted on an outage come after every running one, tickets with none last.
+ */
+const NEXT_DEADLINE = `(MIN(
+  CASE WHEN status IN ('raised', 'dispatched') AND arrival_due_at IS NOT NULL AND arrival_at IS NULL
+    THEN arrival_due_at ELSE ${NO_DEADLINE} END,
+  CASE WHEN status IN ('raised', 'dispatched', 'on_site') AND repair_at IS NULL
+    THEN repair_due_at ELSE ${NO_DEADLINE} END
+) + CASE WHEN sla_paused_at IS NOT NULL OR parent_id IS NOT NULL THEN ${NO_DEADLINE} ELSE 0 END)`;
+
 const MIGRATIONS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'migrations');
 
 interface UserRow {
@@ -44,6 +61,7 @@ interface UserRow {
   role: string;
   password_hash: string;
   created_at: number;
+  disabled_at: number | null;
 }
 
 const rowToUser = (r: UserRow): UserRecord => ({
@@ -52,8 +70,17 @@ const rowToUser = (r: UserRow): UserRecord => ({
   displayName: r.display_name,
   role: r.role as User['role'],
   createdAt: r.created_at,
+  ...(r.disabled_at === null ? {} : { disabledAt: r.disabled_at }),
   passwordHash: r.password_hash,
 });
+
+const USER_COLUMNS: Record<Exclude<keyof UserPatch, never>, string> = {
+  displayName: 'display_name',
+  role: 'role',
+  disabledAt: 'disabled_at',
+  passwordHash: 'password_hash',
+  updatedAt: 'updated_at',
+};
 
 const publicUser = ({ passwordHash: _hidden, ...user }: UserRecord): User => user;
 
@@ -94,16 +121,25 @@ export class SqliteStore implements Store {
     const files = readdirSync(MIGRATIONS_DIR)
       .filter((f) => /^\d+_.+\.sql$/.test(f))
       .sort();
-    for (const file of files) {
-      const version = Number.parseInt(file, 10);
-      if (applied.has(version)) continue;
-      const sql = readFileSync(path.join(MIGRATIONS_DIR, file), 'utf8');
-      this.#db.transaction(() => {
-        this.#db.exec(sql);
-        this.#db
-          .prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)')
-          .run(version, file, Date.now());
-      })();
+    // Rebuilding a table (SQLite's "generalized ALTER TABLE procedure") needs foreign keys off
+    // outside the transaction, and a check before commit that every reference still holds.
+    this.#db.pragma('foreign_keys = OFF');
+    try {
+      for (const file of files) {
+        const version = Number.parseInt(file, 10);
+        if (applied.has(version)) continue;
+        const sql = readFileSync(path.join(MIGRATIONS_DIR, file), 'utf8');
+        this.#db.transaction(() => {
+          this.#db.exec(sql);
+          const broken = this.#db.pragma('foreign_key_check') as unknown[];
+          if (broken.length > 0) throw new Error(`migration ${file} broke ${broken.length} foreign keys`);
+          this.#db
+            .prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)')
+            .run(version, file, Date.now());
+        })();
+      }
+    } finally {
+      this.#db.pragma('foreign_keys = ON');
     }
   }
 
@@ -250,22 +286,27 @@ export class SqliteStore implements Store {
   async listTickets(filter: TicketFilter): Promise<Ticket[]> {
     const where: string[] = [];
     const params: unknown[] = [];
-    if (filter.status?.length) {
-      where.push(`status IN (${filter.status.map(() => '?').join(', ')})`);
-      params.push(...filter.status);
-    }
+    const oneOf = (column: string, values: readonly unknown[]) => {
+      where.push(`${column} IN (${values.map(() => '?').join(', ')})`);
+      params.push(...values);
+    };
+    if (filter.status?.length) oneOf('status', filter.status);
+    if (filter.sites) oneOf('site', filter.sites.length > 0 ? filter.sites : ['']);
     if (filter.open) where.push("status <> 'closed'");
     for (const [column, value] of [
       ['site', filter.site],
       ['category', filter.category],
       ['asset_id', filter.assetId],
+      ['assignee', filter.assignee],
+      ['parent_id', filter.parentId],
     ] as const) {
       if (value !== undefined) {
         where.push(`${column} = ?`);
         params.push(value);
       }
     }
-    const sql = `SELECT * FROM tickets ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ? OFFSET ?`;
+    const order = filter.sort === 'deadline' ? `${NEXT_DEADLINE} ASC, id ASC` : 'id DESC';
+    const sql = `SELECT * FROM tickets ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ${order} LIMIT ? OFFSET ?`;
     params.push(filter.limit ?? -1, filter.offset ?? 0);
     return (this.#stmt(sql).all(...params) as TicketRow[]).map(rowToTicket);
   }
@@ -296,6 +337,16 @@ export class SqliteStore implements Store {
     return row ? rowToUser(row) : undefined;
   }
 
+  async updateUser(username: string, patch: UserPatch): Promise<User> {
+    const sets = Object.entries(patch).filter(([, v]) => v !== undefined);
+    const info = this.#stmt(
+      `UPDATE users SET ${sets.map(([k]) => `${USER_COLUMNS[k as keyof UserPatch]} = ?`).join(', ')} WHERE username = ?`,
+    ).run(...sets.map(([, v]) => v), username);
+    if (info.changes === 0) throw notFound('user', username);
+    const row = this.#stmt('SELECT * FROM users WHERE username = ?').get(username) as UserRow;
+    return publicUser(rowToUser(row));
+  }
+
   async listUsers(): Promise<User[]> {
     return (this.#stmt('SELECT * FROM users ORDER BY id').all() as UserRow[]).map((r) =>
       publicUser(rowToUser(r)),
@@ -316,13 +367,65 @@ export class SqliteStore implements Store {
 
   async findSessionUser(tokenHash: string, now: number): Promise<User | undefined> {
     const row = this.#stmt(
-      'SELECT u.* FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ? AND s.expires_at > ?',
+      `SELECT u.* FROM sessions s JOIN users u ON u.id = s.user_id
+       WHERE s.token_hash = ? AND s.expires_at > ? AND u.disabled_at IS NULL`,
     ).get(tokenHash, now) as UserRow | undefined;
     return row ? publicUser(rowToUser(row)) : undefined;
   }
 
   async deleteSession(tokenHash: string): Promise<void> {
     this.#stmt('DELETE FROM sessions WHERE token_hash = ?').run(tokenHash);
+  }
+
+  async deleteUserSessions(userId: number): Promise<void> {
+    this.#stmt('DELETE FROM sessions WHERE user_id = ?').run(userId);
+  }
+
+  async addAudit(entry: Omit<AuditEntry, 'id'>): Promise<AuditEntry> {
+    const info = this.#stmt(
+      'INSERT INTO audit_log (at, actor, action, target, detail) VALUES (?, ?, ?, ?, ?)',
+    ).run(entry.at, entry.actor, entry.action, entry.target, JSON.stringify(entry.detail));
+    return { id: Number(info.lastInsertRowid), ...entry };
+  }
+
+  async listAudit(page: Page): Promise<AuditEntry[]> {
+    const rows = this.#stmt('SELECT * FROM audit_log ORDER BY id DESC LIMIT ? OFFSET ?').all(
+      page.limit,
+      page.offset,
+    ) as { id: number; at: number; actor: string; action: string; target: string; detail: string }[];
+    return rows.map((r) => ({ ...r, detail: JSON.parse(r.detail) as Record<string, unknown> }));
+  }
+
+  async recordGatewayConnected(site: string, username: string, at: number): Promise<void> {
+    this.#stmt(
+      `INSERT INTO gateways (site, username, first_connected_at, last_connected_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT (site, username) DO UPDATE SET last_connected_at = excluded.last_connected_at`,
+    ).run(site, username, at, at);
+  }
+
+  async recordGatewayDisconnected(site: string, username: string, at: number): Promise<void> {
+    this.#stmt('UPDATE gateways SET last_disconnected_at = ? WHERE site = ? AND username = ?').run(
+      at,
+      site,
+      username,
+    );
+  }
+
+  async listGateways(): Promise<GatewayRecord[]> {
+    const rows = this.#stmt('SELECT * FROM gateways ORDER BY site, username').all() as {
+      site: string;
+      username: string;
+      first_connected_at: number;
+      last_connected_at: number;
+      last_disconnected_at: number | null;
+    }[];
+    return rows.map((r) => ({
+      site: r.site,
+      username: r.username,
+      firstConnectedAt: r.first_connected_at,
+      lastConnectedAt: r.last_connected_at,
+      ...(r.last_disconnected_at === null ? {} : { lastDisconnectedAt: r.last_disconnected_at }),
+    }));
   }
 
   async deleteExpiredSessions(now: number): Promise<void> {
@@ -374,8 +477,11 @@ export class SqliteStore implements Store {
     ).run(r.at, r.site ?? null, r.topic, r.reason, r.detail, r.payloadBytes, r.payloadHead);
   }
 
-  async listDeadLetters(limit: number): Promise<DeadLetter[]> {
-    const rows = this.#stmt('SELECT * FROM dead_letters ORDER BY id DESC LIMIT ?').all(limit) as {
+  async listDeadLetters(page: Page): Promise<DeadLetter[]> {
+    const rows = this.#stmt('SELECT * FROM dead_letters ORDER BY id DESC LIMIT ? OFFSET ?').all(
+      page.limit,
+      page.offset,
+    ) as {
       id: number;
       at: number;
       site: string | null;

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { Directory } from '../../../src/config/directory.ts';
 import { loadConfig, parseConfigText } from '../../../src/config/load.ts';
 import { ConfigError } from '../../../src/core/errors.ts';
 
@@ -47,7 +48,7 @@ describe('config', () => {
       DATA_DIR: '/tmp/x',
       XIAOER_ADMIN_PASSWORD: 'a-long-password',
     });
-    expect(config.http).toEqual({ host: '0.0.0.0', port: 9090 });
+    expect(config.http).toMatchObject({ host: '0.0.0.0', port: 9090 });
     expect(config.mqtt).toMatchObject({ port: 0, clientId: 'xiaoer-ingest' });
     expect(config.dataDir).toBe('/tmp/x');
     expect(config.auth.adminPassword).toBe('a-long-password');
@@ -73,13 +74,18 @@ rules:
   - { id: r1, type: threshold, kinds: [hvac], metric: t, fault: hot }
   - { id: r2, type: sometimes, kinds: [hvac], fault: x }
 `);
+    // Structural and cross-field problems together, in one run: fixing the first two must not
+    // reveal a third.
     expect(issues).toEqual(
       expect.arrayContaining([
         'sla.arrivalMinutes: Too small: expected number to be >0',
-        expect.stringMatching(/^sites\[0\]\.id: expected lower-case letters/),
-        'sites[1].gateway.password: Invalid input: expected string, received undefined',
-        'rules[0]: a threshold rule needs "above", "below" or both',
-        expect.stringMatching(/^rules\[1\]\.type: /),
+        expect.stringMatching(/^sites\[0\]\.id: expected lower-case letters.* \(site "Xin Cheng"\)$/),
+        'sites[1].gateway.password: Invalid input: expected string, received undefined (site "north")',
+        'rules[0]: a threshold rule needs "above", "below" or both (rule "r1")',
+        expect.stringMatching(/^rules\[1\]\.type: .*\(rule "r2"\)$/),
+        'sites[0].devices[1].id: duplicate device id in site Xin Cheng "a" (site "Xin Cheng", device "a")',
+        'sites[0].devices[2].kind: unknown category "lock" (known: plumbing) (site "Xin Cheng", device "b/c")',
+        expect.stringMatching(/^rules\[0\]\.kinds\[0\]: no device or category has kind "hvac"/),
       ]),
     );
   });
@@ -100,10 +106,121 @@ sites:
     gateway: { username: gw, password: pw }
 `);
     expect(issues).toEqual([
-      'sites[0].devices[1].id: duplicate device id in site xincheng "a"',
-      'sites[0].devices[2].kind: unknown category "lock" (known: plumbing)',
-      'sites[1].id: duplicate site id "xincheng"',
-      'sites[1].gateway.username: duplicate MQTT username "gw"',
+      'sites[1].id: "xincheng" is already used as site id (sites[0]); site ids and MQTT logins must all differ (site "xincheng")',
+      'sites[1].gateway.username: "gw" is already used as gateway username (sites[0]); site ids and MQTT logins must all differ (site "xincheng")',
+      'sites[0].devices[1].id: duplicate device id in site xincheng "a" (site "xincheng", device "a")',
+      'sites[0].devices[2].kind: unknown category "lock" (known: plumbing) (site "xincheng", device "b")',
+    ]);
+  });
+
+  it('refuses unknown keys anywhere, with a "did you mean" hint', () => {
+    const issues = issuesOf(`${minimal}
+slaa: { arrivalMinutes: 5 }
+rules:
+  - { id: leak, type: threshold, kinds: [plumbing], metric: pressure_kpa, below: 100, clearbelow: 120, fault: low }
+notify: { webhooks: [{ id: w, kind: generic, url: "http://x/", evnts: [raised] }] }
+`);
+    expect(issues).toEqual(
+      expect.arrayContaining([
+        '(root): unknown key "slaa" (did you mean "sla"?)',
+        'rules[0]: unknown key "clearbelow" (did you mean "clearBelow"?) (rule "leak")',
+        'notify.webhooks[0]: unknown key "evnts" (did you mean "events"?) (webhook "w")',
+      ]),
+    );
+  });
+
+  it('refuses per-device overrides of unknown rules and of fields the rule does not use', () => {
+    const issues = issuesOf(`
+categories: { plumbing: { name: Plumbing }, lock: { name: Locks } }
+sites:
+  - id: xincheng
+    name: Xincheng
+    gateway: { username: xincheng-gw, password: pw }
+    devices:
+      - id: leak-1
+        kind: plumbing
+        rules:
+          water-lek: { disabled: true }
+          pressure-low: { silentSeconds: 60, metric: flow_lpm }
+          lock-silent: { silentSeconds: 60 }
+      - { id: p-2, kind: plumbing, rules: { pressure-low: { below: 100, clearAbove: 90 } } }
+      - { id: lock-1, kind: lock, rules: { lock-silent: { silentSeconds: 600 } } }
+rules:
+  - { id: water-leak, type: equals, kinds: [plumbing], metric: water_leak, value: true, fault: leak }
+  - { id: pressure-low, type: threshold, kinds: [plumbing], metric: pressure_kpa, below: 150, fault: low }
+  - { id: lock-silent, type: no_data, kinds: [lock], silentSeconds: 300, fault: no_data }
+`);
+    expect(issues).toEqual(
+      expect.arrayContaining([
+        'sites[0].devices[0].rules.water-lek: unknown rule "water-lek" (did you mean "water-leak"?) (site "xincheng", device "leak-1")',
+        'sites[0].devices[0].rules.pressure-low: unknown key "metric" (site "xincheng", device "leak-1")',
+        'sites[0].devices[0].rules.lock-silent: rule "lock-silent" applies to lock, not to kind "plumbing" (site "xincheng", device "leak-1")',
+        'sites[0].devices[1].rules.pressure-low.clearAbove: "clearAbove" must be at least "below" (site "xincheng", device "p-2")',
+      ]),
+    );
+    // The lock's override is right: no issue names it.
+    expect(issues.filter((i) => i.includes('lock-1'))).toEqual([]);
+    const typeMismatch = issuesOf(`
+categories: { plumbing: { name: Plumbing } }
+sites:
+  - id: s
+    name: S
+    gateway: { username: s-gw, password: pw }
+    devices: [{ id: p, kind: plumbing, rules: { pressure-low: { silentSeconds: 60 } } }]
+rules:
+  - { id: pressure-low, type: threshold, kinds: [plumbing], metric: pressure_kpa, below: 150, fault: low }
+`);
+    expect(typeMismatch).toEqual([
+      'sites[0].devices[0].rules.pressure-low.silentSeconds: rule "pressure-low" is of type threshold: "silentSeconds" does not apply (it takes disabled, forSeconds, debounceSeconds, above, below, clearBelow, clearAbove) (site "s", device "p")',
+    ]);
+  });
+
+  it('keeps site ids, gateway logins and subscriber names apart', () => {
+    const issues = issuesOf(`
+categories: { plumbing: { name: Plumbing } }
+mqtt: { subscribers: [{ username: north-annex, password: long-enough }] }
+sites:
+  - { id: north, name: N, gateway: { username: north-annex, password: pw } }
+  - { id: north-annex, name: NA, gateway: { username: north, password: pw } }
+`);
+    expect(issues).toEqual([
+      'sites[0].gateway.username: "north-annex" is already used as site id (sites[1]); site ids and MQTT logins must all differ (site "north")',
+      'sites[1].gateway.username: "north" is already used as site id (sites[0]); site ids and MQTT logins must all differ (site "north-annex")',
+      'mqtt.subscribers[0].username: "north-annex" is already used as site id (sites[1]); site ids and MQTT logins must all differ (subscriber "north-annex")',
+    ]);
+  });
+
+  it('merges category SLA targets field by field, and a category may drop the arrival clock', () => {
+    const config = parseConfigText(
+      `
+sla: { arrivalMinutes: 10, repairMinutes: 90 }
+categories:
+  plumbing: { name: Plumbing, sla: { repairMinutes: 30 } }
+  access: { name: 人员门禁开通, type: request, sla: { arrivalMinutes: null, repairMinutes: 120 } }
+sites:
+  - { id: s, name: S, gateway: { username: s-gw, password: pw }, devices: [{ id: leak-1, kind: plumbing }] }
+`,
+      'test.yaml',
+    );
+    const directory = new Directory(config);
+    expect(directory.slaFor('plumbing')).toEqual({ arrivalMs: 10 * 60_000, repairMs: 30 * 60_000 });
+    expect(directory.slaFor('access')).toEqual({ arrivalMs: null, repairMs: 120 * 60_000 });
+    // Own keys only: a category named like an Object.prototype member is not found.
+    expect(directory.categoryExists('toString')).toBe(false);
+    expect(directory.categoryExists('__proto__')).toBe(false);
+  });
+
+  it('refuses rules and devices that would raise tickets in a request category', () => {
+    const issues = issuesOf(`
+categories: { access: { name: Access, type: request }, lock: { name: Locks } }
+sites:
+  - { id: s, name: S, gateway: { username: s-gw, password: pw }, devices: [{ id: l, kind: lock, category: access }] }
+rules:
+  - { id: r, type: offline, kinds: [lock], category: access, fault: offline }
+`);
+    expect(issues).toEqual([
+      'sites[0].devices[0].category: category "access" is a request category, raised by hand at the desk only (site "s", device "l")',
+      'rules[0].category: category "access" is a request category, raised by hand at the desk only (rule "r")',
     ]);
   });
 

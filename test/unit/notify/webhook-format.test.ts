@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { Directory } from '../../../src/config/directory.ts';
 import type { Ticket, TicketEvent } from '../../../src/domain/types.ts';
 import type { WebhookConfig } from '../../../src/notify/config.ts';
 import { ticketMarkdown } from '../../../src/notify/format.ts';
 import { prepareRequest, signDingTalk } from '../../../src/notify/webhook-sender.ts';
+import { TicketPresenter } from '../../../src/tickets/ticket-dto.ts';
+import { exampleConfig } from '../../helpers/domain.ts';
 
 const T0 = Date.parse('2026-11-26T01:00:00Z'); // 09:00 in Shanghai
 const ticket: Ticket = {
@@ -24,7 +27,12 @@ const ticket: Ticket = {
   reopenCount: 0,
   escalation: { arrival: 0, repair: 0 },
 };
-const raised: TicketEvent = {
+const domainTicket: Ticket = ticket;
+const presenter = new TicketPresenter({
+  directory: new Directory(exampleConfig()),
+  clock: { now: () => T0 },
+});
+const domainRaised: TicketEvent = {
   id: 1,
   ticketId: 42,
   at: T0,
@@ -32,6 +40,8 @@ const raised: TicketEvent = {
   type: 'raised',
   detail: {},
 };
+const dto = presenter.ticket(domainTicket);
+const raised = presenter.event(domainRaised);
 const hook = (kind: WebhookConfig['kind'], extra: Partial<WebhookConfig> = {}): WebhookConfig => ({
   id: kind,
   kind,
@@ -59,29 +69,29 @@ describe('webhook formats', () => {
   });
 
   it('builds WeCom and DingTalk markdown and the generic JSON body', () => {
-    const wecom = prepareRequest(hook('wecom'), ticket, raised, T0);
+    const wecom = prepareRequest(hook('wecom'), dto, raised, T0);
     expect(wecom.body).toEqual({
       msgtype: 'markdown',
       markdown: { content: expect.stringContaining('【新工单】#42') },
     });
-    const ding = prepareRequest(hook('dingtalk', { secret: 'SECx' }), ticket, raised, T0);
+    const ding = prepareRequest(hook('dingtalk', { secret: 'SECx' }), dto, raised, T0);
     expect(ding.url).toContain('&timestamp=');
     expect(ding.body).toMatchObject({
       msgtype: 'markdown',
-      markdown: { title: '【新工单】#42 xincheng leak-b1-riser' },
+      markdown: { title: '【新工单】#42 新城大厦 Xincheng Tower B1 riser leak sensor' },
     });
-    const generic = prepareRequest(hook('generic'), ticket, raised, T0);
-    expect(generic.body).toEqual({ type: 'ticket.raised', ticket, event: raised });
+    const generic = prepareRequest(hook('generic'), dto, raised, T0);
+    expect(generic.body).toEqual({ type: 'ticket.raised', version: 1, ticket: dto, event: raised });
   });
 
   it('writes deadlines in Shanghai time and names the breached clock', () => {
-    const breach: TicketEvent = {
-      ...raised,
+    const breach = presenter.event({
+      ...domainRaised,
       type: 'sla_breached',
       at: T0 + 300_000,
       detail: { clock: 'arrival' },
-    };
-    const { text } = ticketMarkdown(ticket, breach, 'https://desk.example/');
+    });
+    const { text } = ticketMarkdown(dto, breach, 'https://desk.example/');
     expect(text).toContain('到场时限：2026/11/26 09:05:00');
     expect(text).toContain('**到场超时**：2026/11/26 09:05:00');
     expect(text).toContain('[查看工单](https://desk.example/tickets/42)');

@@ -18,7 +18,7 @@ describe('maintenance windows', () => {
     vi.useFakeTimers({ now: T0 });
     h = await ticketHarness();
     sla = new SlaScheduler({ ...h, log: silentLog });
-    maintenance = new MaintenanceService({ ...h, log: silentLog });
+    maintenance = new MaintenanceService({ ...h, log: silentLog, limits: h.config.maintenance });
     await sla.start();
     await maintenance.start();
     events = [];
@@ -82,7 +82,7 @@ describe('maintenance windows', () => {
     );
     await maintenance.stop();
     vi.setSystemTime(T0 + 45 * MIN);
-    const again = new MaintenanceService({ ...h, log: silentLog });
+    const again = new MaintenanceService({ ...h, log: silentLog, limits: h.config.maintenance });
     await again.start();
     const [t] = await h.store.listTickets({});
     expect(t).toMatchObject({ arrival: { dueAt: T0 + 25 * MIN } });

@@ -171,7 +171,11 @@ describe('TicketService', () => {
 
   it('uses per-category SLA targets when the config overrides them', async () => {
     const config = exampleConfig();
-    config.categories.hvac = { name: 'HVAC', sla: { arrivalMinutes: 15, repairMinutes: 240 } };
+    config.categories.hvac = {
+      name: 'HVAC',
+      type: 'repair',
+      sla: { arrivalMinutes: 15, repairMinutes: 240 },
+    };
     const directory = new Directory(config);
     expect(directory.slaFor('hvac')).toEqual({ arrivalMs: 15 * 60_000, repairMs: 240 * 60_000 });
     expect(directory.slaFor('plumbing')).toEqual({ arrivalMs: 5 * 60_000, repairMs: 60 * 60_000 });

@@ -1,0 +1,191 @@
+import { z } from 'zod';
+import type { Directory } from '../config/directory.ts';
+import type { Clock } from '../core/clock.ts';
+import {
+  type ArrivalClock,
+  type Instant,
+  type RepairClock,
+  TICKET_EVENT_TYPES,
+  TICKET_STATUSES,
+  type Ticket,
+  type TicketEvent,
+} from '../domain/types.ts';
+import { isRunning, type SlaClockName } from './clocks.ts';
+
+/**
+ * The one shape a ticket has outside xiaoer: the REST API, the live feed, MQTT-out and webhooks
+ * all send this, with ISO 8601 instants and `null` for what is not there (epoch milliseconds stay
+ * inside). It carries what a desk needs without a second look-up: names and location, the time
+ * left on each clock, the reading and limit that raised it.
+ */
+const iso = z.string().describe('ISO 8601 instant');
+
+const CLOCK_STATES = ['running', 'paused', 'outage', 'met', 'missed', 'stopped', 'none'] as const;
+
+const clockSchema = z.object({
+  /** `null`: the category has no target for this step (e.g. no arrival for a request). */
+  dueAt: iso.nullable(),
+  at: iso.nullable(),
+  breachedAt: iso.nullable(),
+  met: z.boolean().nullable(),
+  /**
+   * `running` counts down; `paused` by planned work; `outage`: counted on the outage ticket;
+   * `met`/`missed` once decided; `stopped` closed undecided; `none` without a target.
+   */
+  state: z.enum(CLOCK_STATES),
+  /** Seconds to the deadline while it is not reached (negative once overdue; frozen while paused). */
+  remainingSeconds: z.number().int().nullable(),
+});
+
+const valueSchema = z.union([z.number(), z.boolean(), z.string()]);
+
+export const ticketDtoSchema = z.object({
+  id: z.number().int(),
+  site: z.string(),
+  siteName: z.string(),
+  assetId: z.string(),
+  assetName: z.string(),
+  location: z.string().nullable(),
+  category: z.string(),
+  categoryName: z.string(),
+  fault: z.string(),
+  severity: z.enum(['critical', 'major', 'minor']),
+  status: z.enum(TICKET_STATUSES),
+  ruleId: z.string(),
+  alarmActive: z.boolean(),
+  raisedAt: iso.describe('when xiaoer raised it'),
+  detectedAt: iso.describe('first breach reported by the device: the SLA clocks start here'),
+  updatedAt: iso,
+  closedAt: iso.nullable(),
+  arrival: clockSchema,
+  repair: clockSchema.extend({ verifiedAt: iso.nullable() }),
+  assignee: z.string().nullable(),
+  parentId: z.number().int().nullable(),
+  flapping: z.boolean(),
+  reopenCount: z.number().int(),
+  escalation: z.object({ arrival: z.number().int(), repair: z.number().int() }),
+  paused: z.boolean(),
+  slaPausedAt: iso.nullable(),
+  verifyDueAt: iso.nullable().describe('a reported repair (or a recovered outage) is verified at this time'),
+  trigger: z
+    .object({
+      metric: z.string().nullable(),
+      value: valueSchema.nullable(),
+      unit: z.string().nullable(),
+      code: z.string().nullable(),
+      limit: z.record(z.string(), valueSchema).nullable(),
+      at: iso,
+    })
+    .nullable()
+    .describe('the reading or device event that raised it, and the rule limit it crossed'),
+});
+
+export type TicketDto = z.infer<typeof ticketDtoSchema>;
+
+export const ticketEventDtoSchema = z.object({
+  id: z.number().int().describe('position in the ticket event log'),
+  ticketId: z.number().int(),
+  at: iso,
+  actor: z.string(),
+  type: z.enum(TICKET_EVENT_TYPES),
+  detail: z.record(z.string(), z.unknown()),
+});
+
+export type TicketEventDto = z.infer<typeof ticketEventDtoSchema>;
+
+/** What the presenter needs to name an asset (configured, or discovered on the wire). */
+export interface AssetNames {
+  describe(site: string, assetId: string): { name: string; location?: string } | undefined;
+}
+
+const isoOrNull = (ms: Instant | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
+
+export class TicketPresenter {
+  readonly #directory: Directory;
+  readonly #assets: AssetNames | undefined;
+  readonly #clock: Clock;
+
+  constructor(deps: { directory: Directory; clock: Clock; assets?: AssetNames }) {
+    this.#directory = deps.directory;
+    this.#clock = deps.clock;
+    this.#assets = deps.assets;
+  }
+
+  ticket(t: Ticket): TicketDto {
+    const site = this.#directory.site(t.site);
+    const asset = this.#assets?.describe(t.site, t.assetId) ?? this.#directory.asset(t.site, t.assetId);
+    const gateway = site?.gateway.username === t.assetId;
+    const now = this.#clock.now();
+    return {
+      id: t.id,
+      site: t.site,
+      siteName: site?.name ?? t.site,
+      assetId: t.assetId,
+      assetName: asset?.name ?? (gateway ? `${site?.name ?? t.site} gateway` : t.assetId),
+      location: asset?.location ?? null,
+      category: t.category,
+      categoryName: this.#directory.category(t.category)?.name ?? t.category,
+      fault: t.fault,
+      severity: t.severity,
+      status: t.status,
+      ruleId: t.ruleId,
+      alarmActive: t.alarmActive,
+      raisedAt: new Date(t.raisedAt).toISOString(),
+      detectedAt: new Date(t.detectedAt).toISOString(),
+      updatedAt: new Date(t.updatedAt).toISOString(),
+      closedAt: isoOrNull(t.closedAt),
+      arrival: clockDto(t, 'arrival', now),
+      repair: { ...clockDto(t, 'repair', now), verifiedAt: isoOrNull(t.repair.verifiedAt) },
+      assignee: t.assignee ?? null,
+      parentId: t.parentId ?? null,
+      flapping: t.flapping,
+      reopenCount: t.reopenCount,
+      escalation: { ...t.escalation },
+      paused: t.slaPausedAt !== undefined,
+      slaPausedAt: isoOrNull(t.slaPausedAt),
+      verifyDueAt: isoOrNull(t.verifyDueAt),
+      trigger: t.trigger
+        ? {
+            metric: t.trigger.metric ?? null,
+            value: t.trigger.value ?? null,
+            unit: t.trigger.unit ?? null,
+            code: t.trigger.code ?? null,
+            limit: (t.trigger.limit as Record<string, number | string | boolean> | undefined) ?? null,
+            at: new Date(t.trigger.at).toISOString(),
+          }
+        : null,
+    };
+  }
+
+  event(e: TicketEvent): TicketEventDto {
+    return {
+      id: e.id,
+      ticketId: e.ticketId,
+      at: new Date(e.at).toISOString(),
+      actor: e.actor,
+      type: e.type,
+      detail: e.detail,
+    };
+  }
+}
+
+function clockDto(t: Ticket, name: SlaClockName, now: Instant): TicketDto['arrival'] {
+  const c: ArrivalClock | RepairClock = t[name];
+  const base = {
+    dueAt: isoOrNull(c.dueAt),
+    at: isoOrNull(c.at),
+    breachedAt: isoOrNull(c.breachedAt),
+    met: c.met ?? null,
+  };
+  if (c.dueAt === undefined) return { ...base, state: 'none', remainingSeconds: null };
+  const seconds = (until: Instant) => Math.round(((c.dueAt as number) - until) / 1000);
+  if (c.met === true) return { ...base, state: 'met', remainingSeconds: null };
+  const open = t.status !== 'closed' && c.at === undefined;
+  if (c.met === false || c.breachedAt !== undefined)
+    return { ...base, state: 'missed', remainingSeconds: open ? seconds(now) : null };
+  if (isRunning(t, name)) return { ...base, state: 'running', remainingSeconds: seconds(now) };
+  if (open && t.parentId !== undefined) return { ...base, state: 'outage', remainingSeconds: null };
+  if (open && t.slaPausedAt !== undefined)
+    return { ...base, state: 'paused', remainingSeconds: seconds(t.slaPausedAt) };
+  return { ...base, state: 'stopped', remainingSeconds: null };
+}
