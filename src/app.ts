@@ -189,7 +189,7 @@ export class App {
       assets,
       rules,
       tickets,
-      maxPayloadBytes: config.mqtt.maxPayloadBytes,
+      limits: { maxPayloadBytes: config.mqtt.maxPayloadBytes, ...config.ingest },
       isSilenced: (site, assetId, at) => maintenance.isSilenced(site, assetId, at),
     });
     maintenance.onWindowOver = (w) => ingest.releaseHeld(w.site, w.assetId);
@@ -230,6 +230,8 @@ export class App {
       );
       await this.#startService(source);
       this.#mqttPublish = (topic, payload) => source.publish(topic, payload);
+      // An external broker's gateways are not watched: every site's silence clocks start now.
+      for (const site of this.directory.sites) ingest.watchSite(site.id);
       return;
     }
     // Only the embedded broker sees gateways come and go.
@@ -241,6 +243,8 @@ export class App {
     });
     await this.#startService(gateways);
     this.#gateways = gateways;
+    for (const site of this.directory.sites) if (gateways.isCommissioned(site.id)) ingest.watchSite(site.id);
+    gateways.onCommissioned = (site) => ingest.watchSite(site);
     const broker = new EmbeddedBroker({
       directory: this.directory,
       subscribers: mqtt.subscribers,

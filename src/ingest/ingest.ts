@@ -2,6 +2,7 @@ import type { Adapter, Normalised } from '../../adapters/index.ts';
 import type { AssetRegistry } from '../assets/asset-registry.ts';
 import { inferKind } from '../assets/infer-kind.ts';
 import type { Directory } from '../config/directory.ts';
+import { approxBytes, BoundedMap } from '../core/bounded-map.ts';
 import type { Clock } from '../core/clock.ts';
 import type { EventBus } from '../core/event-bus.ts';
 import { KeyedQueue } from '../core/keyed-queue.ts';
@@ -13,7 +14,7 @@ import { RuleTimer } from '../rules/rule-timer.ts';
 import type { Store } from '../store/store.ts';
 import type { TicketService } from '../tickets/ticket-service.ts';
 import { decodePayload, describeSchemaError } from './decode.ts';
-import { TopicRouter } from './router.ts';
+import { type RouteMatch, TopicRouter } from './router.ts';
 
 export interface IncomingMessage {
   topic: string;
@@ -32,6 +33,14 @@ export interface IngestStats {
   alarms: number;
 }
 
+export interface IngestLimits {
+  maxPayloadBytes: number;
+  maxDeviceIdLength: number;
+  maxJsonDepth: number;
+  /** How far back a device may date what it reports, for alarms (SLA clocks start there). */
+  maxBackdateSeconds: number;
+}
+
 export interface IngestDeps {
   directory: Directory;
   assets: AssetRegistry;
@@ -41,13 +50,26 @@ export interface IngestDeps {
   bus: EventBus;
   clock: Clock;
   log: Logger;
-  maxPayloadBytes: number;
+  limits: IngestLimits;
   /** Planned work: the asset's rules are silent (its readings are still kept). */
   isSilenced?(site: string, assetId: string, at: number): boolean;
 }
 
 const PAYLOAD_HEAD_BYTES = 512;
-const MAX_ADAPTER_STATES = 100_000;
+/** Longest text value a reading may carry (a lock state, an HVAC mode): a word, not a document. */
+const MAX_TEXT_VALUE = 256;
+/** Per-device memory of the adapters (Sparkplug sessions and alias maps), bounded both ways. */
+const ADAPTER_STATE_LIMITS = { maxEntries: 100_000, maxBytes: 64 * 1024 * 1024 };
+/** Topics and reasons already logged once (the log line per new topic and reason). */
+const LOGGED_LIMITS = { maxEntries: 10_000, maxBytes: 4 * 1024 * 1024 };
+
+/** A message the adapters cannot use: why, for the dead-letter record. */
+class Rejected {
+  constructor(
+    readonly reason: string,
+    readonly detail: string,
+  ) {}
+}
 
 /**
  * The path from a device message to recorded ticket changes. `accept()` resolves only once every
@@ -60,8 +82,14 @@ export class Ingest implements Service {
   readonly #router: TopicRouter;
   readonly #ruleTimer: RuleTimer;
   readonly #queue = new KeyedQueue();
-  readonly #loggedDeadLetters = new Set<string>();
-  readonly #adapterState = new Map<string, unknown>();
+  readonly #loggedDeadLetters = new BoundedMap<string, true>({
+    ...LOGGED_LIMITS,
+    sizeOf: (k) => 64 + k.length * 2,
+  });
+  readonly #adapterState = new BoundedMap<string, unknown>({
+    ...ADAPTER_STATE_LIMITS,
+    sizeOf: (k, v) => 64 + k.length * 2 + approxBytes(v),
+  });
   /** Alarms raised during planned work, not yet ticketed. */
   readonly #held = new Map<string, Alarm>();
   readonly #deps: IngestDeps;
@@ -87,10 +115,20 @@ export class Ingest implements Service {
     });
   }
 
-  /** Arms the rules' timers; configured assets start their silence clocks now. */
+  /** Arms the rules' timers (silence clocks start per site, see `watchSite`). */
   async start(): Promise<void> {
-    this.#deps.rules.watch(this.#deps.directory.assets(), this.#deps.clock.now());
     this.#ruleTimer.start();
+  }
+
+  /**
+   * Starts the silence clocks (`no_data` rules) of a site's configured assets now: at start-up
+   * for a site whose gateway has been commissioned, else when it connects for the first time.
+   * A device behind a gateway that never connected cannot have fallen silent.
+   */
+  watchSite(site: string): void {
+    const assets = [...this.#deps.directory.assets()].filter((a) => a.site === site);
+    this.#deps.rules.watch(assets, this.#deps.clock.now());
+    this.#ruleTimer.poke();
   }
 
   /** Stops the timers and waits for messages already being processed (graceful shutdown). */
@@ -103,6 +141,12 @@ export class Ingest implements Service {
     return this.#router.filters();
   }
 
+  /**
+   * Takes one message: a message the adapters cannot use in any way (bad bytes, a failing schema,
+   * an adapter that throws, even a stack overflow on pathological nesting) is dead-lettered and
+   * acknowledged, so a poison message never blocks the ones behind it. Only a failure to record
+   * rejects: then the sender must try again.
+   */
   async accept(msg: IncomingMessage): Promise<void> {
     this.stats.received++;
     const match = this.#router.match(msg.topic);
@@ -115,23 +159,36 @@ export class Ingest implements Service {
       this.stats.empty++;
       return;
     }
-    const { route, site, deviceId, params } = match;
+    const site = match.site;
     if (!this.#deps.directory.site(site)) {
-      return this.#deadLetter(msg, site, 'unknown_site', `site "${site}" is not configured`);
+      return this.#deadLetter(msg, site, 'unknown_site', `site "${site.slice(0, 64)}" is not configured`);
     }
-    if (msg.payload.byteLength > this.#deps.maxPayloadBytes) {
-      return this.#deadLetter(
-        msg,
-        site,
+    let normalised: Normalised;
+    try {
+      normalised = this.#decode(msg, match);
+    } catch (err) {
+      const detail = err instanceof Rejected ? err.detail : `could not decode: ${String(err).slice(0, 300)}`;
+      return this.#deadLetter(msg, site, err instanceof Rejected ? err.reason : 'invalid_payload', detail);
+    }
+    this.stats.accepted++;
+    await this.record(normalised, match.route.adapterId, this.#deps.clock.now());
+  }
+
+  /** Topic match to readings and events; throws `Rejected` (or anything) for a dead letter. */
+  #decode(msg: IncomingMessage, match: RouteMatch): Normalised {
+    const { route, site, deviceId, params } = match;
+    const { limits } = this.#deps;
+    if (msg.payload.byteLength > limits.maxPayloadBytes) {
+      throw new Rejected(
         'too_large',
-        `payload is ${msg.payload.byteLength} bytes; the limit (mqtt.maxPayloadBytes) is ${this.#deps.maxPayloadBytes}`,
+        `payload is ${msg.payload.byteLength} bytes; the limit (mqtt.maxPayloadBytes) is ${limits.maxPayloadBytes}`,
       );
     }
-    const decoded = decodePayload(msg.payload, route.payload);
-    if (!decoded.ok) return this.#deadLetter(msg, site, decoded.reason, decoded.detail);
+    this.#checkId(deviceId);
+    const decoded = decodePayload(msg.payload, route.payload, limits.maxJsonDepth);
+    if (!decoded.ok) throw new Rejected(decoded.reason, decoded.detail);
     const parsed = route.schema.safeParse(decoded.value);
-    if (!parsed.success) return this.#deadLetter(msg, site, 'schema', describeSchemaError(parsed.error));
-
+    if (!parsed.success) throw new Rejected('schema', describeSchemaError(parsed.error));
     const stateKey = `${route.adapterId}\u001f${site}\u001f${route.stateKey(params)}`;
     let normalised: Normalised;
     try {
@@ -144,19 +201,45 @@ export class Ingest implements Service {
         state: this.#adapterState.get(stateKey),
       });
     } catch (err) {
-      return this.#deadLetter(msg, site, 'adapter_error', (err as Error).message);
+      throw new Rejected('adapter_error', String((err as Error).message ?? err).slice(0, 300));
     }
-    if (normalised.state !== undefined) this.#keepState(stateKey, normalised.state);
-    this.stats.accepted++;
-    await this.record(normalised, route.adapterId);
+    this.#checkOutput(normalised);
+    if (normalised.state !== undefined) this.#adapterState.set(stateKey, normalised.state);
+    return normalised;
+  }
+
+  #checkId(id: string): void {
+    const max = this.#deps.limits.maxDeviceIdLength;
+    if (id.length > max) {
+      throw new Rejected(
+        'id_too_long',
+        `device id of ${id.length} characters; the limit (ingest.maxDeviceIdLength) is ${max}: "${id.slice(0, 32)}..."`,
+      );
+    }
+  }
+
+  /** Every value finite and every text short, every asset id within bounds, after every conversion. */
+  #checkOutput(n: Normalised): void {
+    for (const r of n.readings) {
+      this.#checkId(r.assetId);
+      if (typeof r.value === 'number' && !Number.isFinite(r.value))
+        throw new Rejected('invalid_value', `${r.metric} is ${String(r.value)}, not a finite number`);
+      if (typeof r.value === 'string' && r.value.length > MAX_TEXT_VALUE)
+        throw new Rejected(
+          'invalid_value',
+          `${r.metric} is a text of ${r.value.length} characters (at most ${MAX_TEXT_VALUE})`,
+        );
+    }
+    for (const e of n.events) this.#checkId(e.assetId);
   }
 
   /**
    * Records normalised readings and events from any source (MQTT adapters, the OPC UA client):
    * telemetry first, then, per asset and in arrival order, rules and ticket changes.
    */
-  async record(normalised: Normalised, source: string): Promise<void> {
+  async record(normalised: Normalised, source: string, receivedAt = this.#deps.clock.now()): Promise<void> {
     if (normalised.readings.length > 0) this.#deps.bus.emit('readings', normalised.readings);
+    const ruleTime = this.#ruleTime(receivedAt);
     const byAsset = new Map<
       string,
       { site: string; assetId: string; readings: Reading[]; events: DeviceEvent[] }
@@ -170,8 +253,8 @@ export class Ingest implements Service {
       }
       return g;
     };
-    for (const r of normalised.readings) group(r.site, r.assetId).readings.push(r);
-    for (const e of normalised.events) group(e.site, e.assetId).events.push(e);
+    for (const r of normalised.readings) group(r.site, r.assetId).readings.push(ruleTime(r));
+    for (const e of normalised.events) group(e.site, e.assetId).events.push(ruleTime(e));
     const work: Promise<void>[] = [];
     for (const [k, g] of byAsset) {
       // A known asset no rule applies to (telemetry only) needs no queue and no rule step.
@@ -180,6 +263,21 @@ export class Ingest implements Service {
       work.push(this.#queue.run(k, () => this.#applyRules(g, normalised.kinds?.[g.assetId], source)));
     }
     await Promise.all(work);
+  }
+
+  /**
+   * The time rules see: never later than receipt (a clock running ahead would stretch the SLA),
+   * and at most `maxBackdateSeconds` earlier (a wrong clock would raise a ticket already breached).
+   * Telemetry keeps the device's own time.
+   */
+  #ruleTime(receivedAt: number) {
+    const earliest = receivedAt - this.#deps.limits.maxBackdateSeconds * 1000;
+    return <T extends { ts: number }>(item: T): T =>
+      item.ts > receivedAt
+        ? { ...item, ts: receivedAt }
+        : item.ts < earliest
+          ? { ...item, ts: earliest }
+          : item;
   }
 
   async #applyRules(
@@ -260,15 +358,6 @@ export class Ingest implements Service {
     await Promise.all([...byAsset].map(([k, ts]) => this.#queue.run(k, () => this.#recordTransitions(ts))));
   }
 
-  #keepState(key: string, state: unknown): void {
-    // Bounded: a flood of made-up device names must not grow memory without limit.
-    if (!this.#adapterState.has(key) && this.#adapterState.size >= MAX_ADAPTER_STATES) {
-      const oldest = this.#adapterState.keys().next().value;
-      if (oldest !== undefined) this.#adapterState.delete(oldest);
-    }
-    this.#adapterState.set(key, state);
-  }
-
   async #deadLetter(
     msg: IncomingMessage,
     site: string | undefined,
@@ -276,27 +365,26 @@ export class Ingest implements Service {
     detail: string,
   ): Promise<void> {
     this.stats.deadLettered[reason] = (this.stats.deadLettered[reason] ?? 0) + 1;
-    const logKey = `${msg.topic}\u0000${reason}`;
+    const logKey = `${msg.topic.slice(0, 1024)}\u0000${reason}`;
     if (!this.#loggedDeadLetters.has(logKey)) {
-      // Once per topic and reason: a misconfigured device must not flood the log. The set is an
-      // LRU of bounded size, so a flood of new topics costs at most one line each.
-      if (this.#loggedDeadLetters.size >= 10_000) {
-        const oldest = this.#loggedDeadLetters.values().next().value;
-        if (oldest !== undefined) this.#loggedDeadLetters.delete(oldest);
-      }
-      this.#loggedDeadLetters.add(logKey);
-      this.#deps.log.warn({ topic: msg.topic, reason, detail }, 'payload rejected (dead letter)');
+      // Once per topic and reason: a misconfigured device must not flood the log. The memory of
+      // what was logged is bounded, so a flood of new topics costs at most one line each.
+      this.#loggedDeadLetters.set(logKey, true);
+      this.#deps.log.warn(
+        { topic: msg.topic.slice(0, 256), reason, detail: detail.slice(0, 300) },
+        'payload rejected (dead letter)',
+      );
     }
     const head = Buffer.from(msg.payload.subarray(0, PAYLOAD_HEAD_BYTES)).toString('base64');
     await this.#deps.store.addDeadLetter({
       at: this.#deps.clock.now(),
       ...(site ? { site } : {}),
-      topic: msg.topic,
+      topic: msg.topic.slice(0, 1024),
       reason,
       detail: detail.slice(0, 1000),
       payloadBytes: msg.payload.byteLength,
       payloadHead: head,
     });
-    this.#deps.bus.emit('deadLetter', { topic: msg.topic, reason, ...(site ? { site } : {}) });
+    this.#deps.bus.emit('deadLetter', { topic: msg.topic.slice(0, 1024), reason, ...(site ? { site } : {}) });
   }
 }

@@ -42,6 +42,8 @@ export class GatewayWatch implements Service {
   readonly #pending = new Map<string, NodeJS.Timeout>();
   readonly #down = new Set<string>();
   readonly #seen = new Map<string, GatewayRecord>();
+  /** A site's gateway connected for the first time ever (its devices' silence clocks may start). */
+  onCommissioned: (site: string) => void = () => {};
   /** Store writes in order, so that a quick disconnect never lands before its connect. */
   #recording: Promise<void> = Promise.resolve();
   #running = false;
@@ -87,6 +89,12 @@ export class GatewayWatch implements Service {
     await this.#recording;
   }
 
+  /** Whether the site's gateway has ever connected. */
+  isCommissioned(site: string): boolean {
+    const gateway = this.#directory.site(site)?.gateway.username;
+    return gateway !== undefined && this.#seen.has(key(site, gateway));
+  }
+
   statuses(): GatewayStatus[] {
     return this.#directory.sites.map((site) => {
       const k = key(site.id, site.gateway.username);
@@ -126,7 +134,10 @@ export class GatewayWatch implements Service {
       lastConnectedAt: now,
       ...(seen?.lastDisconnectedAt !== undefined ? { lastDisconnectedAt: seen.lastDisconnectedAt } : {}),
     });
-    if (!seen) this.#log.info({ site, gateway }, 'gateway commissioned: connected for the first time');
+    if (!seen) {
+      this.#log.info({ site, gateway }, 'gateway commissioned: connected for the first time');
+      this.onCommissioned(site);
+    }
     this.#persist(() => this.#store.recordGatewayConnected(site, gateway, now));
     if (count !== 1) return;
     const timer = this.#pending.get(k);
