@@ -81,8 +81,11 @@ const CANONICAL_METRICS: ReadonlyMap<string, { type: ValueType; unit?: string }>
   ['hvac_running_state', metric('string')],
 ]);
 
-const metricValue = z.union([z.number(), z.boolean(), z.string().max(MAX_TEXT)], {
-  error: `expected a number, a boolean or a string of at most ${MAX_TEXT} characters`,
+// `null`: the device does not know the value now (not read yet, sensor busy): no reading, and it
+// neither raises nor clears anything. A sensor that cannot measure sends a sensor_fault event.
+// zod 4's number() refuses NaN and ±Infinity (JSON's 1e400).
+const metricValue = z.union([z.number(), z.boolean(), z.string().max(MAX_TEXT), z.null()], {
+  error: `expected a number, a boolean, a string of at most ${MAX_TEXT} characters, or null`,
 });
 
 export const nativeStateSchema = z
@@ -103,7 +106,7 @@ export const nativeStateSchema = z
         continue;
       }
       const expected = CANONICAL_METRICS.get(name)?.type;
-      if (expected && typeof state[name] !== expected) {
+      if (expected && state[name] !== null && typeof state[name] !== expected) {
         ctx.addIssue({
           code: 'custom',
           path: [name],
@@ -148,7 +151,7 @@ export const native = defineAdapter({
         const e = emit(ctx);
         const at = clampDeviceTime(ts, ctx.receivedAt);
         for (const [name, value] of Object.entries(metrics)) {
-          e.reading(name, value, CANONICAL_METRICS.get(name)?.unit, { ts: at });
+          if (value !== null) e.reading(name, value, CANONICAL_METRICS.get(name)?.unit, { ts: at });
         }
         return { ...e.out, kinds: kindHint(ctx) };
       },
