@@ -96,18 +96,54 @@ export function defineAdapter<const T extends readonly z.ZodType[]>(def: {
   return { id: def.id, description: def.description, routes };
 }
 
+/**
+ * The canonical fault of a sensor or probe that cannot measure (an unplugged flood probe, a DS18B20
+ * sentinel, a Bad quality), whatever the device calls it, so that one `fault_event` rule with
+ * `code: sensor_fault` covers every family. The device's own word goes in the detail's `error`.
+ */
+export const SENSOR_FAULT = 'sensor_fault';
+
+/** What a sensor fault says: the device's own word for it (or ours when it has none), and where. */
+export type SensorFaultDetail = { error: string } & Record<string, unknown>;
+
+/** A reading whose number is NaN or infinite: no rule can judge it, so the message is refused. */
+export class NonFiniteReadingError extends Error {
+  readonly code = 'reading_not_finite';
+  override readonly name = 'NonFiniteReadingError';
+}
+
+type EmitOptions = { assetId?: string; ts?: Instant };
+
 /** Builders that stamp site, asset and time from the context, so adapters only name metrics. */
 export function emit(ctx: AdapterContext) {
   const out: Normalised = { readings: [], events: [] };
+  const event = (
+    kind: DeviceEventKind,
+    code: string,
+    detail?: Record<string, unknown>,
+    opts: EmitOptions = {},
+  ): void => {
+    const e: DeviceEvent = {
+      site: ctx.site,
+      assetId: opts.assetId ?? ctx.deviceId,
+      kind,
+      code,
+      ts: opts.ts ?? ctx.receivedAt,
+    };
+    if (detail) e.detail = detail;
+    out.events.push(e);
+  };
   return {
     out,
-    /** `opts.assetId` for a reading of another asset than the topic's (a probe, a Sparkplug device). */
-    reading(
-      metric: string,
-      value: ReadingValue,
-      unit?: string,
-      opts: { assetId?: string; ts?: Instant } = {},
-    ) {
+    /**
+     * `opts.assetId` for a reading of another asset than the topic's (a probe, a Sparkplug device).
+     * Throws `NonFiniteReadingError` for NaN or ±Infinity: adapters check their conversions, this is
+     * the last line of defence (the ingest dead-letters the message as `adapter_error`).
+     */
+    reading(metric: string, value: ReadingValue, unit?: string, opts: EmitOptions = {}) {
+      if (typeof value === 'number' && !Number.isFinite(value)) {
+        throw new NonFiniteReadingError(`reading ${metric}: ${value} is not a finite number`);
+      }
       const r: Reading = {
         site: ctx.site,
         assetId: opts.assetId ?? ctx.deviceId,
@@ -118,21 +154,12 @@ export function emit(ctx: AdapterContext) {
       if (unit) r.unit = unit;
       out.readings.push(r);
     },
-    event(
-      kind: DeviceEventKind,
-      code: string,
-      detail?: Record<string, unknown>,
-      opts: { assetId?: string; ts?: Instant } = {},
-    ) {
-      const e: DeviceEvent = {
-        site: ctx.site,
-        assetId: opts.assetId ?? ctx.deviceId,
-        kind,
-        code,
-        ts: opts.ts ?? ctx.receivedAt,
-      };
-      if (detail) e.detail = detail;
-      out.events.push(e);
+    event,
+    /** A `sensor_fault` event (see SENSOR_FAULT). */
+    sensorFault(detail: SensorFaultDetail, opts: EmitOptions = {}) {
+      event('fault', SENSOR_FAULT, detail, opts);
     },
   };
 }
+
+export type Emitter = ReturnType<typeof emit>;

@@ -28,8 +28,8 @@ export const MAX_CLOCK_BEHIND_MS = 24 * 60 * 60_000;
  * xiaoer received the message. Detection time drives the SLA, so a wrong device clock must not
  * start the clocks in the future (hiding a breach) or far in the past (a breach on arrival).
  */
-export function clampDeviceTime(deviceTs: number | undefined, receivedAt: Instant): Instant {
-  if (deviceTs === undefined || !Number.isFinite(deviceTs)) return receivedAt;
+export function clampDeviceTime(deviceTs: number | null | undefined, receivedAt: Instant): Instant {
+  if (deviceTs == null || !Number.isFinite(deviceTs)) return receivedAt;
   if (deviceTs > receivedAt + MAX_CLOCK_AHEAD_MS) return receivedAt;
   if (deviceTs < receivedAt - MAX_CLOCK_BEHIND_MS) return receivedAt;
   return deviceTs;
@@ -44,6 +44,8 @@ export const deviceTimestamp = z.union(
   [z.iso.datetime({ offset: true }).transform((s) => Date.parse(s)), z.number().int().nonnegative()],
   { error: 'expected ISO 8601 with a zone (Z or +08:00) or epoch milliseconds' },
 );
+/** `ts` is optional, and null from a device whose clock is not set yet: the time of receipt. */
+const optionalTs = deviceTimestamp.nullish();
 
 const NAME = /^[a-z][a-z0-9_]*$/;
 const MAX_NAME = 64;
@@ -81,12 +83,15 @@ const CANONICAL_METRICS: ReadonlyMap<string, { type: ValueType; unit?: string }>
   ['hvac_running_state', metric('string')],
 ]);
 
-const metricValue = z.union([z.number(), z.boolean(), z.string().max(MAX_TEXT)], {
-  error: `expected a number, a boolean or a string of at most ${MAX_TEXT} characters`,
+// `null`: the device does not know the value now (not read yet, sensor busy): no reading, and it
+// neither raises nor clears anything. A sensor that cannot measure sends a sensor_fault event.
+// zod 4's number() refuses NaN and ±Infinity (JSON's 1e400).
+const metricValue = z.union([z.number(), z.boolean(), z.string().max(MAX_TEXT), z.null()], {
+  error: `expected a number, a boolean, a string of at most ${MAX_TEXT} characters, or null`,
 });
 
 export const nativeStateSchema = z
-  .object({ ts: deviceTimestamp.optional() })
+  .object({ ts: optionalTs })
   .catchall(metricValue)
   .superRefine((state, ctx) => {
     const names = Object.keys(state).filter((k) => k !== 'ts');
@@ -103,7 +108,7 @@ export const nativeStateSchema = z
         continue;
       }
       const expected = CANONICAL_METRICS.get(name)?.type;
-      if (expected && typeof state[name] !== expected) {
+      if (expected && state[name] !== null && typeof state[name] !== expected) {
         ctx.addIssue({
           code: 'custom',
           path: [name],
@@ -120,13 +125,13 @@ export const nativeEventSchema = z.strictObject({
   kind: z.enum(['fault', 'action']),
   code,
   detail: z.record(z.string(), z.json()).optional(),
-  ts: deviceTimestamp.optional(),
+  ts: optionalTs,
 });
 
 const availability = z.enum(['online', 'offline']);
 export const nativeAvailSchema = z.union([
   availability.transform((state) => ({ state, ts: undefined })),
-  z.strictObject({ state: availability, ts: deviceTimestamp.optional() }),
+  z.strictObject({ state: availability, ts: optionalTs }),
 ]);
 
 const KINDS = { kind: /^(lock|hvac|plumbing)$/ };
@@ -148,7 +153,7 @@ export const native = defineAdapter({
         const e = emit(ctx);
         const at = clampDeviceTime(ts, ctx.receivedAt);
         for (const [name, value] of Object.entries(metrics)) {
-          e.reading(name, value, CANONICAL_METRICS.get(name)?.unit, { ts: at });
+          if (value !== null) e.reading(name, value, CANONICAL_METRICS.get(name)?.unit, { ts: at });
         }
         return { ...e.out, kinds: kindHint(ctx) };
       },

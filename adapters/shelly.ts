@@ -1,5 +1,12 @@
 import { z } from 'zod';
-import { type AdapterContext, defineAdapter, emit, type RouteDefinition } from './define.ts';
+import {
+  type AdapterContext,
+  defineAdapter,
+  type Emitter,
+  emit,
+  type Normalised,
+  type RouteDefinition,
+} from './define.ts';
 
 /**
  * Shelly Gen2+ devices (Plus, Pro, Gen3, Gen4) bridged under the site prefix. The MQTT topic prefix
@@ -15,47 +22,81 @@ import { type AdapterContext, defineAdapter, emit, type RouteDefinition } from '
  */
 
 const DEVICE = /^shelly/;
-const num = z.number().finite();
-const errors = z.array(z.string()).optional();
+const num = z.number(); // zod 4 refuses NaN and ±Infinity (JSON's 1e400)
+// "When such keys disappear from the status payload, the NotifyStatus payload which notifies about
+// the change will include the key with a null value" (gen2/General/Notifications): so any status key
+// may be null, notably `errors: null` when the last error clears. Null is "unknown": no reading.
+const errors = z.array(z.string()).nullish();
 
 // Component status objects (Switch, PM1, Flood, Temperature, Humidity, DevicePower, WiFi pages of the
 // Gen2 API docs). Every field is optional because NotifyStatus carries only what changed.
 const meteredStatus = z.looseObject({
-  output: z.boolean().optional(),
+  output: z.boolean().nullish(),
   apower: num.nullish(),
   voltage: num.nullish(),
   current: num.nullish(),
-  aenergy: z.looseObject({ total: num.nullish() }).optional(), // Wh
-  temperature: z.looseObject({ tC: num.nullish() }).optional(), // the relay's own temperature
+  aenergy: z.looseObject({ total: num.nullish() }).nullish(), // Wh
+  // The relay's own temperature; tC is null out of the measurement range.
+  temperature: z.looseObject({ tC: num.nullish() }).nullish(),
   errors, // overtemp, overpower, overvoltage, undervoltage, ...
 });
-const floodStatus = z.looseObject({ alarm: z.boolean().optional(), errors }); // errors: cable_unplugged
+// `alarm` is null while the probe cable is unplugged (a Flood Gen4 in the field: `alarm: null`,
+// `errors: ["cable_unplugged"]`), as the Flood config's alarm_mode is documented to be.
+const floodStatus = z.looseObject({ alarm: z.boolean().nullish(), errors });
 // `tC` / `rh` are null when "a valid value could not be obtained"; errors then say why (read, out_of_range).
 const temperatureStatus = z.looseObject({ tC: num.nullish(), errors });
 const humidityStatus = z.looseObject({ rh: num.nullish(), errors });
 const devicePowerStatus = z.looseObject({
-  battery: z.looseObject({ percent: num.nullish() }).optional(),
+  battery: z.looseObject({ percent: num.nullish() }).nullish(),
   errors,
 });
 const wifiStatus = z.looseObject({ rssi: num.nullish() });
 
-interface Sink {
-  e: ReturnType<typeof emit>;
-  assetId: string;
-  component: string;
+/**
+ * Route state (shared by every route of one device): the flood components whose last status
+ * listed errors. A NotifyStatus carries only what changed, so a later `alarm: false` may come
+ * without the unchanged `errors`; the sensor is still blind then, and must not clear a leak.
+ * Lost on restart, like all route state: then only the frame itself can tell.
+ */
+interface ShellyState {
+  readonly tag: 'shelly';
+  readonly blindFloods: ReadonlySet<string>;
 }
 
-function faults(s: Sink, errs: readonly string[] | undefined, sensorErrors = false): void {
+function restoreState(state: unknown): ShellyState {
+  const s = state as Partial<ShellyState> | undefined;
+  return s?.tag === 'shelly' && s.blindFloods
+    ? (s as ShellyState)
+    : { tag: 'shelly', blindFloods: new Set() };
+}
+
+interface Sink {
+  e: Emitter;
+  assetId: string;
+  component: string;
+  /** Flood components known to be blind; updated as statuses say so. */
+  blindFloods: Set<string>;
+  /** The whole status (status topic, NotifyFullStatus): an absent key means absent, not unchanged. */
+  complete: boolean;
+}
+
+// Error words that mean the component could not measure: the canonical sensor_fault (with the word
+// in the detail). Others (a switch's overpower, overtemp, overvoltage) are faults of their own.
+const MEASUREMENT_ERRORS = /^(read|out_of_range|cable_unplugged)(:|$)/;
+
+/** `sensorOnly`: a component that only measures (flood, temperature, humidity): any error blinds it. */
+function faults(s: Sink, errs: readonly string[] | null | undefined, sensorOnly = false): void {
+  const opts = { assetId: s.assetId };
   for (const error of errs ?? []) {
-    // A sensor that cannot read is the generic sensor_fault; other errors name the fault themselves.
-    const code = sensorErrors ? 'sensor_fault' : error;
-    s.e.event('fault', code, { component: s.component, error }, { assetId: s.assetId });
+    const detail = { component: s.component, error };
+    if (sensorOnly || MEASUREMENT_ERRORS.test(error)) s.e.sensorFault(detail, opts);
+    else s.e.event('fault', error, detail, opts);
   }
 }
 
 function measured(s: Sink, metric: string, v: number | null | undefined, unit: string): void {
   const opts = { assetId: s.assetId };
-  if (v === null) s.e.event('fault', 'sensor_fault', { component: s.component, value: null }, opts);
+  if (v === null) s.e.sensorFault({ component: s.component, error: 'no_value', value: null }, opts);
   else if (v !== undefined) s.e.reading(metric, v, unit, opts);
 }
 
@@ -64,19 +105,25 @@ function component<S extends z.ZodType>(schema: S, apply: (status: z.output<S>, 
   return { schema, apply: (status: unknown, s: Sink) => apply(status as z.output<S>, s) };
 }
 
+function flood(st: z.output<typeof floodStatus>, s: Sink): void {
+  s.e.out.kinds = { ...s.e.out.kinds, [s.assetId]: 'plumbing' };
+  // `errors` absent from a partial status means "unchanged"; null or [] means they cleared.
+  if (st.errors?.length) s.blindFloods.add(s.component);
+  else if (st.errors !== undefined || s.complete) s.blindFloods.delete(s.component);
+  // A blind sensor cannot see water: its `alarm: false` must not clear a leak. A leak it does see
+  // is still a leak.
+  const blind = s.blindFloods.has(s.component);
+  if (st.alarm === true || (st.alarm === false && !blind)) {
+    s.e.reading('water_leak', st.alarm, undefined, { assetId: s.assetId });
+  }
+  faults(s, st.errors, true);
+}
+
 const COMPONENTS = {
   // Pumps and valves hang on a switch: relay_on with power_w lets a rule flag "on but drawing nothing".
   switch: component(meteredStatus, metered),
   pm1: component(meteredStatus, metered),
-  flood: component(floodStatus, (st, s) => {
-    s.e.out.kinds = { ...s.e.out.kinds, [s.assetId]: 'plumbing' };
-    // With its probe cable unplugged the sensor cannot see water: its `alarm: false` must not clear a leak.
-    const blind = (st.errors?.length ?? 0) > 0;
-    if (st.alarm === true || (st.alarm === false && !blind)) {
-      s.e.reading('water_leak', st.alarm, undefined, { assetId: s.assetId });
-    }
-    faults(s, st.errors);
-  }),
+  flood: component(floodStatus, flood),
   temperature: component(temperatureStatus, (st, s) => {
     if (st.errors?.length) faults(s, st.errors, true);
     else measured(s, 'temperature_c', st.tC, '°C');
@@ -98,7 +145,7 @@ type ComponentType = keyof typeof COMPONENTS;
 
 function metered(st: z.output<typeof meteredStatus>, s: Sink): void {
   const opts = { assetId: s.assetId };
-  if (st.output !== undefined) s.e.reading('relay_on', st.output, undefined, opts);
+  if (st.output != null) s.e.reading('relay_on', st.output, undefined, opts);
   if (st.apower != null) s.e.reading('power_w', st.apower, 'W', opts);
   if (st.voltage != null) s.e.reading('voltage_v', st.voltage, 'V', opts);
   if (st.current != null) s.e.reading('current_a', st.current, 'A', opts);
@@ -126,18 +173,24 @@ interface ComponentStatus {
   key: string;
   type: ComponentType;
   status: unknown;
+  complete: boolean;
 }
 
 type Issues = z.core.$ZodRawIssue[];
 
 /** The component entries of NotifyStatus / NotifyFullStatus params, each checked by its own schema. */
-function componentStatuses(params: Record<string, unknown>, issues: Issues, path: PropertyKey[]) {
+function componentStatuses(
+  params: Record<string, unknown>,
+  complete: boolean,
+  issues: Issues,
+  path: PropertyKey[],
+) {
   const found: ComponentStatus[] = [];
   for (const [key, status] of Object.entries(params)) {
     const type = componentType(key);
     if (!type) continue; // ts, sys, cloud, input:0, ble, ...: nothing to maintain
     const result = COMPONENTS[type].schema.safeParse(status);
-    if (result.success) found.push({ key, type, status: result.data });
+    if (result.success) found.push({ key, type, status: result.data, complete });
     else {
       for (const i of result.error.issues) {
         issues.push({ ...i, path: [...path, key, ...i.path], input: status } as Issues[number]);
@@ -159,7 +212,10 @@ export const rpcSchema = z
       ctx.issues.push({ code: 'custom', message, path: ['params'], input: frame });
     if (frame.method === 'NotifyStatus' || frame.method === 'NotifyFullStatus') {
       const params = z.record(z.string(), z.unknown()).safeParse(frame.params);
-      if (params.success) statuses.push(...componentStatuses(params.data, ctx.issues, ['params']));
+      if (params.success)
+        statuses.push(
+          ...componentStatuses(params.data, frame.method === 'NotifyFullStatus', ctx.issues, ['params']),
+        );
       else invalid('expected an object of component statuses');
     } else if (frame.method === 'NotifyEvent') {
       const params = z.looseObject({ events: z.array(eventSchema) }).safeParse(frame.params);
@@ -169,21 +225,42 @@ export const rpcSchema = z
     return { method: frame.method, statuses, events };
   });
 
-function applyStatus(ctx: AdapterContext, e: ReturnType<typeof emit>, c: ComponentStatus): void {
-  const sink: Sink = { e, assetId: componentAsset(ctx.deviceId, c.key), component: c.key };
+function applyStatus(ctx: AdapterContext, c: ComponentStatus, e: Emitter, blindFloods: Set<string>): void {
+  const assetId = componentAsset(ctx.deviceId, c.key);
+  const sink: Sink = { e, assetId, component: c.key, blindFloods, complete: c.complete };
   COMPONENTS[c.type].apply(c.status, sink);
 }
 
 /** NotifyEvent: flood alarms and probe faults, and input button presses as actions. */
-function applyEvent(ctx: AdapterContext, e: ReturnType<typeof emit>, ev: z.output<typeof eventSchema>): void {
+function applyEvent(
+  ctx: AdapterContext,
+  ev: z.output<typeof eventSchema>,
+  e: Emitter,
+  blindFloods: Set<string>,
+): void {
   const assetId = componentAsset(ctx.deviceId, ev.component);
-  const detail = { component: ev.component, event: ev.event };
   if (ev.component.startsWith('flood')) {
     e.out.kinds = { ...e.out.kinds, [assetId]: 'plumbing' };
-    if (ev.event === 'alarm' || ev.event === 'alarm_off') {
+    if (ev.event === 'alarm' || (ev.event === 'alarm_off' && !blindFloods.has(ev.component))) {
       e.reading('water_leak', ev.event === 'alarm', undefined, { assetId });
-    } else if (ev.event === 'cable_unplugged') e.event('fault', 'cable_unplugged', detail, { assetId });
-  } else if (ev.component.startsWith('input')) e.event('action', ev.event, detail, { assetId });
+    } else if (ev.event === 'cable_unplugged') {
+      blindFloods.add(ev.component);
+      e.sensorFault({ component: ev.component, event: ev.event, error: ev.event }, { assetId });
+    }
+  } else if (ev.component.startsWith('input')) {
+    e.event('action', ev.event, { component: ev.component, event: ev.event }, { assetId });
+  }
+}
+
+/** Runs `apply` with the device's blind flood components; returns the new state only if it changed. */
+function remembering(ctx: AdapterContext, apply: (e: Emitter, blindFloods: Set<string>) => void): Normalised {
+  const before = restoreState(ctx.state).blindFloods;
+  const blindFloods = new Set(before);
+  const e = emit(ctx);
+  apply(e, blindFloods);
+  const changed = blindFloods.size !== before.size || [...blindFloods].some((c) => !before.has(c));
+  const state: ShellyState = { tag: 'shelly', blindFloods };
+  return changed ? { ...e.out, state } : e.out;
 }
 
 function statusRoute(type: ComponentType, key: RegExp): RouteDefinition<z.ZodType> {
@@ -193,9 +270,9 @@ function statusRoute(type: ComponentType, key: RegExp): RouteDefinition<z.ZodTyp
     payload: 'json',
     schema: COMPONENTS[type].schema,
     toReadings(status, ctx) {
-      const e = emit(ctx);
-      applyStatus(ctx, e, { key: ctx.params.component ?? type, type, status });
-      return e.out;
+      // status_ntf publishes the component's whole status.
+      const c = { key: ctx.params.component ?? type, type, status, complete: true };
+      return remembering(ctx, (e, blind) => applyStatus(ctx, c, e, blind));
     },
   };
 }
@@ -222,12 +299,13 @@ export const shelly = defineAdapter({
         // NotifyStatus carries only the fields that changed ("overlay the changes over a known
         // status", gen2/General/Notifications). No merge with the last full status is needed for
         // readings: each reading is judged on its own and an alarm stays raised until a reading
-        // clears it, so an absent field simply means "unchanged". A rule combining two metrics
-        // (relay on but near-zero power) must keep the last value per metric itself.
-        const e = emit(ctx);
-        for (const c of frame.statuses) applyStatus(ctx, e, c);
-        for (const ev of frame.events) applyEvent(ctx, e, ev);
-        return e.out;
+        // clears it, so an absent field simply means "unchanged". The one exception, a blind flood
+        // sensor's errors, is remembered (ShellyState). A rule combining two metrics (relay on but
+        // near-zero power) must keep the last value per metric itself.
+        return remembering(ctx, (e, blind) => {
+          for (const c of frame.statuses) applyStatus(ctx, c, e, blind);
+          for (const ev of frame.events) applyEvent(ctx, ev, e, blind);
+        });
       },
     },
     {

@@ -1,4 +1,4 @@
-import { type AdapterContext, defineAdapter, emit, type Normalised } from './define.ts';
+import { type AdapterContext, defineAdapter, type Emitter, emit, type Normalised } from './define.ts';
 import { isProtocolMetric, mapMetric, typedValue } from './sparkplug/metrics.ts';
 import {
   bdSeqOf,
@@ -58,10 +58,12 @@ const deviceAssetId = (p: Params): string => `${edgeAssetId(p)}.${p.device ?? ''
 interface Message {
   p: SparkplugPayload;
   ctx: AdapterContext;
-  e: ReturnType<typeof emit>;
+  e: Emitter;
   /** Asset id of the edge node, also for device messages. */
   edge: string;
 }
+
+const notFinite = (v: unknown): boolean => typeof v === 'number' && !Number.isFinite(v);
 
 function saneTs(ts: number | undefined, receivedAt: number): number {
   if (ts === undefined || ts <= 0) return receivedAt;
@@ -76,13 +78,22 @@ function emitMetric(m: Message, metric: SparkplugMetric, def: MetricDef): void {
   if (metric.quality !== undefined && metric.quality !== QUALITY_GOOD) {
     // Bad is the sensor's own verdict on the value (like a sentinel); Stale (500) is just skipped.
     if (metric.quality === QUALITY_BAD) {
-      m.e.event('fault', 'sensor_fault', { metric: def.name, quality: metric.quality }, { ts });
+      m.e.sensorFault({ metric: def.name, error: 'bad_quality', quality: metric.quality }, { ts });
     }
     return;
   }
   const value = typedValue(metric.raw, metric.datatype ?? def.datatype);
   if (value === undefined) return;
-  const reading = mapMetric(def.name, value, metric.engUnit ?? def.engUnit);
+  const engUnit = metric.engUnit ?? def.engUnit;
+  const reading = notFinite(value) ? undefined : mapMetric(def.name, value, engUnit);
+  if (!reading || notFinite(reading.value)) {
+    // A float or double may carry NaN or ±Infinity, and a unit conversion may overflow (1e308 kW):
+    // no measurement a rule can judge, so the sensor's fault. Checked before mapping too, since a
+    // NaN leak input would otherwise map to `water_leak: true` (NaN !== 0).
+    const detail = { metric: def.name, error: 'not_finite', value: String(value) };
+    m.e.sensorFault(engUnit === undefined ? detail : { ...detail, engUnit }, { ts });
+    return;
+  }
   m.e.reading(reading.metric, reading.value, reading.unit, { ts });
 }
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { type AdapterContext, defineAdapter, emit } from './define.ts';
+import { type AdapterContext, defineAdapter, type Emitter, emit } from './define.ts';
 
 /**
  * Tasmota devices bridged under the site prefix with the default FullTopic `%prefix%/%topic%/`:
@@ -24,21 +24,35 @@ const ONE_WIRE_KEY = /^(DS18[BS]20|DS1822|DS18x20|MAX31850)([-_]\d+)?$/;
 // The ESP32 reports its own die temperature as a sensor block; it says nothing about the room.
 const CHIP_KEY = 'ESP32';
 
-const num = z.number().finite();
+// Tasmota prints every float through ext_printf's `%_f`, which writes NaN and ±Infinity as `null`
+// (lib/default/Ext-printf/src/ext_printf.cpp): a failed sensor read, and any ENERGY value or array
+// entry the meter does not have. Null is unknown: no reading. zod 4's number() refuses NaN and
+// ±Infinity (JSON's 1e400).
+const num = z.number();
 const value = num.nullable().optional();
-const channels = z.union([num, z.array(num)]).optional();
+const channels = z.union([value, z.array(num.nullable())]);
 
 const climateBlock = z.looseObject({ Id: z.string().optional(), Temperature: value, Humidity: value });
 // Multi-channel meters (Shelly 2.5, three PZEM-004T on one ESP) report arrays, one entry per channel.
 const energyBlock = z.looseObject({ Total: channels, Power: channels, Voltage: channels, Current: channels });
-type Energy = z.output<typeof energyBlock>;
 
 interface SensorBlock {
   key: string;
   type: 'probe' | 'climate' | 'chip';
   id?: string | undefined;
+  /** °C, converted in the schema from the device's TempUnit; null: the driver could not read it. */
   temperature?: number | null | undefined;
+  /** The temperature as sent, in TempUnit, for a fault's detail. */
+  sent?: number | null | undefined;
   humidity?: number | null | undefined;
+}
+
+/** One ENERGY value in canonical units; `channel` for the n-th entry of an array (from 1). */
+interface EnergyValue {
+  metric: string;
+  unit: string;
+  value: number | null;
+  channel?: number;
 }
 
 type Issues = z.core.$ZodRawIssue[];
@@ -53,34 +67,91 @@ function check<S extends z.ZodType>(schema: S, input: unknown, path: PropertyKey
   return undefined;
 }
 
+/**
+ * A unit conversion done in the schema, so that one that overflows (1e308 °F, 1e306 kWh) is a
+ * schema error naming the field instead of an Infinity that could raise a ticket.
+ */
+function convert(
+  v: number | null,
+  to: (x: number) => number,
+  path: PropertyKey[],
+  issues: Issues,
+): number | null | undefined {
+  if (v === null) return null;
+  const out = to(v);
+  if (Number.isFinite(out)) return out;
+  issues.push({ code: 'custom', message: `${v} converts to ${out}, not a finite number`, path, input: v });
+  return undefined;
+}
+
+const ENERGY_FIELDS = [
+  ['Power', 'power_w', 'W', 1],
+  ['Voltage', 'voltage_v', 'V', 1],
+  ['Current', 'current_a', 'A', 1],
+  ['Total', 'energy_wh', 'Wh', 1000], // Tasmota's Total is kWh
+] as const;
+
+function energyValues(block: z.output<typeof energyBlock>, issues: Issues): EnergyValue[] {
+  const out: EnergyValue[] = [];
+  for (const [field, metric, unit, factor] of ENERGY_FIELDS) {
+    const v = block[field];
+    if (v === undefined) continue;
+    const entries = Array.isArray(v) ? v.map((x, i) => [x, i + 1] as const) : [[v, undefined] as const];
+    for (const [x, channel] of entries) {
+      const path = channel === undefined ? ['ENERGY', field] : ['ENERGY', field, channel - 1];
+      const value = convert(x, (k) => round(k * factor, 3), path, issues);
+      if (value === undefined) continue;
+      out.push(channel === undefined ? { metric, unit, value } : { metric, unit, value, channel });
+    }
+  }
+  return out;
+}
+
+function sensorBlock(key: string, b: z.output<typeof climateBlock>, unit: 'C' | 'F', issues: Issues) {
+  const type = key === CHIP_KEY ? 'chip' : b.Id !== undefined || ONE_WIRE_KEY.test(key) ? 'probe' : 'climate';
+  const block: SensorBlock = { key, type, id: b.Id, sent: b.Temperature, humidity: b.Humidity };
+  if (b.Temperature !== undefined) {
+    const celsius = convert(b.Temperature, (t) => toCelsius(t, unit), [key, 'Temperature'], issues);
+    if (celsius === undefined) return undefined;
+    block.temperature = celsius;
+  }
+  return block;
+}
+
 /** `tele/<topic>/SENSOR`: one JSON object, a block per sensor driver plus `ENERGY` and `TempUnit`. */
 export const sensorSchema = z.record(z.string(), z.unknown()).transform((msg, ctx) => {
-  const unit = check(z.enum(['C', 'F']).default('C'), msg.TempUnit, ['TempUnit'], ctx.issues);
-  const energy =
+  const unit = check(z.enum(['C', 'F']).default('C'), msg.TempUnit, ['TempUnit'], ctx.issues) ?? 'C';
+  const energyBlockIn =
     msg.ENERGY === undefined ? undefined : check(energyBlock, msg.ENERGY, ['ENERGY'], ctx.issues);
+  const energy = energyBlockIn ? energyValues(energyBlockIn, ctx.issues) : [];
   const blocks: SensorBlock[] = [];
   for (const [key, block] of Object.entries(msg)) {
     if (key === 'ENERGY' || typeof block !== 'object' || block === null || Array.isArray(block)) continue;
     if (!('Temperature' in block) && !('Humidity' in block)) continue; // ANALOG, COUNTER, ...
     const b = check(climateBlock, block, [key], ctx.issues);
-    if (!b) continue;
-    const type =
-      key === CHIP_KEY ? 'chip' : b.Id !== undefined || ONE_WIRE_KEY.test(key) ? 'probe' : 'climate';
-    blocks.push({ key, type, id: b.Id, temperature: b.Temperature, humidity: b.Humidity });
+    const parsed = b && sensorBlock(key, b, unit, ctx.issues);
+    if (parsed) blocks.push(parsed);
   }
-  return { unit: unit ?? 'C', energy, blocks };
+  return { unit, energy, blocks };
 });
 
-const round = (x: number, digits: number) => Math.round(x * 10 ** digits) / 10 ** digits;
+/** Rounds to `digits` decimals; a value too large for that is already far coarser, and kept. */
+function round(x: number, digits: number): number {
+  const scaled = x * 10 ** digits;
+  return Number.isFinite(scaled) ? Math.round(scaled) / 10 ** digits : x;
+}
 
 /** SetOption8 1 makes every temperature of the device Fahrenheit, announced by `"TempUnit":"F"`. */
 export function toCelsius(t: number, unit: 'C' | 'F'): number {
   return unit === 'F' ? round(((t - 32) * 5) / 9, 2) : t;
 }
 
-function isOneWireSentinel(celsius: number): boolean {
+/** The 1-wire sentinel a temperature is, in the DallasTemperature library's words, if any. */
+function oneWireSentinel(celsius: number): 'power_on_reset' | 'disconnected' | undefined {
   // Compared after the °F conversion (rounded to 0.01), so 185.0 °F and -196.6 °F count as well.
-  return [DS18B20_POWER_ON_RESET_C, ONE_WIRE_DISCONNECTED_C].some((s) => Math.abs(celsius - s) < 0.005);
+  const near = (sentinel: number) => Math.abs(celsius - sentinel) < 0.005;
+  if (near(DS18B20_POWER_ON_RESET_C)) return 'power_on_reset';
+  return near(ONE_WIRE_DISCONNECTED_C) ? 'disconnected' : undefined;
 }
 
 function blockAsset(deviceId: string, b: SensorBlock, unnamedCount: number): string {
@@ -89,37 +160,28 @@ function blockAsset(deviceId: string, b: SensorBlock, unnamedCount: number): str
   return `${deviceId}-${b.key}`;
 }
 
-function sensorReadings(e: ReturnType<typeof emit>, b: SensorBlock, assetId: string, unit: 'C' | 'F'): void {
+function sensorReadings(e: Emitter, b: SensorBlock, assetId: string, unit: 'C' | 'F'): void {
   const opts = { assetId };
-  if (b.temperature === null) e.event('fault', 'sensor_fault', { sensor: b.key, value: null }, opts);
-  else if (b.temperature !== undefined) {
-    const celsius = toCelsius(b.temperature, unit);
-    if (b.type === 'chip') e.reading('device_temperature_c', celsius, '°C', opts);
-    else if (b.type === 'probe' && isOneWireSentinel(celsius)) {
-      e.event('fault', 'sensor_fault', { sensor: b.key, id: b.id, value: b.temperature, unit }, opts);
-    } else e.reading('temperature_c', celsius, '°C', opts);
+  const where = { sensor: b.key, ...(b.id !== undefined ? { id: b.id } : {}) };
+  const sentinel = b.type === 'probe' && typeof b.temperature === 'number' && oneWireSentinel(b.temperature);
+  // null: Tasmota's way of printing a NaN, i.e. the driver's read failed (arendst/Tasmota#4147).
+  if (b.temperature === null) e.sensorFault({ ...where, field: 'Temperature', error: 'no_value' }, opts);
+  else if (sentinel) {
+    e.sensorFault({ ...where, field: 'Temperature', error: sentinel, value: b.sent, unit }, opts);
+  } else if (b.temperature !== undefined) {
+    e.reading(b.type === 'chip' ? 'device_temperature_c' : 'temperature_c', b.temperature, '°C', opts);
   }
-  if (b.humidity === null) e.event('fault', 'sensor_fault', { sensor: b.key, field: 'Humidity' }, opts);
+  if (b.humidity === null) e.sensorFault({ ...where, field: 'Humidity', error: 'no_value' }, opts);
   else if (b.humidity !== undefined) e.reading('humidity_pct', b.humidity, '%', opts);
 }
 
 const channelAsset = (deviceId: string, channel: number | undefined) =>
   channel === undefined ? deviceId : `${deviceId}-${channel}`;
 
-function energyReadings(e: ReturnType<typeof emit>, deviceId: string, energy: Energy): void {
-  const fields = [
-    ['Power', 'power_w', 'W', 1],
-    ['Voltage', 'voltage_v', 'V', 1],
-    ['Current', 'current_a', 'A', 1],
-    ['Total', 'energy_wh', 'Wh', 1000], // Tasmota's Total is kWh
-  ] as const;
-  for (const [field, metric, unit, factor] of fields) {
-    const v = energy[field];
-    if (v === undefined) continue;
-    const values = Array.isArray(v) ? v.map((x, i) => [x, i + 1] as const) : [[v, undefined] as const];
-    for (const [x, channel] of values) {
-      e.reading(metric, round(x * factor, 3), unit, { assetId: channelAsset(deviceId, channel) });
-    }
+function energyReadings(e: Emitter, deviceId: string, energy: readonly EnergyValue[]): void {
+  for (const v of energy) {
+    if (v.value === null) continue; // unknown: Tasmota's null for a NaN
+    e.reading(v.metric, v.value, v.unit, { assetId: channelAsset(deviceId, v.channel) });
   }
 }
 
@@ -146,7 +208,7 @@ function relayText(text: string): boolean | undefined {
 function relayReadings(
   ctx: AdapterContext,
   relays: readonly { channel: number | undefined; on: boolean }[],
-): ReturnType<typeof emit> {
+): Emitter {
   const e = emit(ctx);
   for (const r of relays)
     e.reading('relay_on', r.on, undefined, { assetId: channelAsset(ctx.deviceId, r.channel) });
@@ -180,7 +242,7 @@ export const tasmota = defineAdapter({
         const e = emit(ctx);
         const unnamed = msg.blocks.filter((b) => b.id === undefined && b.type !== 'chip').length;
         for (const b of msg.blocks) sensorReadings(e, b, blockAsset(ctx.deviceId, b, unnamed), msg.unit);
-        if (msg.energy) energyReadings(e, ctx.deviceId, msg.energy);
+        energyReadings(e, ctx.deviceId, msg.energy);
         return e.out;
       },
     },

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineAdapter, emit } from './define.ts';
+import { defineAdapter, type Emitter, emit } from './define.ts';
 
 /**
  * Zigbee2MQTT, bridged by a site gateway under its site prefix: `<site>/zigbee2mqtt/<friendly_name>`
@@ -8,18 +8,19 @@ import { defineAdapter, emit } from './define.ts';
  */
 
 // ZCL "invalid value" for a signed 16-bit temperature (0x8000 / 100): the sensor has no reading.
+// There is no word for it on the wire, so the detail says `error: 'invalid_value'`, the ZCL's name.
 const ZCL_INVALID_TEMPERATURE = -327.68;
 
 // Zigbee2MQTT before 1.x published some numbers as strings ("battery":"80.00", Koenkk/zigbee2mqtt#663).
-const num = z
-  .union([
-    z.number().finite(),
-    z
-      .string()
-      .regex(/^-?\d+(\.\d+)?$/, 'expected a number')
-      .transform(Number),
-  ])
-  .nullish();
+// A string of 400 digits is a valid match but no double: it must fail here, not become Infinity.
+const numericString = z
+  .string()
+  .regex(/^-?\d+(\.\d+)?$/, 'expected a number')
+  .transform(Number)
+  .refine(Number.isFinite, 'expected a number within the range of a double');
+// Zigbee2MQTT publishes `null` for a value it does not know yet (after a restart, before the
+// first report): unknown, so no reading. zod 4's number() refuses NaN and ±Infinity (JSON's 1e400).
+const num = z.union([z.number(), numericString]).nullish();
 const bool = z.boolean().nullish();
 const str = z.string().nullish();
 
@@ -50,14 +51,9 @@ const availabilitySchema = z.union([
   z.looseObject({ state: z.enum(['online', 'offline']) }).transform((p) => p.state),
 ]);
 
-function temperature(
-  e: ReturnType<typeof emit>,
-  metric: string,
-  value: number | null | undefined,
-  source: string,
-): void {
+function temperature(e: Emitter, metric: string, value: number | null | undefined, source: string): void {
   if (value === undefined || value === null) return;
-  if (value === ZCL_INVALID_TEMPERATURE) e.event('fault', 'sensor_fault', { field: source, value });
+  if (value === ZCL_INVALID_TEMPERATURE) e.sensorFault({ field: source, error: 'invalid_value', value });
   else e.reading(metric, value, '°C');
 }
 

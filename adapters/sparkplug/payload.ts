@@ -8,6 +8,7 @@
  */
 import { createRequire } from 'node:module';
 import { z } from 'zod';
+import { wireFormatDefect } from './wire.ts';
 
 /** protobufjs gives uint64 fields as `Long` objects (or plain numbers without the long package). */
 type ProtoLong = number | { low: number; high: number };
@@ -157,6 +158,9 @@ export type DecodeResult = { ok: true; payload: SparkplugPayload } | { ok: false
 
 /** Protobuf bytes to a payload, or a readable reason; never throws. */
 export function decodeSparkplugPayload(bytes: Uint8Array): DecodeResult {
+  // protobufjs decodes damaged bytes without complaint (see wire.ts): check the wire format first.
+  const defect = wireFormatDefect(bytes);
+  if (defect) return { ok: false, reason: `not a Sparkplug B protobuf payload: ${defect}` };
   let proto: ProtoPayload;
   try {
     proto = ProtoPayloadType.decode(bytes);

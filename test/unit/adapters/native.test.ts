@@ -120,6 +120,30 @@ describe('native payloads', () => {
     expect(nativeStateSchema.safeParse({ lock_state: 'x'.repeat(257) }).success).toBe(false);
   });
 
+  it('takes null as unknown for canonical and other metrics: no reading, no type error', () => {
+    const out = run('east/xiaoer/plumbing/leak-b1-riser/state', {
+      water_leak: null,
+      battery_pct: null,
+      probe_ohms: null,
+      pressure_kpa: 301.5,
+    });
+    expect(out.readings.map((r) => [r.metric, r.value])).toEqual([['pressure_kpa', 301.5]]);
+  });
+
+  it('takes a null ts (a device clock not set yet) as the time of receipt, on every topic', () => {
+    const state = run('east/xiaoer/plumbing/leak-b1-riser/state', { water_leak: true, ts: null });
+    expect(state.readings.map((r) => r.ts)).toEqual([RECEIVED_AT]);
+    const event = run('east/xiaoer/lock/lock-3f-east/event', { kind: 'fault', code: 'jammed', ts: null });
+    expect(event.events.map((e) => e.ts)).toEqual([RECEIVED_AT]);
+    const avail = run('east/xiaoer/lock/lock-3f-east/avail', { state: 'offline', ts: null });
+    expect(avail.events.map((e) => e.ts)).toEqual([RECEIVED_AT]);
+  });
+
+  it('refuses a number beyond a double (JSON 1e400) under the metric name', () => {
+    const result = nativeStateSchema.safeParse(JSON.parse('{"pressure_kpa":1e400}'));
+    expect(result.error?.issues[0]?.path).toEqual(['pressure_kpa']);
+  });
+
   it('accepts an empty state (a heartbeat) with no readings', () => {
     expect(run('east/xiaoer/lock/lock-3f-east/state', {}).readings).toEqual([]);
   });

@@ -120,3 +120,63 @@ describe('shelly NotifyFullStatus validation', () => {
     expect(out).toMatchObject({ readings: [], events: [] });
   });
 });
+
+describe('shelly device errors and blind flood sensors', () => {
+  /** Routes and parses like the ingest, threading the route state of one device between messages. */
+  function device() {
+    let state: unknown;
+    return (topic: string, payload: unknown) => {
+      const m = router.match(topic);
+      if (!m) throw new Error(`${topic} is not routed`);
+      const parsed = m.route.schema.safeParse(payload);
+      if (!parsed.success) throw new Error(parsed.error.message);
+      const out = m.route.toReadings(parsed.data, {
+        site: m.site,
+        deviceId: m.deviceId,
+        params: m.params,
+        topic,
+        receivedAt: Date.UTC(2025, 0, 15, 8, 30),
+        state,
+      });
+      if (out.state !== undefined) state = out.state;
+      return out;
+    };
+  }
+  const rpc = `xincheng/${FLOOD}/events/rpc`;
+  const floodEvent = (event: string) => ({
+    method: 'NotifyEvent',
+    params: { ts: 1, events: [{ component: 'flood:0', id: 0, event, ts: 1 }] },
+  });
+
+  it('ignores alarm_off from a sensor that reported cable_unplugged, until a status clears its errors', () => {
+    const send = device();
+    expect(send(rpc, floodEvent('cable_unplugged')).events).toMatchObject([
+      { kind: 'fault', code: 'sensor_fault', detail: { component: 'flood:0', error: 'cable_unplugged' } },
+    ]);
+    expect(send(rpc, floodEvent('alarm_off')).readings).toEqual([]);
+    expect(send(rpc, floodEvent('alarm')).readings).toMatchObject([{ metric: 'water_leak', value: true }]);
+    send(`xincheng/${FLOOD}/status/flood:0`, { id: 0, alarm: true, mute: false });
+    expect(send(rpc, floodEvent('alarm_off')).readings).toMatchObject([
+      { metric: 'water_leak', value: false },
+    ]);
+  });
+
+  it('keeps blindness per component: flood:1 unplugged does not silence flood:0', () => {
+    const send = device();
+    send(`xincheng/${FLOOD}/status/flood:1`, { id: 1, alarm: null, errors: ['cable_unplugged'] });
+    const out = send(rpc, { method: 'NotifyStatus', params: { ts: 1, 'flood:0': { id: 0, alarm: false } } });
+    expect(out.readings).toMatchObject([{ assetId: FLOOD, metric: 'water_leak', value: false }]);
+  });
+
+  it.each([
+    ['devicepower:0', { id: 0, battery: { V: null, percent: null }, errors: ['read'] }, 'sensor_fault'],
+    ['pm1:0', { id: 0, voltage: 230, errors: ['out_of_range:voltage'] }, 'sensor_fault'],
+    ['switch:0', { id: 0, output: false, errors: ['overtemp'] }, 'overtemp'],
+    ['switch:0', { id: 0, output: false, errors: ['overvoltage'] }, 'overvoltage'],
+  ])('maps %s error %j to fault code %s, keeping the word in detail.error', (component, status, code) => {
+    const out = run(`north/shellyplus1pm-441793d69718/status/${component}`, status);
+    expect(out).toMatchObject({
+      events: [{ kind: 'fault', code, detail: { component, error: status.errors[0] } }],
+    });
+  });
+});

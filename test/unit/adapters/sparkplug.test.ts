@@ -20,6 +20,7 @@ interface TahuMetric {
   value: unknown;
   timestamp?: number;
   isHistorical?: boolean;
+  properties?: Record<string, { type: string; value: unknown }>;
 }
 interface ProtoMetric extends Record<string, unknown> {
   alias?: number;
@@ -300,5 +301,55 @@ describe('Sparkplug values and timestamps', () => {
       metric: 'sp_outputs_leds_green',
       value: 'on',
     });
+  });
+});
+
+describe('Sparkplug values that are not finite', () => {
+  const faults = (out: Normalised) =>
+    out.events.map((e) => [e.code, e.detail?.metric, e.detail?.error, e.detail?.value]);
+
+  it('turns a NaN or infinite float/double into a sensor_fault, never a reading', () => {
+    const send = edgeNode();
+    send(topic('NBIRTH'), nbirth(0));
+    const out = send(topic('NDATA'), data(1, [{ alias: 1, floatValue: Number.NaN }]));
+    expect(out.readings).toEqual([]);
+    expect(faults(out)).toEqual([['sensor_fault', 'Supply Air Temperature', 'not_finite', 'NaN']]);
+    const inf = send(topic('NDATA'), data(2, [{ name: 'Humidity', doubleValue: Number.POSITIVE_INFINITY }]));
+    expect(faults(inf)).toEqual([['sensor_fault', 'Humidity', 'not_finite', 'Infinity']]);
+  });
+
+  it('does not read a NaN on a leak input as a leak (NaN !== 0)', () => {
+    const send = edgeNode();
+    send(topic('NBIRTH'), nbirth(0));
+    const out = send(topic('NDATA'), data(1, [{ name: 'Inputs/Leak', doubleValue: Number.NaN }]));
+    expect(values(out)).toEqual([]);
+    expect(faults(out)).toEqual([['sensor_fault', 'Inputs/Leak', 'not_finite', 'NaN']]);
+  });
+
+  it('turns a unit conversion that overflows (1e306 kW in W) into a sensor_fault', () => {
+    const send = edgeNode();
+    const engUnit = { type: 'String', value: 'kW' };
+    const kw = { name: 'Pump/Power', alias: 2, type: 'Double', value: 1.5, properties: { engUnit } };
+    send(topic('NBIRTH'), birth(0, [kw], 1));
+    const out = send(topic('NDATA'), data(1, [{ alias: 2, doubleValue: 1e306 }]));
+    expect(out.readings).toEqual([]);
+    expect(out.events).toMatchObject([
+      { code: 'sensor_fault', detail: { metric: 'Pump/Power', error: 'not_finite', engUnit: 'kW' } },
+    ]);
+    expect(values(send(topic('NDATA'), data(2, [{ alias: 2, doubleValue: 2 }])))).toEqual([
+      `${EDGE}:power_w=2000`,
+    ]);
+  });
+
+  it('keeps a BIRTH holding a NaN value, so later DATA still maps', () => {
+    const send = edgeNode();
+    const born = send(
+      topic('NBIRTH'),
+      birth(0, [{ name: 'Supply Air Temperature', alias: 1, type: 'Float', value: Number.NaN }], 1),
+    );
+    expect(born.events.map((e) => e.code)).toEqual(['online', 'sensor_fault']);
+    expect(values(send(topic('NDATA'), data(1, [{ alias: 1, floatValue: 16 }])))).toEqual([
+      `${EDGE}:supply_air_temperature_c=16`,
+    ]);
   });
 });

@@ -4,8 +4,8 @@
  * test/fixtures/tasmota/.
  */
 import { describe, expect, it } from 'vitest';
-import { tasmota, toCelsius } from '../../../adapters/tasmota.ts';
-import { decodePayload } from '../../../src/ingest/decode.ts';
+import { sensorSchema, tasmota, toCelsius } from '../../../adapters/tasmota.ts';
+import { decodePayload, describeSchemaError } from '../../../src/ingest/decode.ts';
 import { TopicRouter } from '../../../src/ingest/router.ts';
 
 const router = new TopicRouter([tasmota]);
@@ -120,5 +120,36 @@ describe('tasmota relays and topics', () => {
     'tele/pump-b1/SENSOR', // not bridged under a site prefix
   ])('leaves %s alone', (topic) => {
     expect(router.match(topic)).toBeUndefined();
+  });
+});
+
+describe('tasmota conversions stay finite', () => {
+  const refusal = (msg: Record<string, unknown>) => {
+    const parsed = sensorSchema.safeParse(msg);
+    return parsed.success ? 'accepted' : describeSchemaError(parsed.error);
+  };
+
+  it('refuses a °F value whose °C conversion overflows, naming the field', () => {
+    expect(refusal({ DS18B20: { Id: '01144A0CB2AA', Temperature: 1e308 }, TempUnit: 'F' })).toBe(
+      'DS18B20.Temperature: 1e+308 converts to Infinity, not a finite number',
+    );
+  });
+
+  it('refuses an ENERGY value whose unit conversion overflows, naming the field and channel', () => {
+    expect(refusal({ ENERGY: { Total: 1e306 } })).toMatch(/^ENERGY\.Total: .*not a finite number$/);
+    expect(refusal({ ENERGY: { Total: [1, 1e306] } })).toMatch(/^ENERGY\.Total\[1\]: /);
+  });
+
+  it('keeps the largest °C a double can hold, and a huge °F that still converts', () => {
+    expect(refusal({ SHT3X: { Temperature: 1e308 }, TempUnit: 'C' })).toBe('accepted');
+    const out = sensor({ SHT3X: { Temperature: 1e307 } }, 'F');
+    expect(out.readings.every((r) => Number.isFinite(r.value))).toBe(true);
+  });
+
+  it('names the 1-wire sentinel and keeps the value as sent in the fault detail', () => {
+    const out = sensor({ DS18B20: { Id: '01144A0CB2AA', Temperature: 185 } }, 'F');
+    expect(out.events).toMatchObject([
+      { code: 'sensor_fault', detail: { error: 'power_on_reset', value: 185, unit: 'F' } },
+    ]);
   });
 });

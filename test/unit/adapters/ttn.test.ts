@@ -201,6 +201,21 @@ describe('ttn adapter', () => {
     ]);
   });
 
+  it("takes a formatter's null values as unknown: no reading, and the DevStatusAns battery instead", () => {
+    const out = run(
+      UP,
+      uplink({
+        version_ids: undefined,
+        decoded_payload: { temperature: null, humidity: 45.5, battery: null, leakage_status: null },
+        last_battery_percentage: { f_cnt: 120, value: 87, received_at: '2025-01-15T00:20:00Z' },
+      }),
+    );
+    expect(out.readings.map((r) => [r.metric, r.value])).toEqual([
+      ['humidity_pct', 45.5],
+      ['battery_pct', 87],
+    ]);
+  });
+
   it('rejects a DevEUI that is not 16 hex digits and a non-base64 payload', () => {
     expect(ttsUplinkSchema.safeParse(uplink({}, { dev_eui: '24-E1-24' })).success).toBe(false);
     expect(ttsUplinkSchema.safeParse(uplink({ frm_payload: '017564030001!' })).success).toBe(false);
