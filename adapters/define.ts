@@ -138,7 +138,7 @@ export function emit(ctx: AdapterContext) {
     /**
      * `opts.assetId` for a reading of another asset than the topic's (a probe, a Sparkplug device).
      * Throws `NonFiniteReadingError` for NaN or ±Infinity: adapters check their conversions, this is
-     * the last line of defence (the ingest dead-letters the message as `adapter_error`).
+     * the last line of defence (the ingest dead-letters the message as `invalid_value`).
      */
     reading(metric: string, value: ReadingValue, unit?: string, opts: EmitOptions = {}) {
       if (typeof value === 'number' && !Number.isFinite(value)) {

@@ -1,3 +1,4 @@
+import { NonFiniteReadingError } from '../../adapters/define.ts';
 import type { Adapter, Normalised } from '../../adapters/index.ts';
 import type { AssetRegistry } from '../assets/asset-registry.ts';
 import { inferKind } from '../assets/infer-kind.ts';
@@ -201,7 +202,8 @@ export class Ingest implements Service {
         state: this.#adapterState.get(stateKey),
       });
     } catch (err) {
-      throw new Rejected('adapter_error', String((err as Error).message ?? err).slice(0, 300));
+      const reason = err instanceof NonFiniteReadingError ? 'invalid_value' : 'adapter_error';
+      throw new Rejected(reason, String((err as Error).message ?? err).slice(0, 300));
     }
     this.#checkOutput(normalised);
     if (normalised.state !== undefined) this.#adapterState.set(stateKey, normalised.state);
