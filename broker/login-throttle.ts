@@ -59,9 +59,10 @@ export class LoginThrottle {
     const pair = this.#livePair(key, now) ?? { failures: 0, lastFailureAt: now, blockedUntil: 0 };
     pair.failures++;
     pair.lastFailureAt = now;
+    // The last free failure starts the first wait; each one after doubles it (exponent capped
+    // so the arithmetic stays finite).
     const over = pair.failures - freeFailures;
-    // Capped exponent: 2 ** 1000 is Infinity, and min() would still give the cap, but stay finite.
-    if (over > 0) pair.blockedUntil = now + Math.min(maxBackoffMs, backoffMs * 2 ** Math.min(over - 1, 40));
+    if (over >= 0) pair.blockedUntil = now + Math.min(maxBackoffMs, backoffMs * 2 ** Math.min(over, 40));
     setNewest(this.#pairs, key, pair, maxTracked);
 
     const addr = this.#liveAddress(address, now) ?? { failures: 0, windowStart: now, blockedUntil: 0 };
