@@ -1,6 +1,14 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { Aedes, type AedesOptions, type AuthenticateError, type Client } from 'aedes';
+import {
+  Aedes,
+  type AedesOptions,
+  type AuthenticateError,
+  type Client,
+  type ConnectPacket,
+  type PublishPacket,
+  type Subscription,
+} from 'aedes';
 import type { Directory } from '../src/config/directory.ts';
 import { type Clock, systemClock } from '../src/core/clock.ts';
 import { XiaoerError } from '../src/core/errors.ts';
@@ -124,7 +132,10 @@ export class EmbeddedBroker implements Service {
     );
     aedes.on('client', (client) => {
       const session = this.#sessions.get(client);
-      log.debug({ clientId: session?.deviceId, login: session?.login }, 'client connected');
+      log.debug(
+        { clientId: session?.deviceId, login: session?.login, address: session?.address },
+        'client connected',
+      );
       if (session?.principal.kind !== 'gateway') return;
       this.#announced.add(client);
       this.#deps.onGateway?.(session.principal.site, session.principal.username, 'connected');
@@ -177,49 +188,79 @@ export class EmbeddedBroker implements Service {
       maxTopicLevels: this.#limits.maxTopicLevels,
       // aedes' default is 30 s: long enough for a few hundred idle sockets to pin real memory.
       connectTimeout: this.#limits.connectTimeoutMs,
-      preConnect: (client, packet, done) => {
-        // [MQTT-1.5.3-2]: a string with U+0000 closes the connection. It is also what keeps the
-        // session namespace unambiguous (SESSION_SEPARATOR); refused here, before aedes takes
-        // the id as the client's (even a refused client's id is used to clean its session state).
-        if (packet.clientId.includes('\u0000') || packet.username?.includes('\u0000')) {
-          this.#refusedLogins++;
-          this.#logRefusal(this.#addressOf(client), 'MQTT login refused', { reason: 'null_character' });
-          return done(new Error('U+0000 in the client id or username'), false);
-        }
-        this.#sentIds.set(client, packet.clientId);
-        done(null, true);
-      },
+      preConnect: (client, packet, done) => this.#preConnect(client, packet, done),
       authenticate: (client, username, password, done) =>
         this.#authenticate(client, username, password, done),
-      authorizePublish: (client, packet, done) => {
-        // Messages the broker itself publishes (client null) are not device input.
-        if (!client) return done(null);
-        const session = this.#sessions.get(client);
-        const problem = this.#topicProblem(packet.topic);
-        if (!session || problem || !this.#acl.mayPublish(session.principal, packet.topic)) {
-          this.#logRefusal(session?.address ?? 'unknown', 'publish refused', {
-            ...this.#who(client),
-            topic: clip(packet.topic),
-            reason: problem ?? 'outside_own_site',
-          });
-          return done(new Error('publish not authorised for this topic'));
-        }
-        this.#record(packet, done);
-      },
-      authorizeSubscribe: (client, sub, done) => {
-        const session = this.#sessions.get(client);
-        const problem = this.#topicProblem(sub.topic);
-        if (!session || problem || !this.#acl.maySubscribe(session.principal, sub.topic)) {
-          this.#logRefusal(session?.address ?? 'unknown', 'subscription refused', {
-            ...this.#who(client),
-            filter: clip(sub.topic),
-            reason: problem ?? 'outside_own_site',
-          });
-          return done(null, null);
-        }
-        done(null, sub);
-      },
+      authorizePublish: (client, packet, done) => this.#authorizePublish(client, packet, done),
+      authorizeSubscribe: (client, sub, done) => this.#authorizeSubscribe(client, sub, done),
     };
+  }
+
+  #preConnect(client: Client, packet: ConnectPacket, done: (err: Error | null, ok: boolean) => void): void {
+    // [MQTT-1.5.3-2]: a string with U+0000 closes the connection. It is also what keeps the
+    // session namespace unambiguous (SESSION_SEPARATOR); refused here, before aedes takes the id
+    // as the client's (even a refused client's id is used to clean its session state).
+    if (packet.clientId.includes('\u0000') || packet.username?.includes('\u0000')) {
+      this.#refusedLogins++;
+      this.#logRefusal(this.#addressOf(client), 'MQTT login refused', { reason: 'null_character' });
+      done(new Error('U+0000 in the client id or username'), false);
+      return;
+    }
+    this.#sentIds.set(client, packet.clientId);
+    done(null, true);
+  }
+
+  #authorizePublish(client: Client | null, packet: PublishPacket, done: (err?: Error | null) => void): void {
+    // Messages the broker itself publishes (client null) are not device input.
+    if (!client) {
+      done(null);
+      return;
+    }
+    if (!this.#mayUse(client, packet.topic, 'publish')) {
+      done(new Error('publish not authorised for this topic'));
+      return;
+    }
+    // While stopping, aedes closes clients and publishes their wills: those are not device
+    // news. Refusing also withholds any PUBACK, so a gateway sends its message again later.
+    if (this.#stopping) {
+      done(new Error('broker shutting down'));
+      return;
+    }
+    // xiaoer is the only consumer of device topics; retained copies would only grow memory.
+    packet.retain = false;
+    this.#deps.onPublish({ topic: packet.topic, payload: packet.payload as Buffer, qos: packet.qos }).then(
+      () => done(null),
+      (err: unknown) => {
+        this.#deps.log.error({ err, topic: packet.topic }, 'message not recorded; acknowledgement withheld');
+        done(err instanceof Error ? err : new Error(String(err)));
+      },
+    );
+  }
+
+  #authorizeSubscribe(
+    client: Client,
+    sub: Subscription,
+    done: (err: Error | null, sub?: Subscription | null) => void,
+  ): void {
+    done(null, this.#mayUse(client, sub.topic, 'subscription') ? sub : null);
+  }
+
+  /** Whether a logged-in client may use this topic (or filter); a refusal is logged, cut. */
+  #mayUse(client: Client, topic: string, use: 'publish' | 'subscription'): boolean {
+    const session = this.#sessions.get(client);
+    const problem = this.#topicProblem(topic);
+    const who = session?.principal;
+    const allowed =
+      who !== undefined &&
+      !problem &&
+      (use === 'publish' ? this.#acl.mayPublish(who, topic) : this.#acl.maySubscribe(who, topic));
+    if (allowed) return true;
+    this.#logRefusal(session?.address ?? 'unknown', `${use} refused`, {
+      ...this.#who(client),
+      [use === 'publish' ? 'topic' : 'filter']: clip(topic),
+      reason: problem ?? 'outside_own_site',
+    });
+    return false;
   }
 
   #authenticate(
@@ -294,21 +335,6 @@ export class EmbeddedBroker implements Service {
     });
     this.#addresses.set(conn, address);
     aedes.handle(conn);
-  }
-
-  #record(packet: Parameters<NonNullable<AedesOptions['authorizePublish']>>[1], done: (err?: Error) => void) {
-    // While stopping, aedes closes clients and publishes their wills: those are not device
-    // news. Refusing also withholds any PUBACK, so a gateway sends its message again later.
-    if (this.#stopping) return done(new Error('broker shutting down'));
-    // xiaoer is the only consumer of device topics; retained copies would only grow memory.
-    packet.retain = false;
-    this.#deps.onPublish({ topic: packet.topic, payload: packet.payload as Buffer, qos: packet.qos }).then(
-      () => done(),
-      (err: unknown) => {
-        this.#deps.log.error({ err, topic: packet.topic }, 'message not recorded; acknowledgement withheld');
-        done(err instanceof Error ? err : new Error(String(err)));
-      },
-    );
   }
 
   /** Levels are aedes' check (`maxTopicLevels`); bytes are ours. */

@@ -37,7 +37,7 @@ describe('embedded broker: what a connection may hold before it logs in', () => 
     partial.socket.write(frame.subarray(0, frame.length - 5));
     await Promise.all([silent.closed, partial.closed]);
     const elapsed = Date.now() - began;
-    console.log(`silent and partial CONNECTs dropped after ${elapsed} ms (timeout 500 ms)`);
+    process.stdout.write(`silent and partial CONNECTs dropped after ${elapsed} ms (timeout 500 ms)\n`);
     expect(elapsed).toBeGreaterThanOrEqual(450);
     expect(elapsed).toBeLessThan(10_000);
     expect(silent.packets).toEqual([]);

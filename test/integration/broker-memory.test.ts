@@ -64,8 +64,8 @@ describe('embedded broker: memory held by sockets that never log in', () => {
       // Each is dropped once its fixed header shows the size (the test times out otherwise).
       await Promise.all(sockets.map((s) => sendUntilClosed(s, [connectHeader(2 * MiB - 2), body])));
     });
-    console.log(
-      `broker RSS ${mb(baseline)} MB, at most +${mb(growth)} MB while 300 sockets sent 2 MiB partial CONNECTs`,
+    process.stdout.write(
+      `broker RSS ${mb(baseline)} MB, at most +${mb(growth)} MB while 300 sockets sent 2 MiB partial CONNECTs\n`,
     );
     expect(growth).toBeLessThan(100 * MiB);
     await gatewayMessage(broker.port, 2);
@@ -82,8 +82,8 @@ describe('embedded broker: memory held by sockets that never log in', () => {
       // Held until the CONNECT timeout drops them.
       await Promise.all(sockets.map((s) => sendUntilClosed(s, [connectHeader(16 * 1024 - 4), part])));
     });
-    console.log(
-      `broker RSS ${mb(baseline)} MB, at most +${mb(growth)} MB while 300 sockets held 15 KiB partial CONNECTs`,
+    process.stdout.write(
+      `broker RSS ${mb(baseline)} MB, at most +${mb(growth)} MB while 300 sockets held 15 KiB partial CONNECTs\n`,
     );
     expect(growth).toBeLessThan(100 * MiB);
     await gatewayMessage(broker.port, 2);
