@@ -1,6 +1,7 @@
 /**
  * Stores `value` as the newest entry of `map` (a Map iterates in insertion order); beyond `max`
- * entries the oldest is forgotten. Every map the broker keys by outside input goes through this.
+ * entries the oldest is forgotten. The login throttle's and the refusal log's maps, keyed by
+ * addresses and usernames from the wire, stay bounded through this.
  */
 export function setNewest<K, V>(map: Map<K, V>, key: K, value: V, max: number): void {
   map.delete(key);
