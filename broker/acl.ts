@@ -41,12 +41,6 @@ export class SiteAcl {
     return undefined;
   }
 
-  /** A gateway's client ids start with `<site>-`, a subscriber's with `<username>-`. */
-  mayUseClientId(who: Principal, clientId: string): boolean {
-    const prefix = who.kind === 'gateway' ? who.site : who.name;
-    return clientId.startsWith(`${prefix}-`);
-  }
-
   mayPublish(who: Principal, topic: string): boolean {
     // [MQTT-4.7.2-1] topics starting with $ are reserved for the broker; [MQTT-3.3.2-2] no wildcards.
     if (who.kind !== 'gateway' || topic.startsWith('$') || /[+#]/.test(topic)) return false;

@@ -1,22 +1,36 @@
 import type { Socket } from 'node:net';
 import { Duplex, Transform, type TransformCallback } from 'node:stream';
 
+export interface PacketSizeLimits {
+  /** The first packet, which must be the CONNECT [MQTT-3.1.0-1]: read before any login. */
+  maxConnectBytes: number;
+  /** Every later packet. */
+  maxPacketBytes: number;
+}
+
 /**
  * Measures each MQTT packet's announced size from its fixed header [MQTT-2.2.3] and destroys the
  * connection when one is larger than allowed. aedes' parser would otherwise buffer a packet of up
  * to 256 MB (the protocol maximum) before anything, even the login, is checked.
+ *
+ * Only the first packet gets the small CONNECT limit. A client may send further packets right
+ * after its CONNECT without waiting for the CONNACK (MQTT 3.1.1 section 3.1.4), so the stream
+ * cannot tell here when the login has succeeded; the first packet is the only one known to come
+ * before it. aedes pauses reading while it authenticates, so later packets wait in the socket.
  */
 export class PacketSizeGuard extends Transform {
-  readonly #maxBytes: number;
+  readonly #limits: PacketSizeLimits;
+  #maxBytes: number;
   #state: 'type' | 'length' | 'body' = 'type';
   #length = 0;
   #multiplier = 1;
   #lengthBytes = 0;
   #remaining = 0;
 
-  constructor(maxBytes: number) {
+  constructor(limits: PacketSizeLimits) {
     super();
-    this.#maxBytes = maxBytes;
+    this.#limits = limits;
+    this.#maxBytes = limits.maxConnectBytes;
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
@@ -40,6 +54,8 @@ export class PacketSizeGuard extends Transform {
           return;
         }
         if (!(byte & 0x80)) {
+          // The first packet's size is known now: every later one is held to the general limit.
+          this.#maxBytes = this.#limits.maxPacketBytes;
           this.#remaining = this.#length;
           this.#state = this.#remaining === 0 ? 'type' : 'body';
         }
@@ -55,8 +71,8 @@ export class PacketSizeGuard extends Transform {
 }
 
 /** The socket as aedes sees it: reads go through the guard, writes go straight to the socket. */
-export function guardedConnection(socket: Socket, maxPacketBytes: number): Duplex {
-  const guard = new PacketSizeGuard(maxPacketBytes);
+export function guardedConnection(socket: Socket, limits: PacketSizeLimits): Duplex {
+  const guard = new PacketSizeGuard(limits);
   socket.pipe(guard);
   const conn = Duplex.from({ readable: guard, writable: socket });
   const destroyAll = () => {

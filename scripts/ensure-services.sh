@@ -6,6 +6,8 @@ set -euo pipefail
 
 need_apt=()
 command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need_apt+=(mosquitto)
+# mosquitto_pub: the README's example is tested with the real binary against the embedded broker.
+command -v mosquitto_pub >/dev/null 2>&1 || [ -x /usr/bin/mosquitto_pub ] || need_apt+=(mosquitto-clients)
 # Debian's `influxdb` is InfluxDB 1.6.x (/usr/bin/influxd), the 1.x line xiaoer writes to.
 command -v influxd >/dev/null 2>&1 || [ -x /usr/bin/influxd ] || need_apt+=(influxdb)
 
@@ -37,4 +39,5 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 
 echo "ensure-services: $(mosquitto -h 2>&1 | head -n1) ready"
+echo "ensure-services: $(mosquitto_pub --help 2>&1 | sed -n '2s/ running.*//p') ready"
 echo "ensure-services: $(influxd version 2>&1 | head -n1) ready"

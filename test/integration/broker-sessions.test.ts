@@ -1,0 +1,152 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import type { MqttClient } from 'mqtt';
+import { afterEach, describe, expect, it } from 'vitest';
+import { addSite, type BrokerHarness, startBroker, whenClosed } from '../helpers/broker.ts';
+import { tryConnect } from '../helpers/mqtt-wire.ts';
+import { waitFor } from '../helpers/wait.ts';
+
+const run = promisify(execFile);
+
+/** Resolves when the client's connection closes; a test races it against a round trip. */
+const closeOf = (client: MqttClient) =>
+  whenClosed(client).then(() => {
+    throw new Error('the connection was closed by the broker');
+  });
+
+describe('embedded broker: devices keep their own client ids, sessions are per login', () => {
+  let h: BrokerHarness;
+  afterEach(async () => {
+    await h.stop();
+  });
+
+  // Site ids may contain "-": north's gateway once took over north-annex's session by using an id
+  // that started with "north-", kicking the annex gateway and firing its will.
+  const annexSite = () => startBroker({ configure: (c) => addSite(c, 'north-annex', 'north-annex-secret') });
+  const annexLogin = { username: 'north-annex-gw', password: 'north-annex-secret' };
+  const northLogin = { username: 'north-gw', password: 'north-demo' };
+
+  it("one login's client id does not kick another login's connection or fire its will", async () => {
+    h = await annexSite();
+    const annex = await h.connect({
+      ...annexLogin,
+      clientId: 'north-annex-gw1',
+      clean: false,
+      will: {
+        topic: 'north-annex/zigbee2mqtt/bridge/state',
+        payload: Buffer.from('offline'),
+        qos: 1,
+        retain: false,
+      },
+    });
+    const annexClosed = closeOf(annex);
+    annexClosed.catch(() => {});
+    const north = await h.connect({ ...northLogin, clientId: 'north-annex-gw1', clean: false });
+    expect(north.sessionPresent).toBe(false);
+    // A round trip on the annex connection: a kicked one would close instead of acknowledging.
+    await Promise.race([
+      annex.publishAsync('north-annex/zigbee2mqtt/leak-1', '{"water_leak":false}', { qos: 1 }),
+      annexClosed,
+    ]);
+    expect(h.recorded.map((m) => m.topic)).toEqual(['north-annex/zigbee2mqtt/leak-1']);
+    expect(h.gatewayChanges).toEqual(['north-annex connected', 'north connected']);
+    const connected = h.logs.filter((l) => l.msg === 'client connected');
+    expect(connected.map((l) => [l.clientId, l.login])).toEqual([
+      ['north-annex-gw1', 'north-annex-gw'],
+      ['north-annex-gw1', 'north-gw'],
+    ]);
+  });
+
+  it("does not resume another login's persistent session or deliver its queued messages", async () => {
+    h = await annexSite();
+    const annex = await h.connect({ ...annexLogin, clientId: 'north-annex-gw1', clean: false });
+    await annex.subscribeAsync('north-annex/zigbee2mqtt/bridge/request/#', { qos: 1 });
+    await annex.endAsync();
+    // Queued for the annex gateway's offline session [MQTT-3.1.2-5].
+    await h.broker.publish('north-annex/zigbee2mqtt/bridge/request/permit_join', 'true', 1);
+
+    const north = await h.connect({ ...northLogin, clientId: 'north-annex-gw1', clean: false });
+    const northGot: string[] = [];
+    north.on('message', (topic) => northGot.push(topic));
+    expect(north.sessionPresent).toBe(false);
+    // A stored session's messages are sent right after the CONNACK, so they would come first.
+    await north.subscribeAsync('north/zigbee2mqtt/bridge/request/#', { qos: 1 });
+    await h.broker.publish('north/zigbee2mqtt/bridge/request/health_check', '{}', 1);
+    await waitFor(() => (northGot.length > 0 ? true : undefined), { what: "north's own message" });
+    expect(northGot).toEqual(['north/zigbee2mqtt/bridge/request/health_check']);
+
+    // The annex gateway's own session is intact: it resumes, with the message it missed.
+    const back = await h.connect({ ...annexLogin, clientId: 'north-annex-gw1', clean: false });
+    const annexGot: string[] = [];
+    back.on('message', (topic) => annexGot.push(topic));
+    expect(back.sessionPresent).toBe(true);
+    await waitFor(() => (annexGot.length > 0 ? true : undefined), { what: 'the queued message' });
+    expect(annexGot).toEqual(['north-annex/zigbee2mqtt/bridge/request/permit_join']);
+  });
+
+  it('the same login and client id take over the old connection, resuming its session [MQTT-3.1.4-2]', async () => {
+    h = await startBroker();
+    const lwt = 'xincheng/tele/tasmota_1A2B3C/LWT';
+    const first = await h.connect({
+      clientId: 'DVES_1A2B3C',
+      clean: false,
+      will: { topic: lwt, payload: Buffer.from('Offline'), qos: 1, retain: true },
+    });
+    await first.subscribeAsync('xincheng/cmnd/tasmota_1A2B3C/#', { qos: 1 });
+    const firstClosed = whenClosed(first);
+    const second = await h.connect({ clientId: 'DVES_1A2B3C', clean: false });
+    await firstClosed;
+    expect(second.sessionPresent).toBe(true);
+    // The old connection ended without DISCONNECT, so its will is published [MQTT-3.1.2-8].
+    await waitFor(() => h.recorded.find((m) => m.topic === lwt), { what: 'the will of the old connection' });
+    await waitFor(() => (h.gatewayChanges.length === 3 ? true : undefined), {
+      what: 'three gateway changes',
+    });
+    expect(h.gatewayChanges).toEqual(['xincheng connected', 'xincheng disconnected', 'xincheng connected']);
+  });
+
+  it('accepts the client ids devices ship with: Tasmota, Shelly, Zigbee2MQTT (MQTT.js) and an empty one', async () => {
+    h = await startBroker();
+    for (const clientId of ['DVES_1A2B3C', 'shellyplus1pm-441793a3c1d4', undefined]) {
+      const client = await h.connect(clientId === undefined ? {} : { clientId });
+      expect(client.connected).toBe(true);
+    }
+    // MQTT.js' own default, which Zigbee2MQTT uses unless configured otherwise.
+    expect(h.logs.filter((l) => l.msg === 'client connected').at(-1)?.clientId).toMatch(/^mqttjs_/);
+    const login = { username: 'xincheng-gw', password: Buffer.from('xincheng-demo') };
+    // A zero-byte id is the server's to assign, with a clean session [MQTT-3.1.3-6]/[MQTT-3.1.3-7].
+    const empty = await tryConnect(h.port, { ...login, clientId: '', clean: true });
+    expect(empty.returnCode).toBe(0);
+    // ... and refused with "identifier rejected" without one [MQTT-3.1.3-8].
+    const persistent = await tryConnect(h.port, { ...login, clientId: '', clean: false });
+    expect(persistent.returnCode).toBe(2);
+    await persistent.client.closed;
+    for (const c of [empty, persistent]) c.client.socket.destroy();
+  });
+
+  it("runs the README's example with the real mosquitto_pub, as written", async () => {
+    h = await startBroker();
+    const args = [
+      '-p',
+      String(h.port),
+      '-u',
+      'xincheng-gw',
+      '-P',
+      'xincheng-demo',
+      '-q',
+      '1',
+      '-t',
+      'xincheng/zigbee2mqtt/leak-b1-riser',
+      '-m',
+      '{"water_leak":true,"battery":91}',
+    ];
+    await run('mosquitto_pub', args, { timeout: 15_000 });
+    expect(h.recorded.map((m) => [m.topic, Buffer.from(m.payload).toString(), m.qos])).toEqual([
+      ['xincheng/zigbee2mqtt/leak-b1-riser', '{"water_leak":true,"battery":91}', 1],
+    ]);
+    const connected = h.logs.find((l) => l.msg === 'client connected');
+    expect(connected?.login).toBe('xincheng-gw');
+    // mosquitto_pub 2.0 sends a zero-byte client id with a clean session; the broker assigns one.
+    expect(connected?.clientId).toMatch(/^aedes_/);
+  });
+});
