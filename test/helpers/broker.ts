@@ -24,7 +24,7 @@ export function capturedLogger() {
       done();
     },
   });
-  return { log: createLogger('debug', sink), lines };
+  return { log: createLogger('debug', { destination: sink }), lines };
 }
 
 /** Adds a site whose gateway logs in as `<id>-gw`. */
