@@ -1,10 +1,11 @@
 import { z } from 'zod';
+import { strictObject } from '../src/core/strict.ts';
 
 const count = (max: number) => z.number().int().min(1).max(max);
 const ms = (min: number, max: number) => z.number().int().min(min).max(max);
 
 /** Failed MQTT logins, per (username, address) and per address; see broker/login-throttle.ts. */
-export const loginThrottleSchema = z.object({
+export const loginThrottleSchema = strictObject({
   /** Failed logins a (username, address) pair may make before it has to wait: typos are free. */
   freeFailures: count(100).default(5),
   /** The first wait after those; it doubles with each further failure, so guessing slows to a crawl. */

@@ -73,6 +73,7 @@ export class App {
   #opcua: OpcUaSource | undefined;
   #telemetry: TelemetryWriter | undefined;
   #gateways: GatewayWatch | undefined;
+  #broker: EmbeddedBroker | undefined;
   #mqttPublish: ((topic: string, payload: string) => Promise<void>) | undefined;
   #startedAt = 0;
   ports: RunningPorts = { http: 0 };
@@ -144,7 +145,9 @@ export class App {
     return {
       uptimeSeconds: Math.round((this.clock.now() - this.#startedAt) / 1000),
       warnings: gateways.filter((g) => g.state === 'not_commissioned').map((g) => gatewayWarning(g.username)),
-      mqtt: this.config.mqtt.url ? { mode: 'external' } : { mode: 'embedded', port: this.ports.mqtt },
+      mqtt: this.config.mqtt.url
+        ? { mode: 'external' }
+        : { mode: 'embedded', port: this.ports.mqtt, refused: this.#broker?.refusals },
       gateways: gateways.map((g) => ({
         site: g.site,
         username: g.username,
@@ -252,12 +255,14 @@ export class App {
       port: mqtt.port,
       maxPacketBytes: mqtt.maxPacketBytes,
       limits: mqtt,
+      clock: this.clock,
       log: this.log.child({ component: 'broker' }),
       onPublish: (msg) => ingest.accept(msg),
       onGateway: (site, username, change) =>
         change === 'connected' ? gateways.connected(site, username) : gateways.disconnected(site, username),
     });
     await this.#startService(broker);
+    this.#broker = broker;
     this.ports.mqtt = broker.port;
     this.#mqttPublish = (topic, payload) => broker.publish(topic, payload, 1);
   }
