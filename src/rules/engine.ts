@@ -3,7 +3,7 @@ import { MinHeap } from '../core/min-heap.ts';
 import type { Alarm, AlarmTransition, DeviceEvent, Instant, Reading, Ticket } from '../domain/types.ts';
 import { AssetMemory } from './asset-memory.ts';
 import type { RuleConfig, RuleOverride } from './config.ts';
-import { type Judgement, judge, remembered } from './rule-kinds.ts';
+import { type Judgement, judge, limitOf, remembered } from './rule-kinds.ts';
 
 interface Pending {
   to: 'fault' | 'normal';
@@ -275,6 +275,8 @@ export class RuleEngine {
         cause: pending.cause,
         ...flapping,
       };
+      const limit = limitOf(rule);
+      if (limit) alarm.limit = limit;
       state.active = alarm;
       transition = { type: 'raised', alarm };
     } else {

@@ -1,4 +1,4 @@
-import type { DeviceEvent, Reading, ReadingValue } from '../domain/types.ts';
+import type { DeviceEvent, Reading, ReadingValue, RuleLimit } from '../domain/types.ts';
 import type { Condition, RuleConfig } from './config.ts';
 
 /** What one reading or event says about a rule's condition; `undefined`: nothing (keep the state). */
@@ -109,4 +109,22 @@ export function remembered(rule: RuleConfig): { latest: string[]; historySeconds
   if (rule.type === 'all') return { latest: rule.conditions.map((c) => c.metric) };
   if (rule.type === 'rate') return { latest: [], historySeconds: [rule.metric, rule.windowSeconds] };
   return { latest: [] };
+}
+
+/** The limit a rule judges against, for the ticket to show next to the reading that crossed it. */
+export function limitOf(rule: RuleConfig): RuleLimit | undefined {
+  const limit: RuleLimit = {};
+  if (rule.type === 'equals') limit.equals = rule.value;
+  if (rule.type === 'threshold') {
+    if (rule.above !== undefined) limit.above = rule.above;
+    if (rule.below !== undefined) limit.below = rule.below;
+  }
+  if (rule.type === 'rate') {
+    if (rule.fallingFasterThan !== undefined) limit.fallingFasterThan = rule.fallingFasterThan;
+    if (rule.risingFasterThan !== undefined) limit.risingFasterThan = rule.risingFasterThan;
+    limit.windowSeconds = rule.windowSeconds;
+  }
+  if (rule.type === 'no_data') limit.silentSeconds = rule.silentSeconds;
+  if (rule.forSeconds > 0) limit.forSeconds = rule.forSeconds;
+  return Object.keys(limit).length > 0 ? limit : undefined;
 }

@@ -203,7 +203,9 @@ export class TicketService {
     const sensor = ticket.ruleId !== 'manual';
     const change: TicketChange = { status: sensor ? 'repaired' : 'verified', repairAt: at, repairMet: met };
     if (!sensor) change.repairVerifiedAt = at;
-    else if (!ticket.alarmActive) change.verifyDueAt = at + this.#config.verifyMinutes * 60_000;
+    // An outage already recovering keeps its recovery time: the gateway being back is the proof.
+    else if (!ticket.alarmActive && !(isOutage(ticket) && ticket.verifyDueAt !== undefined))
+      change.verifyDueAt = at + this.#config.verifyMinutes * 60_000;
     const verification = sensor
       ? ticket.alarmActive
         ? 'waiting for the alarm to clear'
