@@ -14,6 +14,7 @@ export interface ConfigEnv {
   PORT?: string;
   DATA_DIR?: string;
   LOG_LEVEL?: string;
+  LOG_FORMAT?: string;
 }
 
 export const DEFAULT_CONFIG_PATH = 'config/example.yaml';
@@ -94,6 +95,7 @@ function applyEnv(raw: Record<string, unknown>, env: ConfigEnv): string[] {
   if (httpPort !== undefined) section('http').port = httpPort;
   if (env.DATA_DIR) raw.dataDir = env.DATA_DIR;
   if (env.LOG_LEVEL) raw.logLevel = env.LOG_LEVEL;
+  if (env.LOG_FORMAT) raw.logFormat = env.LOG_FORMAT;
   if (env.XIAOER_ADMIN_PASSWORD) section('auth').adminPassword = env.XIAOER_ADMIN_PASSWORD;
   return errors;
 }

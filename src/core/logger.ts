@@ -24,7 +24,6 @@ export function createLogger(
   if (opts.format === 'pretty') {
     // In-process and synchronous: no worker thread, and nothing lost when the process exits.
     const stream = pretty({
-      colorize: true,
       sync: true,
       translateTime: 'SYS:yyyy-mm-dd HH:MM:ss.l',
       ignore: 'pid,hostname,service',

@@ -58,6 +58,24 @@ describe('the API against abuse', () => {
       expect.stringContaining('north-gw is not commissioned yet'),
       expect.stringContaining('east-gw is not commissioned yet'),
     ]);
+    const sites = await t.request<{
+      sites: { id: string; gateway: { state: string }; warnings: string[] }[];
+    }>('GET', '/api/sites', { token: await t.adminToken() });
+    expect(sites.body.sites.map((s) => [s.id, s.gateway.state, s.warnings.length])).toEqual([
+      ['xincheng', 'not_commissioned', 1],
+      ['north', 'not_commissioned', 1],
+      ['east', 'not_commissioned', 1],
+    ]);
+    // Once a gateway has connected it is commissioned, and its warning is gone.
+    await t.gateway('north');
+    const after = await t.request<{
+      sites: { id: string; gateway: { state: string }; warnings: string[] }[];
+    }>('GET', '/api/sites', { token: await t.adminToken() });
+    expect(after.body.sites.find((s) => s.id === 'north')).toMatchObject({
+      gateway: { state: 'connected' },
+      warnings: [],
+    });
+    expect(JSON.stringify(after.body)).not.toContain('north-demo');
   });
 
   it('documents every operation with a summary, and serves /docs only when configured', async () => {

@@ -1,9 +1,34 @@
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { waitFor } from '../helpers/wait.ts';
 import { loopbackConfig, spawnXiaoer } from '../helpers/xiaoer-process.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+
+/** `npm run admin -- <args>` as an operator runs it on the server (same config, same data). */
+function adminCli(args: string[], env: Record<string, string>): Promise<{ code: number; out: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', 'src/admin-cli.ts', ...args],
+      { cwd: ROOT, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env } },
+      (err, stdout, stderr) => resolve({ code: err ? Number(err.code ?? 1) : 0, out: stdout + stderr }),
+    );
+  });
+}
+
+async function login(port: number, username: string, password: string | undefined): Promise<number> {
+  const res = await fetch(`http://127.0.0.1:${port}/api/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username, password }),
+  });
+  return res.status;
+}
 
 describe('start-up from the command line', () => {
   let dir: string;
@@ -51,17 +76,22 @@ describe('start-up from the command line', () => {
   it('prints a generated admin password once, on the first start only, and stops cleanly on SIGTERM', async () => {
     const dataDir = path.join(dir, 'data');
     const config = loopbackConfig(dir);
+    // The first try fails (the MQTT port is taken): no admin is made, so no password is lost.
+    const blocker: Server = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const taken = String((blocker.address() as { port: number }).port);
+    const failed = spawnXiaoer({ config, dataDir, env: { XIAOER_ADMIN_PASSWORD: '', MQTT_PORT: taken } });
+    expect((await failed.exited).code).toBe(1);
+    blocker.close();
+    expect(failed.output()).not.toContain('was created with password');
+
     const first = spawnXiaoer({ config, dataDir, env: { XIAOER_ADMIN_PASSWORD: '' } });
     const ports = await first.started;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    const password = /user "admin" was created with password\s+(\S+)/.exec(first.output())?.[1];
-    expect(password).toBeDefined();
-    const login = await fetch(`http://127.0.0.1:${ports.http}/api/auth/login`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ username: 'admin', password }),
-    });
-    expect(login.status).toBe(200);
+    const password = await waitFor(
+      () => /user "admin" was created with password\s+(\S+)/.exec(first.output())?.[1],
+      { what: 'the generated password' },
+    );
+    expect(await login(ports.http, 'admin', password)).toBe(200);
     first.child.kill('SIGTERM');
     expect(await first.exited).toEqual({ code: 0, signal: null });
 
@@ -70,5 +100,78 @@ describe('start-up from the command line', () => {
     second.child.kill('SIGTERM');
     await second.exited;
     expect(second.output()).not.toContain('was created with password');
+  });
+});
+
+describe('operating it', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'xiaoer-ops-'));
+  });
+  afterEach(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('resets a lost password from the server shell with npm run admin', async () => {
+    const dataDir = path.join(dir, 'data');
+    const config = loopbackConfig(dir);
+    const env = { DATA_DIR: dataDir, XIAOER_CONFIG: config };
+    const running = spawnXiaoer({ config, dataDir, env: { XIAOER_ADMIN_PASSWORD: 'the-lost-password' } });
+    const ports = await running.started;
+    try {
+      // While xiaoer runs: the store is shared safely (SQLite WAL).
+      const reset = await adminCli(['reset-password', 'admin'], env);
+      expect(reset.code).toBe(0);
+      const newPassword = /new password: (\S+)/.exec(reset.out)?.[1];
+      expect(newPassword).toBeDefined();
+      expect(await login(ports.http, 'admin', 'the-lost-password')).toBe(401);
+      expect(await login(ports.http, 'admin', newPassword)).toBe(200);
+      const chosen = await adminCli(['reset-password', 'admin', '--password', 'chosen-by-me'], env);
+      expect(chosen).toMatchObject({ code: 0, out: 'password of admin set\n' });
+      expect(await login(ports.http, 'admin', 'chosen-by-me')).toBe(200);
+      expect(await adminCli(['reset-password', 'nobody'], env)).toMatchObject({
+        code: 1,
+        out: expect.stringContaining('user nobody does not exist'),
+      });
+      expect((await adminCli(['list-users'], env)).out).toBe('admin\tadmin\tactive\n');
+      expect((await adminCli(['frobnicate'], env)).code).toBe(64);
+    } finally {
+      running.child.kill('SIGTERM');
+      await running.exited;
+    }
+  });
+
+  it('logs readable lines when asked (LOG_FORMAT=pretty, the default on a terminal) and an access line per request at debug', async () => {
+    const dataDir = path.join(dir, 'data');
+    const p = spawnXiaoer({
+      config: loopbackConfig(dir),
+      dataDir,
+      env: { LOG_FORMAT: 'pretty', LOG_LEVEL: 'debug' },
+    });
+    try {
+      const http = await waitFor(
+        () => {
+          const m = /xiaoer started[^\n]*\n(?:[^\n]*\n)*?\s*http: "http:\/\/127\.0\.0\.1:(\d+)"/.exec(
+            p.output(),
+          );
+          return m?.[1] ? Number(m[1]) : undefined;
+        },
+        { timeoutMs: 30_000, what: 'the pretty start-up line with the HTTP port' },
+      );
+      // Not JSON: a time, a level and the message, then the fields indented below.
+      expect(p.output()).toMatch(/^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}\] INFO: xiaoer started/m);
+      expect(p.output()).not.toMatch(/^\{"level"/m);
+      await fetch(`http://127.0.0.1:${http}/api/health?token=secret-token`);
+      await waitFor(() => (p.output().includes('http request') ? true : undefined), {
+        what: 'the access line',
+      });
+      const access = p.output().slice(p.output().indexOf('http request'));
+      expect(access).toMatch(/url: "\/api\/health\?token=\[redacted\]"/);
+      expect(access).toMatch(/status: 200/);
+      expect(p.output()).not.toContain('secret-token');
+    } finally {
+      p.child.kill('SIGTERM');
+      await p.exited;
+    }
   });
 });
