@@ -125,13 +125,14 @@ const ingestSchema = strictObject({
   maxJsonDepth: z.number().int().min(4).max(256).default(32),
   /**
    * How far back a device may date what it reports, for alarms: a device clock may start an SLA
-   * clock at most this long before xiaoer received the message (never later than receipt).
+   * clock at most this long before xiaoer received the message (never later than receipt). Two
+   * minutes leave most of the 5-minute arrival target to the desk even for a device that buffered.
    */
   maxBackdateSeconds: z
     .number()
     .min(0)
     .max(7 * 86_400)
-    .default(300),
+    .default(120),
 });
 
 const maintenanceSchema = strictObject({
