@@ -28,7 +28,6 @@ describe('leak to ticket through the embedded broker', () => {
 
   it('raises one ticket with 5-minute and 1-hour deadlines, then records arrival and repair as met', async () => {
     const gw = await t.gateway('xincheng');
-    const publishedAt = Date.now();
     await gw.publishAsync(
       'xincheng/zigbee2mqtt/leak-b1-riser',
       JSON.stringify({ water_leak: true, battery: 90 }),
@@ -38,7 +37,6 @@ describe('leak to ticket through the embedded broker', () => {
     );
     // Recorded before the PUBACK: the ticket is there as soon as the publish resolves.
     const [ticket] = await tickets();
-    expect(Date.now() - publishedAt).toBeLessThan(1000);
     expect(ticket).toMatchObject({
       site: 'xincheng',
       assetId: 'leak-b1-riser',
