@@ -123,9 +123,12 @@ const sorted = (xs: string[]) => [...xs].sort();
 describe('simulated devices through the real adapters and rules', () => {
   const population = buildPopulation({ ...DEFAULT_POPULATION, bms: true });
   let r: ReturnType<typeof run>;
+  // Six simulated hours of three sites through the real adapters and rules: a few seconds of CPU
+  // alone, several times that beside another test suite on two cores. Pure computation, so a
+  // generous bound costs nothing when the machine is free.
   beforeAll(() => {
     r = run(population, 6, 'pipeline');
-  });
+  }, 120_000);
 
   it('publishes only payloads the adapters accept, for configured assets, in every family', () => {
     expect(r.pipeline.rejected).toEqual([]);
