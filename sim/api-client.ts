@@ -1,3 +1,4 @@
+import type { TicketDto } from '../src/tickets/ticket-dto.ts';
 /**
  * A small client of xiaoer's HTTP API for the simulated desk and maintainers: JSON in and out,
  * bearer tokens, and the API's `{ error: { code, message } }` turned into a typed error.
@@ -15,21 +16,8 @@ export class ApiError extends Error {
   }
 }
 
-/** A ticket as the API shows it (src/api/views.ts); only the fields the simulator uses. */
-export interface TicketView {
-  id: number;
-  site: string;
-  assetId: string;
-  category: string;
-  fault: string;
-  status: string;
-  detectedAt: string;
-  arrival: { dueAt: string; at?: string; met?: boolean };
-  repair: { dueAt: string; at?: string; met?: boolean };
-  assignee?: string;
-  parentId?: number;
-  alarmActive: boolean;
-}
+/** A ticket as the API shows it: the one ticket DTO every channel sends. */
+export type TicketView = TicketDto;
 
 export interface TicketEventView {
   id: number;

@@ -100,7 +100,7 @@ export class MaintainerBot {
       this.#closeLater(ticket);
       return;
     }
-    if (ticket.parentId !== undefined) return; // handled through its outage ticket
+    if (ticket.parentId !== null) return; // handled through its outage ticket
     const reopened = event?.type === 'reopened';
     if (reopened) this.#forget(ticket.id);
     if (this.#planned.has(ticket.id) || !['raised', 'dispatched'].includes(ticket.status)) return;
@@ -121,8 +121,9 @@ export class MaintainerBot {
     const rng = this.#rng;
     const now = Date.now();
     const detected = Date.parse(t.detectedAt);
-    const arrivalDue = Date.parse(t.arrival.dueAt);
-    const repairDue = Date.parse(t.repair.dueAt);
+    const repairDue = Date.parse(t.repair.dueAt ?? t.detectedAt);
+    // A request without an arrival target: arrive within the first tenth of the repair window.
+    const arrivalDue = t.arrival.dueAt ? Date.parse(t.arrival.dueAt) : detected + (repairDue - detected) / 10;
     const arrivalWindow = Math.max(1000, arrivalDue - detected);
     const late = rng.chance(this.#opts.lateShare);
     const arriveAt = Math.max(

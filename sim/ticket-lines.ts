@@ -3,10 +3,11 @@
  */
 import type { TicketEventView, TicketView } from './api-client.ts';
 
-const time = (iso: string | undefined) => (iso ? new Date(iso).toTimeString().slice(0, 8) : '--:--:--');
+const time = (iso: string | null | undefined) =>
+  iso ? new Date(iso).toTimeString().slice(0, 8) : '--:--:--';
 
 function what(t: TicketView, e: TicketEventView): string | undefined {
-  const met = (ok: boolean | undefined) => (ok === false ? 'LATE' : 'on time');
+  const met = (ok: boolean | null | undefined) => (ok === false ? 'LATE' : 'on time');
   switch (e.type) {
     case 'raised':
       return `raised, on site by ${time(t.arrival.dueAt)}, repaired by ${time(t.repair.dueAt)}`;
