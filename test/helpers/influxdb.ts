@@ -132,7 +132,11 @@ export async function startInfluxd(opts: { dir?: string; port?: number } = {}): 
   };
 }
 
-/** Polls `/ping` until 204; gives up quietly once the process is gone (the exit is reported). */
+/**
+ * Polls `/ping` until 204; gives up quietly once the process is gone (the exit is reported). The
+ * time-out is a safety net for a server that never answers: influxd opens its stores before it
+ * listens, in well under a second alone, in seconds on a machine busy with another test suite.
+ */
 async function waitForPing(url: string, alive: () => boolean): Promise<boolean> {
   return waitFor(
     async () => {
@@ -140,6 +144,6 @@ async function waitForPing(url: string, alive: () => boolean): Promise<boolean> 
       const res = await fetch(`${url}/ping`).catch(() => undefined);
       return res?.status === 204 ? true : undefined;
     },
-    { timeoutMs: 20_000, intervalMs: 50, what: `influxd on ${url}` },
+    { timeoutMs: 60_000, intervalMs: 50, what: `influxd on ${url}` },
   );
 }
