@@ -28,12 +28,15 @@ function firstOutOfPlace(stored: Record<string, unknown>[]): { n: number; row: u
   return n < 0 ? undefined : { n, row: stored[n] };
 }
 
-/** Waits until the writer's figures satisfy `done`; polled, as they change with no event to wait on. */
+/**
+ * Waits until the writer's figures satisfy `done`; polled, as they change with no event to wait on.
+ * The default is under the suite's time-out, so that a stall is reported with the figures.
+ */
 function untilStats(
   writer: TelemetryWriter,
   what: string,
   done: (s: TelemetryStats) => boolean,
-  timeoutMs = 60_000,
+  timeoutMs = 30_000,
 ): Promise<TelemetryStats> {
   let last = writer.stats();
   return waitFor(
@@ -83,6 +86,17 @@ describe('telemetry writer against a real InfluxDB 1.x', { timeout: 60_000 }, ()
     });
     cleanups.push(() => writer.stop());
     return { writer, bus, dataDir, database };
+  }
+
+  /**
+   * Until the writer has InfluxDB's answer to a first write, so a pause that follows hangs a write.
+   * Not merely until the database exists: influxd sends a query's headers before its body, and
+   * paused in between it leaves the writer's CREATE DATABASE hanging with no time-out (the influx
+   * pool ignores the socket time-out once headers are in), so writes would wait on that instead.
+   */
+  async function firstWriteDone(writer: TelemetryWriter, bus: EventBus): Promise<void> {
+    bus.emit('readings', [reading('ahu-1', 'temperature_c', 21, T0, 'north')]);
+    await untilStats(writer, 'a first write', (s) => s.writtenPoints === 1);
   }
 
   /** Rows of an InfluxQL query on the test server, times in epoch ms. */
@@ -178,13 +192,11 @@ describe('telemetry writer against a real InfluxDB 1.x', { timeout: 60_000 }, ()
   });
 
   it('spools a batch when InfluxDB hangs past requestTimeoutMs, and stop() does not hang', async () => {
-    const { writer, bus, database } = harness({ flushIntervalMs: 50, requestTimeoutMs: 300 });
+    const { writer, bus } = harness({ flushIntervalMs: 50, requestTimeoutMs: 300 });
     await writer.start();
-    // Paused after the database exists, so it is the write that hangs.
-    await waitFor(async () =>
-      (await rows(database, 'SHOW DATABASES')).some((r) => r.name === database) ? true : undefined,
-    );
-    influxd.pause();
+    // Paused once the writer has written, so it is a write that hangs.
+    await firstWriteDone(writer, bus);
+    await influxd.pause();
     try {
       bus.emit('readings', sequence(0, 20));
       await untilStats(writer, '20 points spooled', (s) => s.spooledPoints === 20);
@@ -194,7 +206,7 @@ describe('telemetry writer against a real InfluxDB 1.x', { timeout: 60_000 }, ()
       await writer.stop();
       expect(writer.stats()).toMatchObject({ spooledPoints: 25, pendingPoints: 0 });
     } finally {
-      influxd.resume();
+      await influxd.resume();
     }
   });
 
@@ -246,7 +258,12 @@ describe('telemetry writer against a real InfluxDB 1.x', { timeout: 60_000 }, ()
     try {
       await untilStats(writer, 'writes while InfluxDB is up', (s) => s.writtenPoints >= 200);
       await influxd.halt();
-      const during = await untilStats(writer, '2,000 points spooled', (s) => s.spooledPoints >= 2000);
+      const during = await untilStats(
+        writer,
+        '2,000 points spooled',
+        (s) => s.spooledPoints >= 2000,
+        120_000,
+      );
       expect(during.lastError).toBeTruthy();
       expect(readdirSync(path.join(dataDir, 'telemetry-spool')).length).toBeGreaterThan(0);
       await influxd.restart();
@@ -257,6 +274,7 @@ describe('telemetry writer against a real InfluxDB 1.x', { timeout: 60_000 }, ()
         writer,
         'the outage drained while input goes on',
         (s) => s.spooledPoints === 0 && s.writtenPoints >= restartedAt,
+        60_000,
       );
     } finally {
       clearInterval(producer);
@@ -311,17 +329,15 @@ describe('telemetry writer against a real InfluxDB 1.x', { timeout: 60_000 }, ()
     // The whole input after the backlog fits the memory bound: shedding is not what this tests.
     const { writer, bus, database } = harness({ requestTimeoutMs: 500, maxPendingPoints: turns * 2000 });
     await writer.start();
-    await waitFor(async () =>
-      (await rows(database, 'SHOW DATABASES')).some((r) => r.name === database) ? true : undefined,
-    );
+    await firstWriteDone(writer, bus);
     // A backlog on disk: InfluxDB hangs while 100,000 readings arrive.
-    influxd.pause();
+    await influxd.pause();
     let sent = 100_000;
     try {
       bus.emit('readings', sequence(0, sent));
-      await untilStats(writer, 'backlog spooled', (s) => s.spooledPoints >= sent);
+      await untilStats(writer, 'backlog spooled', (s) => s.spooledPoints >= sent, 60_000);
     } finally {
-      influxd.resume();
+      await influxd.resume();
     }
     // 2,000 readings a turn, each turn of the event loop 40 ms of other work (as when ingest
     // saturates it): every file and socket operation waits that long for its callback.
