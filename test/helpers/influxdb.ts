@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { freePort } from './ports.ts';
@@ -16,9 +16,14 @@ export interface RunningInfluxd {
   restart(): Promise<void>;
   /** Halts and removes the directory if this helper created it. */
   stop(): Promise<void>;
-  /** SIGSTOP / SIGCONT: the port stays open but nothing answers (a hung server, not a dead one). */
-  pause(): void;
-  resume(): void;
+  /**
+   * SIGSTOP / SIGCONT: the port stays open but nothing answers (a hung server, not a dead one).
+   * Each resolves once every thread of the server is stopped / running again: a stop takes effect
+   * when the kernel next schedules each thread, and on a busy machine influxd was seen to answer
+   * a write 10 ms after `kill` had returned.
+   */
+  pause(): Promise<void>;
+  resume(): Promise<void>;
 }
 
 const INFLUXD = process.env.INFLUXD_BIN ?? 'influxd';
@@ -127,12 +132,40 @@ export async function startInfluxd(opts: { dir?: string; port?: number } = {}): 
       await halt();
       if (!opts.dir) rmSync(dir, { recursive: true, force: true });
     },
-    pause: () => child?.kill('SIGSTOP'),
-    resume: () => child?.kill('SIGCONT'),
+    pause: () => signalAndWait(child, 'SIGSTOP', true),
+    resume: () => signalAndWait(child, 'SIGCONT', false),
   };
 }
 
-/** Polls `/ping` until 204; gives up quietly once the process is gone (the exit is reported). */
+/** Sends `signal`, then waits until every thread of the process is (not) in the stopped state. */
+async function signalAndWait(
+  proc: ChildProcess | undefined,
+  signal: 'SIGSTOP' | 'SIGCONT',
+  stopped: boolean,
+): Promise<void> {
+  const pid = proc?.pid;
+  if (!proc || pid === undefined || proc.exitCode !== null || proc.signalCode !== null) return;
+  proc.kill(signal);
+  await waitFor(() => (threadsStopped(pid) === stopped ? true : undefined), {
+    intervalMs: 2,
+    what: `influxd ${stopped ? 'stopped' : 'running again'} after ${signal}`,
+  });
+}
+
+/** Whether every thread of `pid` is stopped by a signal (state T in /proc/<pid>/task/<tid>/stat). */
+function threadsStopped(pid: number): boolean {
+  return readdirSync(`/proc/${pid}/task`).every((tid) => {
+    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    // "tid (comm) S ...": the state follows the command name, which may itself hold ") ".
+    return stat[stat.lastIndexOf(')') + 2] === 'T';
+  });
+}
+
+/**
+ * Polls `/ping` until 204; gives up quietly once the process is gone (the exit is reported). The
+ * time-out is a safety net for a server that never answers: influxd opens its stores before it
+ * listens, in well under a second alone, in seconds on a machine busy with another test suite.
+ */
 async function waitForPing(url: string, alive: () => boolean): Promise<boolean> {
   return waitFor(
     async () => {
@@ -140,6 +173,6 @@ async function waitForPing(url: string, alive: () => boolean): Promise<boolean> 
       const res = await fetch(`${url}/ping`).catch(() => undefined);
       return res?.status === 204 ? true : undefined;
     },
-    { timeoutMs: 20_000, intervalMs: 50, what: `influxd on ${url}` },
+    { timeoutMs: 60_000, intervalMs: 50, what: `influxd on ${url}` },
   );
 }

@@ -49,7 +49,12 @@ describe('simulator against a running xiaoer', () => {
     await t?.stop();
   });
 
-  it('turns injected faults into tickets over real MQTT, and maintainers work them through the API', async () => {
+  // The simulator and its maintainers run on the wall clock (60x), against the whole app over real
+  // sockets: idle this takes about 7 s, on a 2-core machine shared with another suite several
+  // times that. Each step polls the API for its outcome; the time-outs are only a safety net.
+  it('turns injected faults into tickets over real MQTT, and maintainers work them through the API', {
+    timeout: 120_000,
+  }, async () => {
     t = await startTestApp({ override: useDemoConfig });
     const app = t;
     const injected = new Set<string>();
@@ -83,18 +88,19 @@ describe('simulator against a running xiaoer', () => {
         const all = (await tickets()).filter((x) => !OUTAGE_FAULTS.has(x.fault));
         return all.length >= 6 && new Set(all.map((x) => x.category)).size >= 3 ? all : undefined;
       },
-      { timeoutMs: 10_000, intervalMs: 250, what: 'tickets in three categories' },
+      { timeoutMs: 45_000, intervalMs: 250, what: 'tickets in three categories' },
     );
     for (const x of raised)
       expect(injected.has(`${x.site}/${x.assetId}/${x.fault}`), JSON.stringify(x)).toBe(true);
 
-    // The desk dispatches, a maintainer arrives: within the 5 s arrival target of 60x time, mostly.
+    // The desk dispatches, a maintainer arrives: the bot plans each arrival within the 5 s arrival
+    // target of 60x time (a share of them late) on the wall clock, so one comes whatever the load.
     await waitFor(
       async () =>
         (await tickets()).some((x) => ['on_site', 'repaired', 'verified', 'closed'].includes(x.status))
           ? true
           : undefined,
-      { timeoutMs: 8000, intervalMs: 250, what: 'a maintainer on site' },
+      { timeoutMs: 45_000, intervalMs: 250, what: 'a maintainer on site' },
     );
     const dead = await app.request<{ total: number; deadLetters: unknown[] }>('GET', '/api/dead-letters', {
       token,

@@ -31,9 +31,9 @@ describe('TelemetryWriter (no real InfluxDB)', () => {
     while (cleanups.length > 0) await cleanups.pop()?.();
   });
 
-  function harness(settings: Partial<InfluxConfig>) {
-    const dataDir = mkdtempSync(path.join(tmpdir(), 'xiaoer-writer-'));
-    cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
+  function harness(settings: Partial<InfluxConfig>, givenDir?: string) {
+    const dataDir = givenDir ?? mkdtempSync(path.join(tmpdir(), 'xiaoer-writer-'));
+    if (!givenDir) cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
     const writer = new TelemetryWriter({
       config: influxSchema.parse(settings),
       dataDir,
@@ -43,7 +43,7 @@ describe('TelemetryWriter (no real InfluxDB)', () => {
       assetKind: () => undefined,
     });
     cleanups.push(() => writer.stop());
-    return { writer, spoolDir: path.join(dataDir, 'telemetry-spool') };
+    return { writer, dataDir, spoolDir: path.join(dataDir, 'telemetry-spool') };
   }
 
   /** A stand-in InfluxDB answering every write with 204; it notes how many points each carried. */
@@ -64,6 +64,32 @@ describe('TelemetryWriter (no real InfluxDB)', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
     return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, writes };
+  }
+
+  /**
+   * A stand-in InfluxDB that holds every write until the test lets it through, so that the test,
+   * not the speed of the machine, decides what arrives while a write is under way.
+   */
+  async function gatedInflux(): Promise<{ url: string; held: { values: number[]; release(): void }[] }> {
+    const held: { values: number[]; release(): void }[] = [];
+    const server: Server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (d: Buffer) => {
+        body += d.toString();
+      });
+      req.on('end', () => {
+        if (!req.url?.startsWith('/write'))
+          return res.writeHead(200, { 'content-type': 'application/json' }).end('{"results":[{}]}');
+        const values = [...body.matchAll(/ value=(\S+) /g)].map((m) => Number(m[1]));
+        held.push({ values, release: () => res.writeHead(204).end() });
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => {
+      server.closeAllConnections();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    });
+    return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, held };
   }
 
   it('bounds the points held in memory, reports them as pending (queued appends too), drops the oldest', async () => {
@@ -113,5 +139,52 @@ describe('TelemetryWriter (no real InfluxDB)', () => {
     // More than a round (2 × 4 batches) waiting goes to the spool, which is sent in such rounds.
     expect(influx.writes).toEqual([400, 400, 100, 100]);
     expect(writer.stats()).toMatchObject({ pendingPoints: 0, spooledPoints: 0, droppedPoints: 0 });
+  });
+
+  it('drains a spool backlog with input still coming: new batches wait in memory, not on disk, and go out after it in order', async () => {
+    // A backlog of 1,000 points left on disk by a writer that could not reach InfluxDB.
+    const down = harness({ url: `http://127.0.0.1:${await freePort()}`, batchSize: 100 });
+    await down.writer.start();
+    down.writer.write(sequence(0, 1000));
+    await waitFor(() => (down.writer.stats().spooledPoints === 1000 ? true : undefined), { what: 'backlog' });
+    await down.writer.stop();
+
+    const influx = await gatedInflux();
+    const { writer, spoolDir } = harness(
+      { url: influx.url, batchSize: 100, flushIntervalMs: 60_000 },
+      down.dataDir,
+    );
+    const heldWrites = (n: number) =>
+      waitFor(() => (influx.held.length === n ? true : undefined), { what: `${n} writes at InfluxDB` });
+    /** The values of the writes from `from` on, the two concurrent requests of a round in order. */
+    const sent = (from: number) =>
+      influx.held
+        .slice(from)
+        .map((w) => w.values)
+        .sort((a, b) => (a[0] ?? 0) - (b[0] ?? 0))
+        .flat();
+    const release = (from: number) => {
+      for (const w of influx.held.slice(from)) w.release();
+    };
+    await writer.start();
+    // The spool goes first, a round (2 requests of up to 4 batches) at a time.
+    await heldWrites(2);
+    writer.write(sequence(1000, 300));
+    expect(writer.stats()).toMatchObject({ pendingPoints: 300 });
+    release(0);
+    // The rest of the spool; the 300 that came meanwhile are not in it: they waited in memory.
+    await heldWrites(4);
+    expect(sent(0)).toEqual(sequence(0, 1000).map((r) => r.value));
+    writer.write(sequence(1300, 300));
+    release(2);
+    // The spool read to its end, the batches in memory go straight out, oldest first.
+    await heldWrites(6);
+    expect(sent(4)).toEqual(sequence(1000, 600).map((r) => r.value));
+    expect(writer.stats()).toMatchObject({ spooledPoints: 0, pendingPoints: 600 });
+    release(4);
+    await waitFor(() => (writer.stats().writtenPoints === 1600 ? true : undefined), { what: '1600 written' });
+    await writer.stop();
+    expect(writer.stats()).toMatchObject({ pendingPoints: 0, spooledPoints: 0, droppedPoints: 0 });
+    expect(readdirSync(spoolDir)).toEqual([]);
   });
 });
