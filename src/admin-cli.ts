@@ -44,7 +44,9 @@ async function main(): Promise<number> {
     console.error(`xiaoer admin: ${(err as Error).message}`);
     return EXIT_CONFIG;
   }
-  const store = new SqliteStore(path.join(config.dataDir, 'xiaoer.db'), { synchronous: config.store.synchronous });
+  const store = new SqliteStore(path.join(config.dataDir, 'xiaoer.db'), {
+    synchronous: config.store.synchronous,
+  });
   try {
     await store.migrate();
     const auth = new AuthService({ store, clock: systemClock, tokenTtlHours: config.auth.tokenTtlHours });
@@ -60,7 +62,9 @@ async function main(): Promise<number> {
     }
     if (command === 'list-users' && args.length === 0) {
       for (const u of await store.listUsers()) {
-        process.stdout.write(`${u.username}\t${u.role}\t${u.disabledAt === undefined ? 'active' : 'disabled'}\n`);
+        process.stdout.write(
+          `${u.username}\t${u.role}\t${u.disabledAt === undefined ? 'active' : 'disabled'}\n`,
+        );
       }
       return 0;
     }

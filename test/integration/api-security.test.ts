@@ -94,7 +94,11 @@ describe('the API against abuse', () => {
     expect(operations.length).toBeGreaterThan(15);
     expect(operations.filter((o) => !o.summary).map((o) => o.op)).toEqual([]);
     await t.stop();
-    t = await startTestApp({ override: (c) => void (c.http.docs = false) });
+    t = await startTestApp({
+      override: (c) => {
+        c.http.docs = false;
+      },
+    });
     expect((await t.request('GET', '/docs/json')).status).toBe(404);
   });
 
@@ -177,7 +181,11 @@ describe('the API against abuse', () => {
   });
 
   it('gives each user a few live feeds, so one user cannot take every slot', async () => {
-    t = await startTestApp({ override: (c) => void (c.http.maxLiveClientsPerUser = 3) });
+    t = await startTestApp({
+      override: (c) => {
+        c.http.maxLiveClientsPerUser = 3;
+      },
+    });
     const staff = await t.userToken('desk', 'staff');
     const feeds = await Promise.all([1, 2, 3].map(() => readSse(`${t?.baseUrl}/api/live?token=${staff}`)));
     try {
@@ -193,7 +201,11 @@ describe('the API against abuse', () => {
   });
 
   it('answers 429 past the per-address rate limit, with security headers on every answer', async () => {
-    t = await startTestApp({ override: (c) => void (c.http.rateLimit = { max: 20, windowSeconds: 60 }) });
+    t = await startTestApp({
+      override: (c) => {
+        c.http.rateLimit = { max: 20, windowSeconds: 60 };
+      },
+    });
     const res = await fetch(`${t.baseUrl}/api/health`);
     expect(res.headers.get('x-content-type-options')).toBe('nosniff');
     expect(res.headers.get('x-frame-options')).toBe('SAMEORIGIN');
