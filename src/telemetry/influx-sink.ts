@@ -74,9 +74,9 @@ export class InfluxSink {
   }
 
   async #createDatabase(client: InfluxDB): Promise<void> {
-    const { database } = this.#config;
+    const { database, requestTimeoutMs } = this.#config;
     try {
-      await client.createDatabase(database);
+      await withDeadline(client.createDatabase(database), requestTimeoutMs, 'CREATE DATABASE');
       this.#log.info({ database }, 'InfluxDB database ready');
     } catch (err) {
       if (classifyWriteError(err) === 'retry' && !isAuthError(err)) throw err;
@@ -105,4 +105,18 @@ export class InfluxSink {
 function isAuthError(err: unknown): boolean {
   const status = (err as { res?: { statusCode?: number } }).res?.statusCode;
   return status === 401 || status === 403;
+}
+
+/**
+ * The influx client stops its socket time-out once an answer's headers have arrived, so a server
+ * that stalls after them would hold the request (and the writer, and its shutdown) for ever. The
+ * request itself cannot be aborted through the library; it is abandoned, and counts as failed.
+ */
+function withDeadline<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} got no complete answer within ${ms} ms`)), ms);
+  });
+  work.catch(() => {}); // an answer after the deadline must not become an unhandled rejection
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
 }
