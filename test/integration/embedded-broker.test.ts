@@ -62,6 +62,8 @@ describe('embedded broker: acknowledgement only after recording', () => {
         acked = true;
       });
     const pending = await waitFor(() => recorder.pending[0], { what: 'the message to reach the recorder' });
+    // Not waiting for an outcome but giving a wrong one time to show: a PUBACK sent before the
+    // recorder finished would arrive within this on any machine.
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(acked).toBe(false);
     pending.resolve();

@@ -79,7 +79,7 @@ describe('xiaoer against a real Mosquitto', () => {
       await publish('east/zigbee2mqtt/leak-b1-riser', '{"water_leak":true}');
       const first = await waitFor(() => received[0], { what: 'first delivery' });
       first.settle.reject(new Error('store unavailable'));
-      const second = await waitFor(() => received[1], { what: 'redelivery', timeoutMs: 8000 });
+      const second = await waitFor(() => received[1], { what: 'redelivery' });
       expect(Buffer.from(second.msg.payload).toString()).toBe('{"water_leak":true}');
       second.settle.resolve();
       await s.stop();

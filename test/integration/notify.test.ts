@@ -34,7 +34,8 @@ describe('notifications', () => {
             kind: 'wecom',
             url: `${wecom.url}/cgi-bin/webhook/send?key=k1`,
             events: ['raised'],
-            timeoutMs: 2000,
+            // A local receiver answers at once; a long time-out keeps a slow machine from adding retries.
+            timeoutMs: 15_000,
             maxAttempts: 5,
             retryBaseMs: 50,
             queueLimit: 100,
@@ -45,7 +46,7 @@ describe('notifications', () => {
             url: `${ding.url}/robot/send?access_token=t1`,
             secret: 'SECabc',
             events: ['raised'],
-            timeoutMs: 2000,
+            timeoutMs: 15_000,
             maxAttempts: 5,
             retryBaseMs: 50,
             queueLimit: 100,
@@ -69,13 +70,22 @@ describe('notifications', () => {
     });
     expect(last?.query.get('access_token')).toBe('t1');
     expect(last?.query.get('sign')).toMatch(/^[A-Za-z0-9+/]+=*$/);
-    const health = (
-      await t.request<{ notify: { webhooks: { id: string; delivered: number; retries: number }[] } }>(
-        'GET',
-        '/api/health',
-        { token: await t.adminToken() },
-      )
-    ).body;
+    // The receivers counted the last answer before xiaoer read it: wait for xiaoer's own figures.
+    const token = await t.adminToken();
+    const app = t;
+    const health = await waitFor(
+      async () => {
+        const h = (
+          await app.request<{ notify: { webhooks: { id: string; delivered: number; retries: number }[] } }>(
+            'GET',
+            '/api/health',
+            { token },
+          )
+        ).body;
+        return h.notify.webhooks.every((w) => w.delivered === 1) ? h : undefined;
+      },
+      { what: 'both deliveries counted' },
+    );
     expect(health.notify.webhooks).toEqual([
       expect.objectContaining({ id: 'desk-wecom', delivered: 1, retries: 1 }),
       expect.objectContaining({ id: 'desk-ding', delivered: 1, retries: 2 }),

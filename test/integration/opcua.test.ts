@@ -50,7 +50,7 @@ class Recorder {
         const seen = this.availability(code, site);
         return ASSETS.every((a) => seen.filter((s) => s === a).length >= times) ? seen : undefined;
       },
-      { timeoutMs: 8000, what: `${code} x${times} for every asset` },
+      { what: `${code} x${times} for every asset` },
     );
   }
   waitReading(assetId: string, metric: string, value: unknown, after = 0) {
@@ -59,7 +59,7 @@ class Recorder {
         this.readings
           .slice(after)
           .find((r) => r.assetId === assetId && r.metric === metric && r.value === value),
-      { timeoutMs: 8000, what: `${assetId} ${metric} = ${String(value)}` },
+      { what: `${assetId} ${metric} = ${String(value)}` },
     );
   }
 }
@@ -180,9 +180,9 @@ describe('OPC UA source against the simulated BMS', () => {
     const port = await freePort();
     const recorder = new Recorder();
     recorder.failNext = 1; // the first batch (the offline events) fails to record
-    const startedAt = Date.now();
+    // start() resolves without waiting for a server that is not there.
     const source = await startSource([endpointFor(port)], recorder);
-    expect(Date.now() - startedAt).toBeLessThan(3000);
+    expect(source.stats()[0]?.connected).toBe(false);
 
     expect(await recorder.waitAvailability('offline', 1)).toEqual(ASSETS);
     await waitFor(() => (source.stats()[0]?.recordErrors === 1 ? true : undefined), { what: 'record error' });

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/wait.ts';
-import { loopbackConfig, spawnXiaoer } from '../helpers/xiaoer-process.ts';
+import { loopbackConfig, spawnXiaoer, XIAOER_PROCESS_TEST_TIMEOUT_MS } from '../helpers/xiaoer-process.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 
@@ -30,6 +30,8 @@ async function login(port: number, username: string, password: string | undefine
   return res.status;
 }
 
+// Each test starts xiaoer as a process (some twice, or with the admin command beside it): no fixed
+// budget fits a busy machine. Every step waits on an event, so the time-out is only a safety net.
 describe('start-up from the command line', () => {
   let dir: string;
   beforeEach(() => {
@@ -39,7 +41,9 @@ describe('start-up from the command line', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('stops on a bad config file and lists every problem with its path', async () => {
+  it('stops on a bad config file and lists every problem with its path', {
+    timeout: XIAOER_PROCESS_TEST_TIMEOUT_MS,
+  }, async () => {
     const config = path.join(dir, 'bad.yaml');
     writeFileSync(
       config,
@@ -54,7 +58,9 @@ describe('start-up from the command line', () => {
     expect(p.output()).toContain('mqtt.maxPayloadBytes: Invalid input: expected number, received string');
   });
 
-  it('exits with a message naming MQTT_PORT when the MQTT port is taken', async () => {
+  it('exits with a message naming MQTT_PORT when the MQTT port is taken', {
+    timeout: XIAOER_PROCESS_TEST_TIMEOUT_MS,
+  }, async () => {
     const blocker: Server = createServer();
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
     const port = (blocker.address() as { port: number }).port;
@@ -73,7 +79,9 @@ describe('start-up from the command line', () => {
     }
   });
 
-  it('prints a generated admin password once, on the first start only, and stops cleanly on SIGTERM', async () => {
+  it('prints a generated admin password once, on the first start only, and stops cleanly on SIGTERM', {
+    timeout: XIAOER_PROCESS_TEST_TIMEOUT_MS,
+  }, async () => {
     const dataDir = path.join(dir, 'data');
     const config = loopbackConfig(dir);
     // The first try fails (the MQTT port is taken): no admin is made, so no password is lost.
@@ -112,7 +120,9 @@ describe('operating it', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('resets a lost password from the server shell with npm run admin', async () => {
+  it('resets a lost password from the server shell with npm run admin', {
+    timeout: XIAOER_PROCESS_TEST_TIMEOUT_MS,
+  }, async () => {
     const dataDir = path.join(dir, 'data');
     const config = loopbackConfig(dir);
     const env = { DATA_DIR: dataDir, XIAOER_CONFIG: config };
@@ -141,7 +151,9 @@ describe('operating it', () => {
     }
   });
 
-  it('logs readable lines when asked (LOG_FORMAT=pretty, the default on a terminal) and an access line per request at debug', async () => {
+  it('logs readable lines when asked (LOG_FORMAT=pretty, the default on a terminal) and an access line per request at debug', {
+    timeout: XIAOER_PROCESS_TEST_TIMEOUT_MS,
+  }, async () => {
     const dataDir = path.join(dir, 'data');
     const p = spawnXiaoer({
       config: loopbackConfig(dir),
