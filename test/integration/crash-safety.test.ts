@@ -11,7 +11,8 @@ import {
   type XiaoerProcess,
 } from '../helpers/xiaoer-process.ts';
 
-async function ticketsAt(httpPort: number): Promise<{ id: number; fault: string; assetId: string }[]> {
+/** GET `path` as the admin (logged in for each call: the process may be a new one). */
+async function getAt<T>(httpPort: number, path: string): Promise<T> {
   const base = `http://127.0.0.1:${httpPort}`;
   const login = await fetch(`${base}/api/auth/login`, {
     method: 'POST',
@@ -19,13 +20,19 @@ async function ticketsAt(httpPort: number): Promise<{ id: number; fault: string;
     body: JSON.stringify({ username: 'admin', password: ADMIN_PASSWORD }),
   });
   const { token } = (await login.json()) as { token: string };
-  const res = await fetch(`${base}/api/tickets`, { headers: { authorization: `Bearer ${token}` } });
-  return ((await res.json()) as { tickets: { id: number; fault: string; assetId: string }[] }).tickets;
+  const res = await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${token}` } });
+  return (await res.json()) as T;
+}
+
+async function ticketsAt(httpPort: number): Promise<{ id: number; fault: string; assetId: string }[]> {
+  return (
+    await getAt<{ tickets: { id: number; fault: string; assetId: string }[] }>(httpPort, '/api/tickets')
+  ).tickets;
 }
 
 async function ingestStatsAt(httpPort: number): Promise<{ accepted: number; deadLettered: object }> {
-  const res = await fetch(`http://127.0.0.1:${httpPort}/api/health`);
-  return ((await res.json()) as { ingest: { accepted: number; deadLettered: object } }).ingest;
+  return (await getAt<{ ingest: { accepted: number; deadLettered: object } }>(httpPort, '/api/health'))
+    .ingest;
 }
 
 describe('crash safety of an acknowledged QoS 1 alert', () => {
