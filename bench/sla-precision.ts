@@ -6,6 +6,7 @@ import { Directory } from '../src/config/directory.ts';
 import { systemClock } from '../src/core/clock.ts';
 import { EventBus } from '../src/core/event-bus.ts';
 import { createLogger } from '../src/core/logger.ts';
+import { systemScheduler } from '../src/core/scheduler.ts';
 import { SqliteStore } from '../src/store/sqlite/sqlite-store.ts';
 import { SlaScheduler } from '../src/tickets/sla-scheduler.ts';
 import { TicketService } from '../src/tickets/ticket-service.ts';
@@ -73,7 +74,7 @@ export async function runSlaPrecision(spec: SlaPrecisionSpec): Promise<SlaPrecis
       } else otherEvents[event.type] = (otherEvents[event.type] ?? 0) + 1;
     });
     // Built as a variable: the scheduler's dependencies are a superset of what older versions took.
-    const deps = { store, tickets, directory, clock: systemClock, bus, log };
+    const deps = { store, tickets, directory, clock: systemClock, scheduler: systemScheduler, bus, log };
     const scheduler = new SlaScheduler(deps);
     const rearmStarted = performance.now();
     await scheduler.start();

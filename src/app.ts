@@ -8,11 +8,12 @@ import { AssetRegistry } from './assets/asset-registry.ts';
 import { AuthService } from './auth/auth-service.ts';
 import { Directory } from './config/directory.ts';
 import type { Config } from './config/schema.ts';
-import { type Clock, systemClock } from './core/clock.ts';
+import type { Clock } from './core/clock.ts';
 import { XiaoerError } from './core/errors.ts';
 import { EventBus } from './core/event-bus.ts';
 import { listen } from './core/listen.ts';
 import type { Logger } from './core/logger.ts';
+import { type Scheduler, systemScheduler } from './core/scheduler.ts';
 import type { Service } from './core/service.ts';
 import { Ingest } from './ingest/ingest.ts';
 import { MqttSource } from './ingest/mqtt-source.ts';
@@ -31,7 +32,8 @@ import { TicketService } from './tickets/ticket-service.ts';
 export interface AppOptions {
   config: Config;
   log: Logger;
-  clock?: Clock;
+  /** Time and timers; the system's by default, a manual one in tests. */
+  scheduler?: Scheduler;
 }
 
 export interface RunningPorts {
@@ -63,6 +65,7 @@ export class App {
   readonly config: Config;
   readonly log: Logger;
   readonly clock: Clock;
+  readonly scheduler: Scheduler;
   readonly bus: EventBus;
   readonly directory: Directory;
   readonly store: Store;
@@ -83,7 +86,8 @@ export class App {
   constructor(opts: AppOptions) {
     this.config = opts.config;
     this.log = opts.log;
-    this.clock = opts.clock ?? systemClock;
+    this.scheduler = opts.scheduler ?? systemScheduler;
+    this.clock = this.scheduler;
     this.bus = new EventBus((event, err) => this.log.error({ err, event }, 'event listener failed'));
     this.directory = new Directory(opts.config);
     this.store = new SqliteStore(path.join(opts.config.dataDir, 'xiaoer.db'), {
@@ -324,6 +328,7 @@ export class App {
       store: this.store,
       bus: this.bus,
       clock: this.clock,
+      scheduler: this.scheduler,
       log: this.log.child({ component }),
     };
   }

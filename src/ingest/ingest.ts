@@ -4,10 +4,10 @@ import type { AssetRegistry } from '../assets/asset-registry.ts';
 import { inferKind } from '../assets/infer-kind.ts';
 import type { Directory } from '../config/directory.ts';
 import { approxBytes, BoundedMap } from '../core/bounded-map.ts';
-import type { Clock } from '../core/clock.ts';
 import type { EventBus } from '../core/event-bus.ts';
 import { KeyedQueue } from '../core/keyed-queue.ts';
 import type { Logger } from '../core/logger.ts';
+import type { Scheduler } from '../core/scheduler.ts';
 import type { Service } from '../core/service.ts';
 import type { Alarm, AlarmTransition, DeviceEvent, Reading } from '../domain/types.ts';
 import type { RuleEngine } from '../rules/engine.ts';
@@ -49,7 +49,7 @@ export interface IngestDeps {
   tickets: TicketService;
   store: Store;
   bus: EventBus;
-  clock: Clock;
+  scheduler: Scheduler;
   log: Logger;
   limits: IngestLimits;
   /** Planned work: the asset's rules are silent (its readings are still kept). */
@@ -110,7 +110,7 @@ export class Ingest implements Service {
     this.#deps = deps;
     this.#ruleTimer = new RuleTimer({
       engine: deps.rules,
-      clock: deps.clock,
+      scheduler: deps.scheduler,
       log: deps.log,
       onDue: (transitions) => this.#applyTimed(transitions),
     });
@@ -128,7 +128,7 @@ export class Ingest implements Service {
    */
   watchSite(site: string): void {
     const assets = [...this.#deps.directory.assets()].filter((a) => a.site === site);
-    this.#deps.rules.watch(assets, this.#deps.clock.now());
+    this.#deps.rules.watch(assets, this.#deps.scheduler.now());
     this.#ruleTimer.poke();
   }
 
@@ -172,7 +172,7 @@ export class Ingest implements Service {
       return this.#deadLetter(msg, site, err instanceof Rejected ? err.reason : 'invalid_payload', detail);
     }
     this.stats.accepted++;
-    await this.record(normalised, match.route.adapterId, this.#deps.clock.now());
+    await this.record(normalised, match.route.adapterId, this.#deps.scheduler.now());
   }
 
   /** Topic match to readings and events; throws `Rejected` (or anything) for a dead letter. */
@@ -198,7 +198,7 @@ export class Ingest implements Service {
         deviceId,
         params,
         topic: msg.topic,
-        receivedAt: this.#deps.clock.now(),
+        receivedAt: this.#deps.scheduler.now(),
         state: this.#adapterState.get(stateKey),
       });
     } catch (err) {
@@ -239,7 +239,11 @@ export class Ingest implements Service {
    * Records normalised readings and events from any source (MQTT adapters, the OPC UA client):
    * telemetry first, then, per asset and in arrival order, rules and ticket changes.
    */
-  async record(normalised: Normalised, source: string, receivedAt = this.#deps.clock.now()): Promise<void> {
+  async record(
+    normalised: Normalised,
+    source: string,
+    receivedAt = this.#deps.scheduler.now(),
+  ): Promise<void> {
     if (normalised.readings.length > 0) this.#deps.bus.emit('readings', normalised.readings);
     const ruleTime = this.#ruleTime(receivedAt);
     const byAsset = new Map<
@@ -306,7 +310,7 @@ export class Ingest implements Service {
    * still active are raised then (`releaseHeld`), dated from the window's end.
    */
   #holdBackSilenced(transitions: readonly AlarmTransition[]): AlarmTransition[] {
-    const now = this.#deps.clock.now();
+    const now = this.#deps.scheduler.now();
     return transitions.filter((t) => {
       const key = `${t.alarm.site}\u001f${t.alarm.assetId}\u001f${t.alarm.ruleId}`;
       if (t.type === 'cleared' && this.#held.delete(key)) return false;
@@ -321,7 +325,7 @@ export class Ingest implements Service {
 
   /** A maintenance window ended: faults that outlasted the planned work become tickets now. */
   async releaseHeld(site: string, assetId?: string): Promise<void> {
-    const now = this.#deps.clock.now();
+    const now = this.#deps.scheduler.now();
     const due: AlarmTransition[] = [];
     for (const [key, alarm] of this.#held) {
       if (alarm.site !== site || (assetId !== undefined && alarm.assetId !== assetId)) continue;
@@ -379,7 +383,7 @@ export class Ingest implements Service {
     }
     const head = Buffer.from(msg.payload.subarray(0, PAYLOAD_HEAD_BYTES)).toString('base64');
     await this.#deps.store.addDeadLetter({
-      at: this.#deps.clock.now(),
+      at: this.#deps.scheduler.now(),
       ...(site ? { site } : {}),
       topic: msg.topic.slice(0, 1024),
       reason,

@@ -1,14 +1,12 @@
 import type { Directory } from '../config/directory.ts';
-import type { Clock } from '../core/clock.ts';
 import { badRequest } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
+import type { Cancel, Scheduler } from '../core/scheduler.ts';
 import type { Service } from '../core/service.ts';
 import type { Instant, MaintenanceWindow } from '../domain/types.ts';
 import type { Store } from '../store/store.ts';
 import type { TicketService } from '../tickets/ticket-service.ts';
 
-// setTimeout stores its delay in a signed 32-bit integer: longer waits are re-armed in steps.
-const MAX_TIMER_MS = 2 ** 31 - 1;
 /** Windows ended longer ago than this are not looked at on start-up (the config's ceiling). */
 const MAX_WINDOW_MS = 30 * 86_400_000;
 
@@ -34,7 +32,7 @@ export interface MaintenanceDeps {
   store: Store;
   tickets: TicketService;
   directory: Directory;
-  clock: Clock;
+  scheduler: Scheduler;
   log: Logger;
   limits: MaintenanceLimits;
 }
@@ -43,7 +41,7 @@ export class MaintenanceService implements Service {
   readonly name = 'maintenance';
   readonly #deps: MaintenanceDeps;
   readonly #windows = new Map<number, MaintenanceWindow>();
-  readonly #timers = new Map<number, NodeJS.Timeout>();
+  readonly #timers = new Map<number, Cancel>();
   #running = false;
   /** Called when a window is over (ended or cancelled): held-back alarms may become tickets. */
   onWindowOver: (w: MaintenanceWindow) => Promise<void> = async () => {};
@@ -55,7 +53,7 @@ export class MaintenanceService implements Service {
   async start(): Promise<void> {
     this.#running = true;
     // Windows that ended while xiaoer was down still have tickets to resume, at their true end.
-    const now = this.#deps.clock.now();
+    const now = this.#deps.scheduler.now();
     const windows = await this.#deps.store.listMaintenanceWindows(now - MAX_WINDOW_MS);
     // All known first, so that resuming after one window sees another that still covers a ticket.
     for (const w of windows) this.#windows.set(w.id, w);
@@ -64,7 +62,7 @@ export class MaintenanceService implements Service {
 
   async stop(): Promise<void> {
     this.#running = false;
-    for (const t of this.#timers.values()) clearTimeout(t);
+    for (const cancel of this.#timers.values()) cancel();
     this.#timers.clear();
   }
 
@@ -79,7 +77,7 @@ export class MaintenanceService implements Service {
   }
 
   async create(input: NewWindow, by: string): Promise<MaintenanceWindow> {
-    const now = this.#deps.clock.now();
+    const now = this.#deps.scheduler.now();
     if (!this.#deps.directory.site(input.site))
       throw badRequest('unknown_site', `site ${input.site} is not configured`);
     if (!(input.endsAt > input.startsAt)) throw badRequest('invalid_window', 'endsAt must be after startsAt');
@@ -118,18 +116,18 @@ export class MaintenanceService implements Service {
   }
 
   async cancel(id: number, by: string): Promise<MaintenanceWindow> {
-    const w = await this.#deps.store.cancelMaintenanceWindow(id, by, this.#deps.clock.now());
+    const w = await this.#deps.store.cancelMaintenanceWindow(id, by, this.#deps.scheduler.now());
     await this.#deps.store.addAudit({
-      at: this.#deps.clock.now(),
+      at: this.#deps.scheduler.now(),
       actor: by,
       action: 'maintenance.cancelled',
       target: `maintenance:${id}`,
       detail: { site: w.site, assetId: w.assetId ?? null },
     });
     const wasOn =
-      this.#windows.has(id) && isOn(this.#windows.get(id) as MaintenanceWindow, this.#deps.clock.now());
+      this.#windows.has(id) && isOn(this.#windows.get(id) as MaintenanceWindow, this.#deps.scheduler.now());
     this.#windows.delete(id);
-    clearTimeout(this.#timers.get(id));
+    this.#timers.get(id)?.();
     this.#timers.delete(id);
     if (wasOn) {
       await this.#resume(w);
@@ -141,8 +139,8 @@ export class MaintenanceService implements Service {
   /** Brings tickets in line with the window now, and arms the next change (start or end). */
   async #sync(w: MaintenanceWindow): Promise<void> {
     if (!this.#running) return;
-    const now = this.#deps.clock.now();
-    clearTimeout(this.#timers.get(w.id));
+    const now = this.#deps.scheduler.now();
+    this.#timers.get(w.id)?.();
     if (now >= w.endsAt) {
       this.#windows.delete(w.id);
       this.#timers.delete(w.id);
@@ -152,14 +150,11 @@ export class MaintenanceService implements Service {
     }
     if (now >= w.startsAt) await this.#pause(w);
     const next = now < w.startsAt ? w.startsAt : w.endsAt;
-    const timer = setTimeout(
-      () => {
-        this.#sync(w).catch((err: unknown) =>
-          this.#deps.log.error({ err, windowId: w.id }, 'maintenance window step failed'),
-        );
-      },
-      Math.min(next - now, MAX_TIMER_MS),
-    );
+    const timer = this.#deps.scheduler.at(next, () => {
+      this.#sync(w).catch((err: unknown) =>
+        this.#deps.log.error({ err, windowId: w.id }, 'maintenance window step failed'),
+      );
+    });
     this.#timers.set(w.id, timer);
   }
 
@@ -170,7 +165,7 @@ export class MaintenanceService implements Service {
 
   /** Resumes the window's tickets, unless another window still covers them. */
   async #resume(w: MaintenanceWindow): Promise<void> {
-    const now = this.#deps.clock.now();
+    const now = this.#deps.scheduler.now();
     for (const t of await this.#inScope(w)) {
       // A window over before this pause began did not cause it (after a restart, windows come in any order).
       if (t.slaPausedAt === undefined || (w.cancelledAt ?? w.endsAt) <= t.slaPausedAt) continue;

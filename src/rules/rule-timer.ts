@@ -1,35 +1,35 @@
-import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
+import { type Scheduler, WakeUp } from '../core/scheduler.ts';
 import type { AlarmTransition } from '../domain/types.ts';
 import type { RuleEngine } from './engine.ts';
 
-// setTimeout stores its delay in a signed 32-bit integer; longer delays fire at once.
-const MAX_TIMER_MS = 2 ** 31 - 1;
+/** After a failure to record, the reverted changes are due again at once: wait this long first. */
+const RETRY_MS = 1000;
 
 /**
- * One timer for every rule's wake-up (duration, debounce, silence): armed for the engine's
- * earliest, re-armed after each evaluation that may have moved it.
+ * One wake-up for every rule's timing (duration, debounce, silence): armed for the engine's
+ * earliest, moved after each evaluation that may have brought it forward.
  */
 export class RuleTimer {
   readonly #engine: RuleEngine;
-  readonly #clock: Clock;
+  readonly #scheduler: Scheduler;
   readonly #log: Logger;
   readonly #onDue: (transitions: AlarmTransition[]) => Promise<void>;
-  #timer: NodeJS.Timeout | undefined;
-  #armedFor: number | undefined;
+  readonly #wake: WakeUp;
   #running = false;
   #firing: Promise<void> | undefined;
 
   constructor(deps: {
     engine: RuleEngine;
-    clock: Clock;
+    scheduler: Scheduler;
     log: Logger;
     onDue(transitions: AlarmTransition[]): Promise<void>;
   }) {
     this.#engine = deps.engine;
-    this.#clock = deps.clock;
+    this.#scheduler = deps.scheduler;
     this.#log = deps.log;
     this.#onDue = deps.onDue;
+    this.#wake = new WakeUp(deps.scheduler, () => this.#fire());
   }
 
   start(): void {
@@ -39,8 +39,7 @@ export class RuleTimer {
 
   async stop(): Promise<void> {
     this.#running = false;
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = undefined;
+    this.#wake.cancel();
     await this.#firing;
   }
 
@@ -48,26 +47,11 @@ export class RuleTimer {
   poke(): void {
     if (!this.#running || this.#firing !== undefined) return;
     const next = this.#engine.nextWakeAt();
-    if (next === undefined) return;
-    if (this.#timer && this.#armedFor !== undefined && this.#armedFor <= next) return;
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#armedFor = next;
-    this.#timer = setTimeout(
-      () => this.#fire(),
-      Math.min(Math.max(next - this.#clock.now(), 0), MAX_TIMER_MS),
-    );
-  }
-
-  #retryAfter(ms: number): void {
-    if (!this.#running) return;
-    this.#armedFor = this.#clock.now() + ms;
-    this.#timer = setTimeout(() => this.#fire(), ms);
+    if (next !== undefined) this.#wake.armFor(next);
   }
 
   #fire(): void {
-    this.#timer = undefined;
-    this.#armedFor = undefined;
-    const due = this.#engine.wake(this.#clock.now());
+    const due = this.#engine.wake(this.#scheduler.now());
     let failed = false;
     this.#firing = (due.length > 0 ? this.#onDue(due) : Promise.resolve())
       .catch((err: unknown) => {
@@ -76,8 +60,8 @@ export class RuleTimer {
       })
       .finally(() => {
         this.#firing = undefined;
-        // After a failure the reverted changes are due again at once: retry after a pause.
-        if (failed) this.#retryAfter(1000);
+        if (!this.#running) return;
+        if (failed) this.#wake.armFor(this.#scheduler.now() + RETRY_MS);
         else this.poke();
       });
   }

@@ -1,6 +1,6 @@
 import type { Directory } from '../config/directory.ts';
-import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
+import type { Cancel, Scheduler } from '../core/scheduler.ts';
 import type { Service } from '../core/service.ts';
 import type { AlarmTransition, Instant } from '../domain/types.ts';
 import type { GatewayRecord, Store } from '../store/store.ts';
@@ -33,13 +33,13 @@ const key = (site: string, gateway: string) => `${site}\u001f${gateway}`;
 export class GatewayWatch implements Service {
   readonly name = 'gateway-watch';
   readonly #tickets: TicketService;
-  readonly #clock: Clock;
+  readonly #scheduler: Scheduler;
   readonly #log: Logger;
   readonly #graceMs: number;
   readonly #store: Store;
   readonly #directory: Directory;
   readonly #connections = new Map<string, number>();
-  readonly #pending = new Map<string, NodeJS.Timeout>();
+  readonly #pending = new Map<string, Cancel>();
   readonly #down = new Set<string>();
   readonly #seen = new Map<string, GatewayRecord>();
   /** A site's gateway connected for the first time ever (its devices' silence clocks may start). */
@@ -52,14 +52,14 @@ export class GatewayWatch implements Service {
     tickets: TicketService;
     store: Store;
     directory: Directory;
-    clock: Clock;
+    scheduler: Scheduler;
     log: Logger;
     graceSeconds: number;
   }) {
     this.#tickets = deps.tickets;
     this.#store = deps.store;
     this.#directory = deps.directory;
-    this.#clock = deps.clock;
+    this.#scheduler = deps.scheduler;
     this.#log = deps.log;
     this.#graceMs = deps.graceSeconds * 1000;
   }
@@ -84,7 +84,7 @@ export class GatewayWatch implements Service {
 
   async stop(): Promise<void> {
     this.#running = false;
-    for (const timer of this.#pending.values()) clearTimeout(timer);
+    for (const cancel of this.#pending.values()) cancel();
     this.#pending.clear();
     await this.#recording;
   }
@@ -123,7 +123,7 @@ export class GatewayWatch implements Service {
 
   connected(site: string, gateway: string): void {
     const k = key(site, gateway);
-    const now = this.#clock.now();
+    const now = this.#scheduler.now();
     const count = (this.#connections.get(k) ?? 0) + 1;
     this.#connections.set(k, count);
     const seen = this.#seen.get(k);
@@ -140,17 +140,14 @@ export class GatewayWatch implements Service {
     }
     this.#persist(() => this.#store.recordGatewayConnected(site, gateway, now));
     if (count !== 1) return;
-    const timer = this.#pending.get(k);
-    if (timer) {
-      clearTimeout(timer);
-      this.#pending.delete(k);
-    }
+    this.#pending.get(k)?.();
+    this.#pending.delete(k);
     if (this.#down.delete(k)) this.#record(site, gateway, 'cleared', now);
   }
 
   disconnected(site: string, gateway: string): void {
     const k = key(site, gateway);
-    const now = this.#clock.now();
+    const now = this.#scheduler.now();
     const count = Math.max(0, (this.#connections.get(k) ?? 1) - 1);
     this.#connections.set(k, count);
     const seen = this.#seen.get(k);
@@ -168,15 +165,15 @@ export class GatewayWatch implements Service {
 
   #armGrace(site: string, gateway: string): void {
     const k = key(site, gateway);
-    const lostAt = this.#clock.now();
+    const lostAt = this.#scheduler.now();
     this.#pending.set(
       k,
-      setTimeout(() => {
+      this.#scheduler.at(lostAt + this.#graceMs, () => {
         this.#pending.delete(k);
         this.#down.add(k);
         this.#log.warn({ site, gateway }, 'site gateway offline beyond the grace period');
         this.#record(site, gateway, 'raised', lostAt);
-      }, this.#graceMs),
+      }),
     );
   }
 

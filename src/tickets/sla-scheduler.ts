@@ -1,8 +1,8 @@
 import type { Directory } from '../config/directory.ts';
-import type { Clock } from '../core/clock.ts';
 import type { EventBus } from '../core/event-bus.ts';
 import type { Logger } from '../core/logger.ts';
 import { MinHeap } from '../core/min-heap.ts';
+import { type Scheduler, WakeUp } from '../core/scheduler.ts';
 import type { Service } from '../core/service.ts';
 import type { Instant, Ticket, TicketEventType } from '../domain/types.ts';
 import type { Store } from '../store/store.ts';
@@ -26,13 +26,13 @@ export interface SlaSchedulerDeps {
   store: Store;
   tickets: TicketService;
   directory: Directory;
-  clock: Clock;
+  scheduler: Scheduler;
   bus: EventBus;
   log: Logger;
 }
 
-// setTimeout stores its delay in a signed 32-bit integer; longer delays fire at once.
-const MAX_TIMER_MS = 2 ** 31 - 1;
+/** A deadline that could not be acted on (the store failed) is tried again after this. */
+const RETRY_MS = 1000;
 
 /** Ticket events after which a ticket may have new deadlines to watch. */
 const RESCHEDULING_EVENTS: ReadonlySet<TicketEventType> = new Set<TicketEventType>([
@@ -58,14 +58,19 @@ export class SlaScheduler implements Service {
   /** Entries in the heap, so that re-tracking a ticket after each event adds nothing twice. */
   readonly #queued = new Set<string>();
   readonly #deps: SlaSchedulerDeps;
-  #timer: NodeJS.Timeout | undefined;
-  #armedFor: Instant | undefined;
+  readonly #wake: WakeUp;
   #running = false;
   #firing: Promise<void> | undefined;
   #unsubscribe: (() => void) | undefined;
 
   constructor(deps: SlaSchedulerDeps) {
     this.#deps = deps;
+    this.#wake = new WakeUp(deps.scheduler, () => {
+      this.#firing = this.#fireDue().finally(() => {
+        this.#firing = undefined;
+        this.#arm();
+      });
+    });
   }
 
   async start(): Promise<void> {
@@ -82,8 +87,7 @@ export class SlaScheduler implements Service {
   async stop(): Promise<void> {
     this.#running = false;
     this.#unsubscribe?.();
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = undefined;
+    this.#wake.cancel();
     await this.#firing;
     this.#heap.clear();
     this.#queued.clear();
@@ -96,7 +100,7 @@ export class SlaScheduler implements Service {
   track(ticket: Ticket): void {
     const { nearFraction } = this.#deps.tickets.config.escalation;
     const sla = this.#deps.directory.slaFor(ticket.category);
-    const now = this.#deps.clock.now();
+    const now = this.#deps.scheduler.now();
     for (const clock of ['arrival', 'repair'] as const) {
       const dueAt = ticket[clock].dueAt;
       if (dueAt === undefined || !isRunning(ticket, clock)) continue;
@@ -144,25 +148,13 @@ export class SlaScheduler implements Service {
   #arm(): void {
     if (!this.#running || this.#firing !== undefined) return;
     const next = this.#heap.peek();
-    if (!next) return;
-    if (this.#timer && this.#armedFor !== undefined && this.#armedFor <= next.dueAt) return;
-    if (this.#timer) clearTimeout(this.#timer);
-    const delay = Math.min(Math.max(next.dueAt - this.#deps.clock.now(), 0), MAX_TIMER_MS);
-    this.#armedFor = next.dueAt;
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      this.#armedFor = undefined;
-      this.#firing = this.#fireDue().finally(() => {
-        this.#firing = undefined;
-        this.#arm();
-      });
-    }, delay);
+    if (next) this.#wake.armFor(next.dueAt);
   }
 
   async #fireDue(): Promise<void> {
     for (;;) {
       const next = this.#heap.peek();
-      if (!this.#running || !next || next.dueAt > this.#deps.clock.now()) return;
+      if (!this.#running || !next || next.dueAt > this.#deps.scheduler.now()) return;
       this.#heap.pop();
       this.#queued.delete(keyOf(next));
       try {
@@ -174,7 +166,8 @@ export class SlaScheduler implements Service {
           'could not act on a deadline',
         );
         this.#push(next);
-        await new Promise((resolve) => setTimeout(resolve, 1000));
+        this.#wake.armFor(this.#deps.scheduler.now() + RETRY_MS);
+        return;
       }
     }
   }

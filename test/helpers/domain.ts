@@ -4,6 +4,7 @@ import { parseConfigText } from '../../src/config/load.ts';
 import type { Config } from '../../src/config/schema.ts';
 import { EventBus } from '../../src/core/event-bus.ts';
 import { createLogger } from '../../src/core/logger.ts';
+import { type Scheduler, systemScheduler } from '../../src/core/scheduler.ts';
 import type { Alarm, AlarmTransition, DeviceEvent, Reading, ReadingValue } from '../../src/domain/types.ts';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
 import { TicketService } from '../../src/tickets/ticket-service.ts';
@@ -37,16 +38,19 @@ export const event = (
   site = 'xincheng',
 ): DeviceEvent => ({ site, assetId, kind, code, ts });
 
-/** A ticket service over a real SQLite store (in a file when `file` is given, else in memory). */
-export async function ticketHarness(file = ':memory:') {
+/**
+ * A ticket service over a real SQLite store (in a file when `file` is given, else in memory).
+ * The system scheduler by default (vitest's fake timers drive it), or a manual one.
+ */
+export async function ticketHarness(file = ':memory:', scheduler: Scheduler = systemScheduler) {
   const config = exampleConfig();
   const directory = new Directory(config);
   const store = new SqliteStore(file);
   await store.migrate();
   const bus = new EventBus();
-  const clock = { now: () => Date.now() };
+  const clock = scheduler;
   const tickets = new TicketService({ store, directory, clock, bus, log: silentLog });
-  return { config, directory, store, bus, clock, tickets };
+  return { config, directory, store, bus, clock, scheduler, tickets };
 }
 
 /** The example's B1 riser leak, as the water-leak rule raises it; `raisedAt` defaults to now. */

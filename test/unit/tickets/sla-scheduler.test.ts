@@ -17,7 +17,7 @@ async function harness(file: string) {
     store: h.store,
     tickets: h.tickets,
     directory: h.directory,
-    clock: h.clock,
+    scheduler: h.scheduler,
     bus: h.bus,
     log: silentLog,
   });
