@@ -7,6 +7,7 @@ import { systemClock } from '../src/core/clock.ts';
 import { EventBus } from '../src/core/event-bus.ts';
 import { createLogger } from '../src/core/logger.ts';
 import { systemScheduler } from '../src/core/scheduler.ts';
+import { EventLog } from '../src/events/event-log.ts';
 import { SqliteStore } from '../src/store/sqlite/sqlite-store.ts';
 import { SlaScheduler } from '../src/tickets/sla-scheduler.ts';
 import { TicketService } from '../src/tickets/ticket-service.ts';
@@ -74,7 +75,17 @@ export async function runSlaPrecision(spec: SlaPrecisionSpec): Promise<SlaPrecis
       } else otherEvents[event.type] = (otherEvents[event.type] ?? 0) + 1;
     });
     // Built as a variable: the scheduler's dependencies are a superset of what older versions took.
-    const deps = { store, tickets, directory, clock: systemClock, scheduler: systemScheduler, bus, log };
+    const eventLog = new EventLog({ store, bus });
+    const deps = {
+      store,
+      tickets,
+      directory,
+      clock: systemClock,
+      scheduler: systemScheduler,
+      eventLog,
+      bus,
+      log,
+    };
     const scheduler = new SlaScheduler(deps);
     const rearmStarted = performance.now();
     await scheduler.start();

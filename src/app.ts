@@ -15,10 +15,11 @@ import { listen } from './core/listen.ts';
 import type { Logger } from './core/logger.ts';
 import { type Scheduler, systemScheduler } from './core/scheduler.ts';
 import type { Service } from './core/service.ts';
+import { EventLog } from './events/event-log.ts';
 import { Ingest } from './ingest/ingest.ts';
 import { MqttSource } from './ingest/mqtt-source.ts';
 import { MaintenanceService } from './maintenance/maintenance-service.ts';
-import { Notifier } from './notify/notifier.ts';
+import { type MqttPublish, Notifier } from './notify/notifier.ts';
 import { OpcUaSource } from './opcua/opcua-source.ts';
 import { RuleEngine } from './rules/engine.ts';
 import { SqliteStore } from './store/sqlite/sqlite-store.ts';
@@ -69,6 +70,7 @@ export class App {
   readonly bus: EventBus;
   readonly directory: Directory;
   readonly store: Store;
+  readonly eventLog: EventLog;
   readonly #started: Service[] = [];
   #ingest: Ingest | undefined;
   #sla: SlaScheduler | undefined;
@@ -77,7 +79,6 @@ export class App {
   #telemetry: TelemetryWriter | undefined;
   #gateways: GatewayWatch | undefined;
   #broker: EmbeddedBroker | undefined;
-  #mqttPublish: ((topic: string, payload: string) => Promise<void>) | undefined;
   #startedAt = 0;
   ports: RunningPorts = { http: 0 };
   /** Set on the first start when no admin password was configured; print it once. */
@@ -93,6 +94,7 @@ export class App {
     this.store = new SqliteStore(path.join(opts.config.dataDir, 'xiaoer.db'), {
       synchronous: opts.config.store.synchronous,
     });
+    this.eventLog = new EventLog({ store: this.store, bus: this.bus });
   }
 
   async start(): Promise<void> {
@@ -110,6 +112,7 @@ export class App {
       // Deadlines missed while down fire as soon as this starts: by now notifications can go out.
       this.#sla = new SlaScheduler({
         ...this.#deps('sla'),
+        eventLog: this.eventLog,
         tickets: core.tickets,
         directory: this.directory,
       });
@@ -162,8 +165,7 @@ export class App {
       ingest: this.#ingest?.stats,
       sla: { pendingDeadlines: this.#sla?.pending ?? 0 },
       notify: {
-        webhooks: this.#notifier?.webhookStats() ?? [],
-        mqttFailures: this.#notifier?.mqttFailures ?? 0,
+        ...(this.#notifier?.stats() ?? { webhooks: [], mqttOut: null }),
       },
       opcua: this.#opcua?.stats() ?? [],
       telemetry: this.#telemetry?.stats() ?? {
@@ -207,18 +209,22 @@ export class App {
   }
 
   async #startNotifier(presenter: TicketPresenter): Promise<void> {
-    // Publishing is looked up at each call: the MQTT side starts after the notifier (so that it
-    // stops before it, and tickets from messages still draining are notified).
     this.#notifier = new Notifier({
       ...this.#deps('notify'),
+      eventLog: this.eventLog,
       config: this.config.notify,
       presenter,
-      publish: (topic, payload) =>
-        this.#mqttPublish
-          ? this.#mqttPublish(topic, payload)
-          : Promise.reject(new XiaoerError('mqtt_down', 'MQTT is not running')),
     });
     await this.#startService(this.#notifier);
+  }
+
+  /**
+   * The outbound MQTT topic reads the event log once MQTT is up, and stops before it. Changes
+   * made while MQTT is down (the ingest draining at shutdown) go out at the next start.
+   */
+  async #startMqttOut(publish: MqttPublish): Promise<void> {
+    const out = this.#notifier?.mqttOut(publish);
+    if (out) await this.#startService(out);
   }
 
   async #startMqtt(core: Core): Promise<void> {
@@ -236,7 +242,7 @@ export class App {
         this.log.child({ component: 'mqtt-ingest' }),
       );
       await this.#startService(source);
-      this.#mqttPublish = (topic, payload) => source.publish(topic, payload);
+      await this.#startMqttOut((topic, payload) => source.publish(topic, payload));
       // An external broker's gateways are not watched: every site's silence clocks start now.
       for (const site of this.directory.sites) ingest.watchSite(site.id);
       return;
@@ -268,7 +274,7 @@ export class App {
     await this.#startService(broker);
     this.#broker = broker;
     this.ports.mqtt = broker.port;
-    this.#mqttPublish = (topic, payload) => broker.publish(topic, payload, 1);
+    await this.#startMqttOut((topic, payload) => broker.publish(topic, payload, 1));
   }
 
   /** Started before any message source and stopped after the ingest drained, so no reading is missed. */
@@ -309,6 +315,7 @@ export class App {
       store: this.store,
       directory: this.directory,
       presenter: core.presenter,
+      eventLog: this.eventLog,
       bus: this.bus,
       http: this.config.http,
       liveClients: new LiveClients(this.config.http.maxLiveClients, this.config.http.maxLiveClientsPerUser),

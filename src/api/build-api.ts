@@ -17,6 +17,7 @@ import { XiaoerError } from '../core/errors.ts';
 import type { EventBus } from '../core/event-bus.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Role, User } from '../domain/types.ts';
+import type { EventLog } from '../events/event-log.ts';
 import type { MaintenanceService } from '../maintenance/maintenance-service.ts';
 import type { Store } from '../store/store.ts';
 import type { GatewayStatus } from '../tickets/gateway-watch.ts';
@@ -39,6 +40,8 @@ export interface ApiDeps {
   store: Store;
   directory: Directory;
   presenter: TicketPresenter;
+  /** The ticket event log the live feed replays and follows. */
+  eventLog: EventLog;
   log: Logger;
   bus: EventBus;
   http: Config['http'];

@@ -16,11 +16,22 @@ const webhookSchema = strictObject({
   /** Only tickets of these sites (all when absent). */
   sites: z.array(z.string()).optional(),
   timeoutMs: z.number().int().positive().default(5000),
+  /** Attempts at a message the endpoint refuses outright (not a time-out, 5xx or rate limit). */
   maxAttempts: z.number().int().min(1).max(50).default(8),
-  /** First retry delay; each further one doubles, up to 5 minutes. */
+  /** First retry delay; each further one doubles, up to `retryMaxMs`. */
   retryBaseMs: z.number().int().positive().default(1000),
-  /** Deliveries waiting per endpoint before the oldest is dropped (and counted). */
-  queueLimit: z.number().int().positive().default(1000),
+  retryMaxMs: z
+    .number()
+    .int()
+    .positive()
+    .max(3_600_000)
+    .default(5 * 60_000),
+  /** Failing this long marks the endpoint dead in /api/health (it keeps its backlog and retrying). */
+  deadAfterMinutes: z
+    .number()
+    .positive()
+    .max(7 * 24 * 60)
+    .default(30),
 });
 
 export const notifySchema = strictObject({

@@ -1,82 +1,80 @@
-import type { Clock } from '../core/clock.ts';
-import type { EventBus } from '../core/event-bus.ts';
 import type { Logger } from '../core/logger.ts';
+import type { Scheduler } from '../core/scheduler.ts';
 import type { Service } from '../core/service.ts';
-import type { Ticket, TicketEvent } from '../domain/types.ts';
+import { ConsumerRunner, type ConsumerStats } from '../events/consumer.ts';
+import type { EventLog } from '../events/event-log.ts';
+import type { Store } from '../store/store.ts';
 import type { TicketPresenter } from '../tickets/ticket-dto.ts';
 import type { NotifyConfig } from './config.ts';
-import { ticketMessage } from './format.ts';
-import { WebhookQueue, type WebhookStats } from './webhook-queue.ts';
+import { type MqttPublish, mqttOutConsumer, webhookConsumer } from './consumers.ts';
 
-/** Publishes on the MQTT side in use: the embedded broker or the external broker's client. */
-export type MqttPublish = (topic: string, payload: string) => Promise<void>;
+export type { MqttPublish } from './consumers.ts';
+
+interface NotifierDeps {
+  config: NotifyConfig;
+  eventLog: EventLog;
+  store: Store;
+  scheduler: Scheduler;
+  log: Logger;
+  presenter: TicketPresenter;
+}
 
 /**
- * Fans ticket changes out to the outbound MQTT topic and the webhooks. Nothing here is awaited by
- * the ticket path: a slow or dead endpoint only grows its own bounded queue.
+ * The outbound channels, each a durable consumer of the ticket event log: every webhook and
+ * robot, and (started by the App once MQTT is up) the outbound MQTT topic. Ticket writes never
+ * wait for them; each keeps its own position, so one dead endpoint holds back only itself.
  */
 export class Notifier implements Service {
   readonly name = 'notifier';
-  readonly #config: NotifyConfig;
-  readonly #bus: EventBus;
-  readonly #log: Logger;
-  readonly #publish: MqttPublish | undefined;
-  readonly #queues: WebhookQueue[];
-  readonly #presenter: TicketPresenter;
-  #unsubscribe: (() => void) | undefined;
-  mqttFailures = 0;
+  readonly #deps: NotifierDeps;
+  readonly #webhooks: ConsumerRunner[];
+  #mqttOut: ConsumerRunner | undefined;
 
-  constructor(deps: {
-    config: NotifyConfig;
-    bus: EventBus;
-    clock: Clock;
-    log: Logger;
-    presenter: TicketPresenter;
-    publish?: MqttPublish;
-  }) {
-    this.#presenter = deps.presenter;
-    this.#config = deps.config;
-    this.#bus = deps.bus;
-    this.#log = deps.log;
-    this.#publish = deps.publish;
-    this.#queues = deps.config.webhooks.map(
-      (hook) =>
-        new WebhookQueue(hook, {
-          clock: deps.clock,
-          log: deps.log,
-          ...(deps.config.consoleUrl ? { consoleUrl: deps.config.consoleUrl } : {}),
+  constructor(deps: NotifierDeps) {
+    this.#deps = deps;
+    const { config } = deps;
+    this.#webhooks = config.webhooks.map((hook) =>
+      this.#runner(
+        webhookConsumer({
+          hook,
+          presenter: deps.presenter,
+          scheduler: deps.scheduler,
+          ...(config.consoleUrl ? { consoleUrl: config.consoleUrl } : {}),
         }),
+        {
+          retryBaseMs: hook.retryBaseMs,
+          retryMaxMs: hook.retryMaxMs,
+          deadAfterMs: hook.deadAfterMinutes * 60_000,
+        },
+      ),
     );
   }
 
   async start(): Promise<void> {
-    for (const q of this.#queues) q.start();
-    this.#unsubscribe = this.#bus.on('ticketChanged', (ticket, event) => this.#dispatch(ticket, event));
+    for (const w of this.#webhooks) await w.start();
   }
 
   async stop(): Promise<void> {
-    this.#unsubscribe?.();
-    await Promise.all(this.#queues.map((q) => q.stop()));
+    await Promise.all(this.#webhooks.map((w) => w.stop()));
   }
 
-  webhookStats(): WebhookStats[] {
-    return this.#queues.map((q) => ({ ...q.stats }));
+  /** The outbound MQTT topic as a service of its own: started after MQTT, stopped before it. */
+  mqttOut(publish: MqttPublish): ConsumerRunner | undefined {
+    const prefix = this.#deps.config.mqttTopicPrefix;
+    if (!prefix) return undefined;
+    this.#mqttOut = this.#runner(mqttOutConsumer({ prefix, presenter: this.#deps.presenter, publish }), {});
+    return this.#mqttOut;
   }
 
-  #dispatch(domainTicket: Ticket, domainEvent: TicketEvent): void {
-    const ticket = this.#presenter.ticket(domainTicket);
-    const event = this.#presenter.event(domainEvent);
-    const prefix = this.#config.mqttTopicPrefix;
-    if (this.#publish && prefix) {
-      this.#publish(`${prefix}/${ticket.site}`, JSON.stringify(ticketMessage(ticket, event))).catch(
-        (err: unknown) => {
-          this.mqttFailures++;
-          this.#log.warn({ err, ticketId: ticket.id }, 'outbound MQTT publish failed');
-        },
-      );
-    }
-    // A device ticket that is part of an outage is handled through its parent: no robot message.
-    if (ticket.parentId !== null) return;
-    for (const q of this.#queues) if (q.wants(ticket, event)) q.enqueue(ticket, event);
+  stats(): { webhooks: ConsumerStats[]; mqttOut: ConsumerStats | null } {
+    return { webhooks: this.#webhooks.map((w) => w.stats()), mqttOut: this.#mqttOut?.stats() ?? null };
+  }
+
+  #runner(
+    consumer: ConstructorParameters<typeof ConsumerRunner>[0]['consumer'],
+    timing: object,
+  ): ConsumerRunner {
+    const { eventLog, store, scheduler, log } = this.#deps;
+    return new ConsumerRunner({ consumer, eventLog, store, scheduler, log, timing });
   }
 }

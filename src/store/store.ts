@@ -54,6 +54,12 @@ export interface TicketGuard {
 
 export type NewTicketEvent = Omit<TicketEvent, 'id' | 'ticketId'>;
 
+/** One entry of the ticket event log: the event, and the ticket right after it. */
+export interface LogEntry {
+  event: TicketEvent;
+  ticket: Ticket;
+}
+
 export interface TicketFilter {
   status?: TicketStatus[];
   site?: string;
@@ -191,8 +197,14 @@ export interface Store {
   /** Windows not cancelled that end after `after`. */
   listMaintenanceWindows(after: Instant): Promise<MaintenanceWindow[]>;
   cancelMaintenanceWindow(id: number, by: string, at: Instant): Promise<MaintenanceWindow>;
-  appendTicketEvent(id: number, event: NewTicketEvent): Promise<TicketEvent>;
   getTicket(id: number): Promise<Ticket | undefined>;
+
+  /** Log entries after `position` (an event id), oldest first: each event with its ticket then. */
+  readTicketLog(after: number, limit: number): Promise<LogEntry[]>;
+  /** The newest event id (0 when there is none). */
+  lastTicketEventId(): Promise<number>;
+  getConsumerPosition(consumer: string): Promise<number | undefined>;
+  saveConsumerPosition(consumer: string, position: number, at: Instant): Promise<void>;
   listTickets(filter: TicketFilter): Promise<Ticket[]>;
   listTicketEvents(id: number): Promise<TicketEvent[]>;
 

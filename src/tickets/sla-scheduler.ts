@@ -1,10 +1,10 @@
 import type { Directory } from '../config/directory.ts';
-import type { EventBus } from '../core/event-bus.ts';
 import type { Logger } from '../core/logger.ts';
 import { MinHeap } from '../core/min-heap.ts';
 import { type Scheduler, WakeUp } from '../core/scheduler.ts';
 import type { Service } from '../core/service.ts';
 import type { Instant, Ticket, TicketEventType } from '../domain/types.ts';
+import type { EventLog } from '../events/event-log.ts';
 import type { Store } from '../store/store.ts';
 import { isOutage, isRunning, type SlaClockName } from './clocks.ts';
 import type { TicketService } from './ticket-service.ts';
@@ -27,7 +27,7 @@ export interface SlaSchedulerDeps {
   tickets: TicketService;
   directory: Directory;
   scheduler: Scheduler;
-  bus: EventBus;
+  eventLog: EventLog;
   log: Logger;
 }
 
@@ -75,7 +75,8 @@ export class SlaScheduler implements Service {
 
   async start(): Promise<void> {
     this.#running = true;
-    this.#unsubscribe = this.#deps.bus.on('ticketChanged', (ticket, event) => {
+    // The log from now on; what came before is re-armed from the store just below.
+    this.#unsubscribe = this.#deps.eventLog.onAppend(({ ticket, event }) => {
       if (RESCHEDULING_EVENTS.has(event.type)) this.track(ticket);
     });
     const open = await this.#deps.store.listTickets({ open: true });

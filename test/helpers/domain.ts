@@ -6,6 +6,7 @@ import { EventBus } from '../../src/core/event-bus.ts';
 import { createLogger } from '../../src/core/logger.ts';
 import { type Scheduler, systemScheduler } from '../../src/core/scheduler.ts';
 import type { Alarm, AlarmTransition, DeviceEvent, Reading, ReadingValue } from '../../src/domain/types.ts';
+import { EventLog } from '../../src/events/event-log.ts';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
 import { TicketService } from '../../src/tickets/ticket-service.ts';
 import { EXAMPLE_CONFIG } from './test-app.ts';
@@ -50,7 +51,8 @@ export async function ticketHarness(file = ':memory:', scheduler: Scheduler = sy
   const bus = new EventBus();
   const clock = scheduler;
   const tickets = new TicketService({ store, directory, clock, bus, log: silentLog });
-  return { config, directory, store, bus, clock, scheduler, tickets };
+  const eventLog = new EventLog({ store, bus });
+  return { config, directory, store, bus, clock, scheduler, tickets, eventLog };
 }
 
 /** The example's B1 riser leak, as the water-leak rule raises it; `raisedAt` defaults to now. */

@@ -38,7 +38,8 @@ describe('notifications', () => {
             timeoutMs: 15_000,
             maxAttempts: 5,
             retryBaseMs: 50,
-            queueLimit: 100,
+            deadAfterMinutes: 30,
+            retryMaxMs: 1000,
           },
           {
             id: 'desk-ding',
@@ -49,7 +50,8 @@ describe('notifications', () => {
             timeoutMs: 15_000,
             maxAttempts: 5,
             retryBaseMs: 50,
-            queueLimit: 100,
+            deadAfterMinutes: 30,
+            retryMaxMs: 1000,
           },
         ];
       },
@@ -87,8 +89,14 @@ describe('notifications', () => {
       { what: 'both deliveries counted' },
     );
     expect(health.notify.webhooks).toEqual([
-      expect.objectContaining({ id: 'desk-wecom', delivered: 1, retries: 1 }),
-      expect.objectContaining({ id: 'desk-ding', delivered: 1, retries: 2 }),
+      expect.objectContaining({
+        id: 'webhook:desk-wecom',
+        delivered: 1,
+        retries: 1,
+        state: 'ok',
+        backlog: 0,
+      }),
+      expect.objectContaining({ id: 'webhook:desk-ding', delivered: 1, retries: 2, state: 'ok', backlog: 0 }),
     ]);
   });
 
@@ -105,7 +113,8 @@ describe('notifications', () => {
             timeoutMs: 500,
             maxAttempts: 2,
             retryBaseMs: 20,
-            queueLimit: 100,
+            deadAfterMinutes: 30,
+            retryMaxMs: 1000,
           },
         ];
       },
@@ -124,17 +133,20 @@ describe('notifications', () => {
     const health = await waitFor(
       async () => {
         const h = (
-          await t?.request<{ notify: { webhooks: { failed: number; lastError?: string }[] } }>(
-            'GET',
-            '/api/health',
-            { token },
-          )
+          await t?.request<{
+            notify: { webhooks: { state: string; retries: number; backlog: number; lastError?: string }[] };
+          }>('GET', '/api/health', { token })
         )?.body;
-        return h?.notify.webhooks[0]?.failed === 2 ? h : undefined;
+        const hook = h?.notify.webhooks[0];
+        return hook && hook.retries >= 2 && hook.backlog >= 2 ? h : undefined;
       },
-      { what: 'both deliveries given up' },
+      { what: 'the dead endpoint retried, with its backlog visible' },
     );
-    expect(health.notify.webhooks[0]?.lastError).toMatch(/request failed/);
+    // Nothing is dropped: the endpoint keeps its place in the log and is tried again later.
+    expect(health.notify.webhooks[0]).toMatchObject({
+      state: 'retrying',
+      lastError: expect.stringMatching(/request failed/),
+    });
   });
 
   it('streams ticket changes over SSE and publishes them on xiaoer/out/tickets/<site>', async () => {

@@ -35,7 +35,8 @@ describe('one outage, one ticket', () => {
             timeoutMs: 2000,
             maxAttempts: 3,
             retryBaseMs: 50,
-            queueLimit: 1000,
+            deadAfterMinutes: 30,
+            retryMaxMs: 1000,
           },
         ];
       },
@@ -69,14 +70,14 @@ describe('one outage, one ticket', () => {
     expect(parent.status).toBe(200);
 
     // The robot heard of the parent and of the few raised before the outage was recognised. Every
-    // ticket was recorded (and its message queued) before its PUBACK: once the queue is empty,
-    // nothing more is coming.
+    // ticket was in the event log before its PUBACK: once the robot's consumer has read the log to
+    // its end, nothing more is coming.
     await waitFor(
       async () => {
         const [hook] = (
-          (await app.app.health()).notify as { webhooks: { queued: number; delivered: number }[] }
+          (await app.app.health()).notify as { webhooks: { backlog: number; delivered: number }[] }
         ).webhooks;
-        return hook && hook.queued === 0 && hook.delivered === robot.received.length ? true : undefined;
+        return hook && hook.backlog === 0 && hook.delivered === robot.received.length ? true : undefined;
       },
       { what: 'robot messages all delivered' },
     );

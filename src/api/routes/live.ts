@@ -47,10 +47,15 @@ export class LiveClients {
   }
 }
 
+/** A client further behind than this is told to reload (`event: reset`) instead of replayed. */
+const MAX_REPLAY = 10_000;
+
 /**
  * The live feed for the service desk: Server-Sent Events, one `ticket` event per ticket change,
- * carrying the same ticket DTO as the REST API. Browsers' EventSource cannot set headers, so the
- * token may also come as `?token=`.
+ * carrying the same ticket DTO as the REST API. Each event's `id` is its position in the ticket
+ * event log, so a client reconnecting with `Last-Event-ID` (browsers send it by themselves) gets
+ * exactly what it missed, then the changes as they happen. Browsers' EventSource cannot set
+ * headers, so the token may also come as `?token=`.
  */
 export const liveRoutes =
   (deps: ApiDeps): FastifyPluginAsyncZod =>
@@ -61,14 +66,24 @@ export const liveRoutes =
         schema: {
           summary: 'Live feed of ticket changes (SSE)',
           description:
-            'Server-Sent Events: `event: ticket` with `{ ticket, event }` for every ticket change. At most a few feeds per user.',
+            'Server-Sent Events: `event: ticket` with `{ ticket, event }` for every ticket change; `id` is the log position. Send `Last-Event-ID` (or `?lastEventId=`) to resume without a gap. At most a few feeds per user.',
           tags: ['live'],
-          querystring: query({ token: z.string().max(200).optional(), site: z.string().max(64).optional() }),
+          querystring: query({
+            token: z.string().max(200).optional(),
+            site: z.string().max(64).optional(),
+            lastEventId: z.coerce.number().int().min(0).optional(),
+          }),
         },
       },
       async (req, reply) => {
         const header = req.query.token ? `Bearer ${req.query.token}` : req.headers.authorization;
         const user = await deps.auth.authenticate(header);
+        const resumeHeader = req.headers['last-event-id'];
+        const resumeFrom = parseResume(
+          typeof resumeHeader === 'string' ? resumeHeader : undefined,
+          req.query.lastEventId,
+        );
+        const head = await deps.eventLog.head();
         const res = reply.raw;
         const release = deps.liveClients.admit(user.id, res);
         const site = req.query.site;
@@ -86,13 +101,22 @@ export const liveRoutes =
           if (res.writableLength > MAX_BUFFERED_BYTES) res.end();
           else res.write(text);
         };
-        const unsubscribe = deps.bus.on('ticketChanged', (ticket, event) => {
+        let from = resumeFrom ?? head;
+        if (head - from > MAX_REPLAY) {
+          send(`id: ${head}\nevent: reset\ndata: {"reason":"too far behind: reload the ticket list"}\n\n`);
+          from = head;
+        }
+        const follower = deps.eventLog.follow(from, ({ ticket, event }) => {
           if (site && ticket.site !== site) return;
           const data = JSON.stringify({
             ticket: deps.presenter.ticket(ticket),
             event: deps.presenter.event(event),
           });
           send(`id: ${event.id}\nevent: ticket\ndata: ${data}\n\n`);
+        });
+        follower.caughtUp.catch((err: unknown) => {
+          req.log.error({ err }, 'live feed could not replay the log');
+          res.end();
         });
         // The heartbeat also re-checks the token, so a logout, expiry or disabling ends the stream.
         const heartbeat = setInterval(() => {
@@ -103,7 +127,7 @@ export const liveRoutes =
         }, HEARTBEAT_MS);
         const close = () => {
           clearInterval(heartbeat);
-          unsubscribe();
+          follower.stop();
           release();
         };
         req.raw.once('close', close);
@@ -111,3 +135,9 @@ export const liveRoutes =
       },
     );
   };
+
+function parseResume(header: string | undefined, query: number | undefined): number | undefined {
+  if (query !== undefined) return query;
+  if (header === undefined || !/^\d{1,15}$/.test(header.trim())) return undefined;
+  return Number(header.trim());
+}

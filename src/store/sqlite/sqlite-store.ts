@@ -10,6 +10,7 @@ import type {
   DeadLetter,
   DiscoveredAsset,
   GatewayRecord,
+  LogEntry,
   NewDeadLetter,
   NewTicket,
   NewTicketEvent,
@@ -173,8 +174,8 @@ export class SqliteStore implements Store {
         }
         throw err;
       }
-      const savedEvent = this.#insertEvent(id, event);
-      return { ticket: this.#getTicket(id), event: savedEvent };
+      const saved = this.#getTicket(id);
+      return { ticket: saved, event: this.#insertEvent(saved, event) };
     })();
   }
 
@@ -231,8 +232,8 @@ export class SqliteStore implements Store {
           status: current.status,
         });
       }
-      const savedEvent = this.#insertEvent(id, event);
-      return { ticket: this.#getTicket(id), event: savedEvent };
+      const saved = this.#getTicket(id);
+      return { ticket: saved, event: this.#insertEvent(saved, event) };
     })();
   }
 
@@ -274,8 +275,36 @@ export class SqliteStore implements Store {
     return rowToWindow(row);
   }
 
-  async appendTicketEvent(id: number, event: NewTicketEvent): Promise<TicketEvent> {
-    return this.#insertEvent(id, event);
+  async readTicketLog(after: number, limit: number): Promise<LogEntry[]> {
+    const rows = this.#stmt('SELECT * FROM ticket_events WHERE id > ? ORDER BY id LIMIT ?').all(
+      after,
+      limit,
+    ) as (TicketEventRow & {
+      ticket: string | null;
+    })[];
+    return rows.map((r) => ({
+      event: rowToEvent(r),
+      // Events written before the log kept snapshots carry the ticket as it is now.
+      ticket: r.ticket === null ? this.#getTicket(r.ticket_id) : (JSON.parse(r.ticket) as Ticket),
+    }));
+  }
+
+  async lastTicketEventId(): Promise<number> {
+    return (this.#stmt('SELECT COALESCE(MAX(id), 0) AS id FROM ticket_events').get() as { id: number }).id;
+  }
+
+  async getConsumerPosition(consumer: string): Promise<number | undefined> {
+    const row = this.#stmt('SELECT position FROM consumer_positions WHERE consumer = ?').get(consumer) as
+      | { position: number }
+      | undefined;
+    return row?.position;
+  }
+
+  async saveConsumerPosition(consumer: string, position: number, at: number): Promise<void> {
+    this.#stmt(
+      `INSERT INTO consumer_positions (consumer, position, updated_at) VALUES (?, ?, ?)
+       ON CONFLICT (consumer) DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at`,
+    ).run(consumer, position, at);
   }
 
   async getTicket(id: number): Promise<Ticket | undefined> {
@@ -507,11 +536,12 @@ export class SqliteStore implements Store {
     return (this.#stmt('SELECT COUNT(*) AS n FROM dead_letters').get() as { n: number }).n;
   }
 
-  #insertEvent(ticketId: number, e: NewTicketEvent): TicketEvent {
+  /** The event with the ticket as it is after the change (the log's snapshot), in the same transaction. */
+  #insertEvent(ticket: Ticket, e: NewTicketEvent): TicketEvent {
     const info = this.#stmt(
-      'INSERT INTO ticket_events (ticket_id, at, actor, type, detail) VALUES (?, ?, ?, ?, ?)',
-    ).run(ticketId, e.at, e.actor, e.type, JSON.stringify(e.detail));
-    return { id: Number(info.lastInsertRowid), ticketId, ...e };
+      'INSERT INTO ticket_events (ticket_id, at, actor, type, detail, ticket) VALUES (?, ?, ?, ?, ?, ?)',
+    ).run(ticket.id, e.at, e.actor, e.type, JSON.stringify(e.detail), JSON.stringify(ticket));
+    return { id: Number(info.lastInsertRowid), ticketId: ticket.id, ...e };
   }
 
   /** Prepared statements are cached: preparing costs more than running on the ingest hot path. */

@@ -50,7 +50,8 @@ const hook = (kind: WebhookConfig['kind'], extra: Partial<WebhookConfig> = {}): 
   timeoutMs: 1000,
   maxAttempts: 3,
   retryBaseMs: 10,
-  queueLimit: 10,
+  deadAfterMinutes: 30,
+  retryMaxMs: 1000,
   ...extra,
 });
 

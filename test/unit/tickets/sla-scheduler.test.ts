@@ -18,7 +18,7 @@ async function harness(file: string) {
     tickets: h.tickets,
     directory: h.directory,
     scheduler: h.scheduler,
-    bus: h.bus,
+    eventLog: h.eventLog,
     log: silentLog,
   });
   const breaches: TicketEvent[] = [];
