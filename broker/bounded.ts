@@ -13,8 +13,9 @@ export function setNewest<K, V>(map: Map<K, V>, key: K, value: V, max: number): 
 }
 
 /** A field from the wire cut for a log line: the start, and how long it really was. */
-export function clip(value: string | undefined, max = 64): string | undefined {
-  if (value === undefined || value.length <= max) return value;
+export function clip(value: string | null | undefined, max = 64): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (value.length <= max) return value;
   return `${value.slice(0, max)}…(${value.length} chars)`;
 }
 

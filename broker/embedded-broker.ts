@@ -207,6 +207,12 @@ export class EmbeddedBroker implements Service {
       return;
     }
     this.#sentIds.set(client, packet.clientId);
+    // Gateways publish; there is nothing for them to receive while away. A session kept for a
+    // gateway that subscribed to its own site would queue that site's messages without bound, so
+    // a gateway's session always starts clean (as if the broker had lost it, [MQTT-3.2.2-1]).
+    // (A zero-byte id asking for a session is still refused as the protocol says [MQTT-3.1.3-8].)
+    const gateway = packet.username !== undefined && this.#deps.directory.siteOfGateway(packet.username);
+    if (gateway && packet.clientId !== '') packet.clean = true;
     done(null, true);
   }
 
@@ -248,6 +254,16 @@ export class EmbeddedBroker implements Service {
   /** Whether a logged-in client may use this topic (or filter); a refusal is logged, cut. */
   #mayUse(client: Client, topic: string, use: 'publish' | 'subscription'): boolean {
     const session = this.#sessions.get(client);
+    // aedes 1.2 may hand over a packet that arrived in the same read as the CONNECT before the
+    // login is decided (client.id still null): no session yet, so refused (the connection
+    // closes; a QoS 1 message is sent again after the gateway reconnects).
+    if (!session) {
+      this.#logRefusal(this.#addressOf(client), `${use} refused`, {
+        reason: 'before_login',
+        [use === 'publish' ? 'topic' : 'filter']: clip(topic),
+      });
+      return false;
+    }
     const problem = this.#topicProblem(topic);
     const who = session?.principal;
     const allowed =

@@ -73,6 +73,7 @@ export async function startBroker(
   const { log, lines } = capturedLogger();
   const broker = new EmbeddedBroker({
     directory: new Directory(config),
+    subscribers: config.mqtt.subscribers,
     host: opts.host ?? '127.0.0.1',
     port: 0,
     maxPacketBytes: opts.maxPacketBytes ?? config.mqtt.maxPacketBytes,

@@ -1,5 +1,6 @@
 import { connect, type Socket } from 'node:net';
 import { generate, type IConnectPacket, type Packet, parser } from 'mqtt-packet';
+import { remainingLength } from '../fuzz/mqtt-encode.ts';
 
 /**
  * Raw MQTT over TCP, for tests that act as an attacker or a device the client libraries would not
@@ -22,14 +23,7 @@ export function connectFrame(opts: Omit<IConnectPacket, 'cmd'>): Buffer {
 
 /** The fixed header of a CONNECT announcing `length` bytes to follow [MQTT-2.2.3]. */
 export function connectHeader(length: number): Buffer {
-  const bytes = [0x10];
-  let rest = length;
-  do {
-    const digit = rest % 128;
-    rest = Math.floor(rest / 128);
-    bytes.push(rest > 0 ? digit | 0x80 : digit);
-  } while (rest > 0);
-  return Buffer.from(bytes);
+  return Buffer.concat([Buffer.from([0x10]), remainingLength(length)]);
 }
 
 /** A connected socket; `localAddress` picks the source address (all of 127.0.0.0/8 is loopback). */

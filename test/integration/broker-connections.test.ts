@@ -1,6 +1,8 @@
+import { generate } from 'mqtt-packet';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type BrokerHarness, type LimitsOverride, startBroker } from '../helpers/broker.ts';
 import { connectFrame, connectHeader, tcpSocket, wireClient } from '../helpers/mqtt-wire.ts';
+import { watchProcessFaults } from '../helpers/process-faults.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const login = { username: 'xincheng-gw', password: Buffer.from('xincheng-demo') };
@@ -14,6 +16,53 @@ describe('embedded broker: what a connection may hold before it logs in', () => 
   // A CONNECT timeout longer than any test here: a close can only come from the check under test.
   const start = (limits: LimitsOverride = {}) =>
     startBroker({ limits: { connectTimeoutMs: 60_000, ...limits } });
+
+  // Found by the fuzz test: a packet larger than one socket read (64 KiB), sent in the same write as
+  // the CONNECT, reached the broker's hooks before the login was decided, with no client id yet.
+  it('survives a packet that arrives with the CONNECT before the login is decided, with or without a login', async () => {
+    h = await start();
+    const faults = watchProcessFaults();
+    try {
+      const big = Buffer.alloc(70_000, 0x61);
+      for (const [who, creds] of [
+        ['anonymous', {}],
+        ['the gateway', login],
+      ] as const) {
+        for (const packet of [
+          generate({
+            cmd: 'publish',
+            topic: 'xincheng/zigbee2mqtt/x',
+            payload: big,
+            qos: 0,
+            dup: false,
+            retain: false,
+          }),
+          generate({
+            cmd: 'subscribe',
+            messageId: 1,
+            subscriptions: [{ topic: `xincheng/${'x'.repeat(69_990)}`, qos: 1 }],
+          }),
+        ]) {
+          const socket = await tcpSocket(h.port);
+          // The broker answers (a CONNACK) or closes: either way it has read the whole write.
+          const answered = new Promise<void>((resolve) => {
+            socket.once('data', () => resolve());
+            socket.once('close', () => resolve());
+          });
+          socket.write(Buffer.concat([connectFrame({ clientId: `race-${who}`, ...creds }), packet]));
+          await answered;
+          socket.destroy();
+        }
+      }
+      expect(faults.count).toBe(0);
+      // And it still serves a gateway.
+      const gw = await h.connect();
+      await gw.publishAsync('xincheng/zigbee2mqtt/leak-b1-riser', '{"water_leak":true}', { qos: 1 });
+      expect(h.recorded.map((m) => m.topic)).toContain('xincheng/zigbee2mqtt/leak-b1-riser');
+    } finally {
+      faults.stop();
+    }
+  });
 
   it('drops a CONNECT larger than maxConnectBytes at once, while later packets may be larger', async () => {
     h = await start();

@@ -58,33 +58,59 @@ describe('embedded broker: devices keep their own client ids, sessions are per l
   });
 
   it("does not resume another login's persistent session or deliver its queued messages", async () => {
-    h = await annexSite();
-    const annex = await h.connect({ ...annexLogin, clientId: 'north-annex-gw1', clean: false });
-    await annex.subscribeAsync('north-annex/zigbee2mqtt/bridge/request/#', { qos: 1 });
-    await annex.endAsync();
-    // Queued for the annex gateway's offline session [MQTT-3.1.2-5].
-    await h.broker.publish('north-annex/zigbee2mqtt/bridge/request/permit_join', 'true', 1);
+    // Subscribers (integrations reading xiaoer's outbound topics) keep sessions while away.
+    h = await startBroker({
+      configure: (c) => {
+        c.mqtt.subscribers = [
+          { username: 'reader-a', password: 'reader-a-secret', topics: ['xiaoer/out/#'] },
+          { username: 'reader-b', password: 'reader-b-secret', topics: ['xiaoer/out/#'] },
+        ];
+      },
+    });
+    const readerA = { username: 'reader-a', password: 'reader-a-secret' };
+    const readerB = { username: 'reader-b', password: 'reader-b-secret' };
+    const a = await h.connect({ ...readerA, clientId: 'board-1', clean: false });
+    await a.subscribeAsync('xiaoer/out/tickets/north', { qos: 1 });
+    await a.endAsync();
+    // Queued for A's offline session [MQTT-3.1.2-5].
+    await h.broker.publish('xiaoer/out/tickets/north', 'for-a', 1);
 
-    const north = await h.connect({ ...northLogin, clientId: 'north-annex-gw1', clean: false });
-    const northGot: string[] = [];
-    north.on('message', (topic) => northGot.push(topic));
-    expect(north.sessionPresent).toBe(false);
+    const b = await h.connect({ ...readerB, clientId: 'board-1', clean: false });
+    const bGot: string[] = [];
+    b.on('message', (_topic, payload) => bGot.push(payload.toString()));
+    expect(b.sessionPresent).toBe(false);
     // A stored session's messages are sent right after the CONNACK, so they would come first.
-    await north.subscribeAsync('north/zigbee2mqtt/bridge/request/#', { qos: 1 });
-    await h.broker.publish('north/zigbee2mqtt/bridge/request/health_check', '{}', 1);
-    await waitFor(() => (northGot.length > 0 ? true : undefined), { what: "north's own message" });
-    expect(northGot).toEqual(['north/zigbee2mqtt/bridge/request/health_check']);
+    await b.subscribeAsync('xiaoer/out/tickets/east', { qos: 1 });
+    await h.broker.publish('xiaoer/out/tickets/east', 'for-b', 1);
+    await waitFor(() => (bGot.length > 0 ? true : undefined), { what: "B's own message" });
+    expect(bGot).toEqual(['for-b']);
 
-    // The annex gateway's own session is intact: it resumes, with the message it missed.
-    const back = await h.connect({ ...annexLogin, clientId: 'north-annex-gw1', clean: false });
-    const annexGot: string[] = [];
-    back.on('message', (topic) => annexGot.push(topic));
+    // A's own session is intact: it resumes, with the message it missed.
+    const back = await h.connect({ ...readerA, clientId: 'board-1', clean: false });
+    const aGot: string[] = [];
+    back.on('message', (_topic, payload) => aGot.push(payload.toString()));
     expect(back.sessionPresent).toBe(true);
-    await waitFor(() => (annexGot.length > 0 ? true : undefined), { what: 'the queued message' });
-    expect(annexGot).toEqual(['north-annex/zigbee2mqtt/bridge/request/permit_join']);
+    await waitFor(() => (aGot.length > 0 ? true : undefined), { what: 'the queued message' });
+    expect(aGot).toEqual(['for-a']);
   });
 
-  it('the same login and client id take over the old connection, resuming its session [MQTT-3.1.4-2]', async () => {
+  it('keeps no session for a gateway: nothing can pile up for one that subscribed and went away', async () => {
+    h = await startBroker();
+    const gw = await h.connect({ clientId: 'zigbee2mqtt-xincheng', clean: false });
+    await gw.subscribeAsync('xincheng/zigbee2mqtt/bridge/request/#', { qos: 1 });
+    await gw.endAsync();
+    for (let i = 0; i < 50; i++)
+      await h.broker.publish('xincheng/zigbee2mqtt/bridge/request/x', 'queued?', 1);
+    const back = await h.connect({ clientId: 'zigbee2mqtt-xincheng', clean: false });
+    const got: string[] = [];
+    back.on('message', (topic) => got.push(topic));
+    expect(back.sessionPresent).toBe(false);
+    // Anything stored would be sent right after the CONNACK: a round trip shows there is none.
+    await back.subscribeAsync('xincheng/zigbee2mqtt/bridge/response/#', { qos: 1 });
+    expect(got).toEqual([]);
+  });
+
+  it('the same login and client id take over the old connection [MQTT-3.1.4-2]', async () => {
     h = await startBroker();
     const lwt = 'xincheng/tele/tasmota_1A2B3C/LWT';
     const first = await h.connect({
@@ -96,7 +122,8 @@ describe('embedded broker: devices keep their own client ids, sessions are per l
     const firstClosed = whenClosed(first);
     const second = await h.connect({ clientId: 'DVES_1A2B3C', clean: false });
     await firstClosed;
-    expect(second.sessionPresent).toBe(true);
+    // A gateway's session always starts clean (it has nothing to receive while away).
+    expect(second.sessionPresent).toBe(false);
     // The old connection ended without DISCONNECT, so its will is published [MQTT-3.1.2-8].
     await waitFor(() => h.recorded.find((m) => m.topic === lwt), { what: 'the will of the old connection' });
     await waitFor(() => (h.gatewayChanges.length === 3 ? true : undefined), {
