@@ -9,7 +9,6 @@ import { AuthService } from './auth/auth-service.ts';
 import { Directory } from './config/directory.ts';
 import type { Config } from './config/schema.ts';
 import type { Clock } from './core/clock.ts';
-import { XiaoerError } from './core/errors.ts';
 import { EventBus } from './core/event-bus.ts';
 import { listen } from './core/listen.ts';
 import type { Logger } from './core/logger.ts';

@@ -12,6 +12,8 @@ export interface ReceivedRequest {
  */
 export async function startReceiver(
   respond: (req: ReceivedRequest, n: number) => { status: number; body: unknown },
+  /** A given port, e.g. one xiaoer has been trying while the receiver was away; default any free one. */
+  listenPort = 0,
 ): Promise<{ url: string; received: ReceivedRequest[]; close(): Promise<void> }> {
   const received: ReceivedRequest[] = [];
   const server: Server = createServer((req: IncomingMessage, res) => {
@@ -28,7 +30,7 @@ export async function startReceiver(
       res.end(JSON.stringify(answer.body));
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(listenPort, '127.0.0.1', resolve));
   const { port } = server.address() as { port: number };
   return {
     url: `http://127.0.0.1:${port}`,

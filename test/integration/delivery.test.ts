@@ -167,7 +167,9 @@ describe('the live feed from the event log', () => {
     const first = await readSse(`${t.baseUrl}/api/live?token=${admin}`);
     await raise(1);
     await raise(2);
-    const seen = await waitFor(() => (first.events.length >= 2 ? first.events : undefined), { what: 'two events' });
+    const seen = await waitFor(() => (first.events.length >= 2 ? first.events : undefined), {
+      what: 'two events',
+    });
     first.close();
     const lastId = seen[seen.length - 1]?.id ?? '';
     // Missed while disconnected.
@@ -179,7 +181,9 @@ describe('the live feed from the event log', () => {
       const resumed = await waitFor(() => (second.events.length >= 3 ? second.events : undefined), {
         what: 'the missed events and the new one',
       });
-      const assets = resumed.map((e) => (JSON.parse(e.data) as { ticket: { assetId: string } }).ticket.assetId);
+      const assets = resumed.map(
+        (e) => (JSON.parse(e.data) as { ticket: { assetId: string } }).ticket.assetId,
+      );
       expect(assets).toEqual(['a-3', 'a-4', 'a-5']);
       const ids = [...seen, ...resumed].map((e) => Number(e.id));
       expect(ids).toEqual([...ids].sort((x, y) => x - y));
