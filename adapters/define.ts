@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { DeviceEvent, DeviceEventKind, Instant, Reading, ReadingValue } from '../src/domain/types.ts';
+import type { MetricName } from './metrics.ts';
 import { compileTopic, type TopicPattern } from './topic.ts';
 
 /** How the payload bytes are turned into the value the schema checks (`binary`: the bytes as they are). */
@@ -62,6 +63,13 @@ export interface Route {
 export interface Adapter {
   id: string;
   description: string;
+  /** The canonical metrics (adapters/metrics.ts) its readings may carry. */
+  metrics: readonly MetricName[];
+  /**
+   * Free-form metrics it passes through besides (kept as telemetry, never named by a rule), and
+   * how they are named; absent: none.
+   */
+  passThrough?: string;
   routes: readonly Route[];
 }
 
@@ -71,6 +79,8 @@ type Routes<T extends readonly z.ZodType[]> = { [K in keyof T]: RouteDefinition<
 export function defineAdapter<const T extends readonly z.ZodType[]>(def: {
   id: string;
   description: string;
+  metrics: readonly MetricName[];
+  passThrough?: string;
   routes: Routes<T>;
 }): Adapter {
   const routes = (def.routes as readonly RouteDefinition<z.ZodType>[]).map((r): Route => {
@@ -93,7 +103,13 @@ export function defineAdapter<const T extends readonly z.ZodType[]>(def: {
       toReadings: r.toReadings as Route['toReadings'],
     };
   });
-  return { id: def.id, description: def.description, routes };
+  return {
+    id: def.id,
+    description: def.description,
+    metrics: def.metrics,
+    ...(def.passThrough ? { passThrough: def.passThrough } : {}),
+    routes,
+  };
 }
 
 /**

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Instant } from '../src/domain/types.ts';
 import { type AdapterContext, defineAdapter, emit } from './define.ts';
+import { isMetric, METRICS, type MetricName } from './metrics.ts';
 
 /**
  * xiaoer's own format, for devices and gateways built to speak it (contract: docs/native-format.md):
@@ -52,36 +53,8 @@ const MAX_NAME = 64;
 const MAX_TEXT = 256;
 const MAX_METRICS = 100;
 
-type ValueType = 'number' | 'boolean' | 'string';
-const metric = (type: ValueType, unit?: string) => (unit ? { type, unit } : { type });
-
-/** The canonical metrics: their value type is checked and their unit filled in. */
-const CANONICAL_METRICS: ReadonlyMap<string, { type: ValueType; unit?: string }> = new Map([
-  ['temperature_c', metric('number', '°C')],
-  ['humidity_pct', metric('number', '%')],
-  ['pressure_kpa', metric('number', 'kPa')],
-  ['flow_lpm', metric('number', 'L/min')],
-  ['water_leak', metric('boolean')],
-  ['lock_state', metric('string')],
-  ['battery_pct', metric('number', '%')],
-  ['battery_low', metric('boolean')],
-  ['link_quality', metric('number', 'lqi')],
-  ['rssi_dbm', metric('number', 'dBm')],
-  ['snr_db', metric('number', 'dB')],
-  ['power_w', metric('number', 'W')],
-  ['energy_wh', metric('number', 'Wh')],
-  ['voltage_v', metric('number', 'V')],
-  ['current_a', metric('number', 'A')],
-  ['relay_on', metric('boolean')],
-  ['valve_open', metric('boolean')],
-  ['setpoint_c', metric('number', '°C')],
-  ['supply_air_temperature_c', metric('number', '°C')],
-  ['return_air_temperature_c', metric('number', '°C')],
-  ['fan_running', metric('boolean')],
-  ['filter_alarm', metric('boolean')],
-  ['hvac_mode', metric('string')],
-  ['hvac_running_state', metric('string')],
-]);
+/** The canonical metrics (adapters/metrics.ts): their value type is checked and their unit filled in. */
+const canonical = (name: string) => (isMetric(name) ? METRICS[name] : undefined);
 
 // `null`: the device does not know the value now (not read yet, sensor busy): no reading, and it
 // neither raises nor clears anything. A sensor that cannot measure sends a sensor_fault event.
@@ -107,7 +80,7 @@ export const nativeStateSchema = z
         });
         continue;
       }
-      const expected = CANONICAL_METRICS.get(name)?.type;
+      const expected = canonical(name)?.type;
       if (expected && state[name] !== null && typeof state[name] !== expected) {
         ctx.addIssue({
           code: 'custom',
@@ -143,6 +116,8 @@ function kindHint(ctx: AdapterContext): Record<string, string> {
 export const native = defineAdapter({
   id: 'native',
   description: "Devices speaking xiaoer's own format (docs/native-format.md)",
+  metrics: Object.keys(METRICS) as MetricName[],
+  passThrough: 'any other snake_case name a native device reports, as it is',
   routes: [
     {
       topic: '{site}/xiaoer/{kind}/{device}/state',
@@ -153,7 +128,7 @@ export const native = defineAdapter({
         const e = emit(ctx);
         const at = clampDeviceTime(ts, ctx.receivedAt);
         for (const [name, value] of Object.entries(metrics)) {
-          if (value !== null) e.reading(name, value, CANONICAL_METRICS.get(name)?.unit, { ts: at });
+          if (value !== null) e.reading(name, value, canonical(name)?.unit, { ts: at });
         }
         return { ...e.out, kinds: kindHint(ctx) };
       },

@@ -282,6 +282,19 @@ export const shelly = defineAdapter({
   description:
     'Shelly Gen2+ devices bridged under the site prefix (<site>/<shelly device id>/...); component instance ' +
     'n > 0 is the asset <device>-<type>-<n>',
+  metrics: [
+    'relay_on',
+    'power_w',
+    'voltage_v',
+    'current_a',
+    'energy_wh',
+    'device_temperature_c',
+    'water_leak',
+    'temperature_c',
+    'humidity_pct',
+    'battery_pct',
+    'rssi_dbm',
+  ],
   routes: [
     statusRoute('switch', /^switch:\d+$/),
     statusRoute('pm1', /^pm1:\d+$/),

@@ -199,6 +199,27 @@ function message(p: SparkplugPayload, ctx: AdapterContext): Message {
 export const sparkplug = defineAdapter({
   id: 'sparkplug',
   description: 'Sparkplug B 3.0 edge nodes and devices bridged under the site prefix',
+  metrics: [
+    'temperature_c',
+    'supply_air_temperature_c',
+    'return_air_temperature_c',
+    'setpoint_c',
+    'humidity_pct',
+    'pressure_kpa',
+    'flow_lpm',
+    'power_w',
+    'energy_wh',
+    'voltage_v',
+    'current_a',
+    'battery_pct',
+    'rssi_dbm',
+    'water_leak',
+    'relay_on',
+    'valve_open',
+    'fan_running',
+    'filter_alarm',
+  ],
+  passThrough: '`sp_<metric path>` for a Sparkplug metric without a canonical name',
   routes: [
     {
       topic: '{site}/spBv1.0/{group}/{type}/{edge}',

@@ -233,6 +233,17 @@ export const tasmota = defineAdapter({
   description:
     'Tasmota devices bridged under the site prefix (tele/stat with the default FullTopic); each 1-wire probe ' +
     'is its own asset <topic>-<Id>, relay POWER<n> is <topic>-<n>',
+  metrics: [
+    'temperature_c',
+    'humidity_pct',
+    'device_temperature_c',
+    'power_w',
+    'voltage_v',
+    'current_a',
+    'energy_wh',
+    'relay_on',
+    'rssi_dbm',
+  ],
   routes: [
     {
       topic: '{site}/tele/{device}/SENSOR',

@@ -159,6 +159,7 @@ function toReadings(up: TtsUplink, ctx: AdapterContext) {
 export const ttn = defineAdapter({
   id: 'ttn',
   description: 'LoRaWAN uplinks from The Things Stack v3, bridged under the site prefix',
+  metrics: ['water_leak', 'battery_pct', 'voltage_v', 'temperature_c', 'humidity_pct', 'rssi_dbm', 'snr_db'],
   routes: [
     {
       topic: '{site}/v3/{app}/devices/{device}/up',

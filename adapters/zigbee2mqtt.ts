@@ -60,6 +60,18 @@ function temperature(e: Emitter, metric: string, value: number | null | undefine
 export const zigbee2mqtt = defineAdapter({
   id: 'zigbee2mqtt',
   description: 'Zigbee2MQTT devices bridged under the site prefix',
+  metrics: [
+    'water_leak',
+    'lock_state',
+    'temperature_c',
+    'setpoint_c',
+    'humidity_pct',
+    'hvac_mode',
+    'hvac_running_state',
+    'battery_pct',
+    'battery_low',
+    'link_quality',
+  ],
   routes: [
     {
       topic: '{site}/zigbee2mqtt/{device}',

@@ -1,7 +1,9 @@
 import type { z } from 'zod';
+import { isMetric } from '../../adapters/metrics.ts';
 import { didYouMean } from '../core/strict.ts';
 import { opcuaSiteIssues } from '../opcua/config.ts';
 import { overrideIssues, type RuleConfig, ruleSchema } from '../rules/config.ts';
+import { ruleVocabularyIssues, unknownMetric } from './vocabulary-checks.ts';
 
 type Path = (string | number)[];
 
@@ -97,7 +99,17 @@ export function crossCheck(value: unknown, ctx: z.RefinementCtx): void {
       }
     });
     checkCategory(rule.category, ['rules', r, 'category'], true);
+    const parsed = typeof rule.id === 'string' ? parsedRules.get(rule.id) : undefined;
+    if (parsed)
+      for (const found of ruleVocabularyIssues(parsed)) issue(found.message, ['rules', r, ...found.path]);
   });
+  for (const [e, endpoint] of asArray(opcua.endpoints).entries()) {
+    for (const [n, node] of asArray(asRecord(endpoint).nodes).entries()) {
+      const metric = asRecord(node).metric;
+      if (typeof metric === 'string' && !isMetric(metric))
+        issue(unknownMetric(metric), ['opcua', 'endpoints', e, 'nodes', n, 'metric']);
+    }
+  }
 }
 
 /**

@@ -75,6 +75,7 @@ function stubAdapter(id: string, routes: { topic: string; ignoreDevices?: string
   return defineAdapter({
     id,
     description: `${id} (test stub)`,
+    metrics: [],
     routes: routes.map((r) => ({
       ...r,
       payload: 'json' as const,

@@ -175,6 +175,38 @@ rules:
     ]);
   });
 
+  it('checks the metrics rules and OPC UA nodes name against the vocabulary', () => {
+    const issues = issuesOf(`
+categories: { plumbing: { name: Plumbing }, lock: { name: Locks } }
+sites:
+  - { id: s, name: S, gateway: { username: s-gw, password: pw }, devices: [{ id: l, kind: lock }, { id: p, kind: plumbing }] }
+rules:
+  - { id: leak, type: equals, kinds: [plumbing], metric: water_leek, value: true, fault: leak }
+  - { id: lock-hot, type: threshold, kinds: [lock], metric: water_leak, above: 1, fault: x }
+  - { id: jammed, type: threshold, kinds: [lock], metric: lock_state, above: 3, fault: jammed }
+  - { id: low, type: equals, kinds: [plumbing], metric: pressure_kpa, value: low, fault: low }
+opcua:
+  endpoints:
+    - id: bms
+      site: s
+      url: opc.tcp://127.0.0.1:4840
+      nodes: [{ nodeId: "ns=1;s=X", assetId: p, metric: supply_air_temprature_c }]
+`);
+    expect(issues).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(
+          /^rules\[0\]\.metric: unknown metric "water_leek" \(did you mean "water_leak"\?\)/,
+        ),
+        expect.stringMatching(/^rules\[1\]\.metric: metric "water_leak" says nothing about kind lock/),
+        expect.stringMatching(/^rules\[2\]\.metric: metric "lock_state" is a string; this needs a number/),
+        expect.stringMatching(/^rules\[3\]\.metric: metric "pressure_kpa" is a number; this needs a string/),
+        expect.stringMatching(
+          /^opcua\.endpoints\[0\]\.nodes\[0\]\.metric: unknown metric "supply_air_temprature_c" \(did you mean "supply_air_temperature_c"\?\)/,
+        ),
+      ]),
+    );
+  });
+
   it('keeps site ids, gateway logins and subscriber names apart', () => {
     const issues = issuesOf(`
 categories: { plumbing: { name: Plumbing } }
