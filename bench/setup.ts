@@ -65,6 +65,7 @@ export async function seedOpenTickets(
           assetId: d.id,
           ruleId: 'water-leak',
           fault: 'leak',
+          meaning: 'condition',
           category: 'plumbing',
           severity: 'critical',
           raisedAt: arrivalDueAt(i) - arrivalMs,

@@ -32,6 +32,15 @@ export interface DeviceEvent {
 
 export type Severity = 'critical' | 'major' | 'minor';
 
+/**
+ * What a fault means, declared by the rule kind that raises it (never read from its name):
+ * `availability` (the device is not heard from: offline, silent), `condition` (what it reports is
+ * wrong), `outage` (a site's gateway or many devices at once: xiaoer's own correlation), `reported`
+ * (raised by hand). Outages take `availability` faults of their site as children.
+ */
+export const FAULT_MEANINGS = ['availability', 'condition', 'outage', 'reported'] as const;
+export type FaultMeaning = (typeof FAULT_MEANINGS)[number];
+
 /** The limit a rule judged against, as the ticket shows it ("28 °C is above 28"). */
 export interface RuleLimit {
   above?: number;
@@ -62,6 +71,7 @@ export interface Alarm {
   assetId: AssetId;
   ruleId: string;
   fault: string;
+  meaning: FaultMeaning;
   category: string;
   severity: Severity;
   raisedAt: Instant;
@@ -106,6 +116,7 @@ export interface Ticket {
   assetId: AssetId;
   category: string;
   fault: string;
+  meaning: FaultMeaning;
   severity: Severity;
   status: TicketStatus;
   /** The rule that raised it, or `manual`. */

@@ -3,7 +3,7 @@ import { MinHeap } from '../core/min-heap.ts';
 import type { Alarm, AlarmTransition, DeviceEvent, Instant, Reading, Ticket } from '../domain/types.ts';
 import { AssetMemory } from './asset-memory.ts';
 import type { RuleConfig, RuleOverride } from './config.ts';
-import { type Judgement, judge, limitOf, remembered } from './rule-kinds.ts';
+import { type Judgement, judge, limitOf, meaningOf, remembered } from './rule-kinds.ts';
 
 interface Pending {
   to: 'fault' | 'normal';
@@ -97,6 +97,7 @@ export class RuleEngine {
       assetId: ticket.assetId,
       ruleId: ticket.ruleId,
       fault: ticket.fault,
+      meaning: ticket.meaning,
       category: ticket.category,
       severity: ticket.severity,
       raisedAt: ticket.detectedAt,
@@ -269,6 +270,7 @@ export class RuleEngine {
         assetId: asset.id,
         ruleId: rule.id,
         fault: rule.fault,
+        meaning: meaningOf(rule),
         category: rule.category ?? asset.category,
         severity: rule.severity,
         raisedAt: pending.since,

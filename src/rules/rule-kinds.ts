@@ -1,4 +1,4 @@
-import type { DeviceEvent, Reading, ReadingValue, RuleLimit } from '../domain/types.ts';
+import type { DeviceEvent, FaultMeaning, Reading, ReadingValue, RuleLimit } from '../domain/types.ts';
 import type { Condition, RuleConfig } from './config.ts';
 
 /** What one reading or event says about a rule's condition; `undefined`: nothing (keep the state). */
@@ -127,4 +127,19 @@ export function limitOf(rule: RuleConfig): RuleLimit | undefined {
   if (rule.type === 'no_data') limit.silentSeconds = rule.silentSeconds;
   if (rule.forSeconds > 0) limit.forSeconds = rule.forSeconds;
   return Object.keys(limit).length > 0 ? limit : undefined;
+}
+
+/** What each rule kind's faults mean (for correlation): exhaustive, so a new kind must say. */
+const MEANINGS: { [T in RuleConfig['type']]: FaultMeaning } = {
+  equals: 'condition',
+  threshold: 'condition',
+  all: 'condition',
+  rate: 'condition',
+  fault_event: 'condition',
+  offline: 'availability',
+  no_data: 'availability',
+};
+
+export function meaningOf(rule: RuleConfig): FaultMeaning {
+  return MEANINGS[rule.type];
 }

@@ -1,5 +1,6 @@
 import type {
   AlarmTrigger,
+  FaultMeaning,
   MaintenanceWindow,
   Severity,
   Ticket,
@@ -16,6 +17,7 @@ export interface TicketRow {
   asset_id: string;
   category: string;
   fault: string;
+  meaning: string;
   severity: string;
   rule_id: string;
   status: string;
@@ -64,6 +66,7 @@ export function rowToTicket(r: TicketRow): Ticket {
     assetId: r.asset_id,
     category: r.category,
     fault: r.fault,
+    meaning: r.meaning as FaultMeaning,
     severity: r.severity as Severity,
     ruleId: r.rule_id,
     status: r.status as TicketStatus,
@@ -104,6 +107,7 @@ export function newTicketColumns(t: NewTicket): Record<string, unknown> {
     asset_id: t.assetId,
     category: t.category,
     fault: t.fault,
+    meaning: t.meaning,
     severity: t.severity,
     rule_id: t.ruleId,
     status: t.status,

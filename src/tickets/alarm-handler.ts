@@ -1,9 +1,8 @@
 import type { Directory } from '../config/directory.ts';
 import { XiaoerError } from '../core/errors.ts';
 import type { Alarm, AlarmTransition, Instant, Ticket } from '../domain/types.ts';
-import { isOutage, newClocks, OPEN_STATUSES, triggerOf } from './clocks.ts';
+import { isOutage, isUnavailable, newClocks, OPEN_STATUSES, triggerOf } from './clocks.ts';
 import type { TicketsConfig } from './config.ts';
-import { OFFLINE_FAULTS } from './config.ts';
 import type { Correlator } from './correlation.ts';
 import { SYSTEM_CORRELATION, SYSTEM_RULES, type TicketChange, type TicketWriter } from './ticket-writer.ts';
 
@@ -51,7 +50,7 @@ export class AlarmHandler {
 
   async #raised(alarm: Alarm): Promise<void> {
     if (await this.#onExisting(alarm)) return;
-    await this.#correlator.serialise(alarm.site, alarm.fault, async () => {
+    await this.#correlator.serialise(alarm, async () => {
       // Another alarm of the site may have raised it while this one waited its turn.
       if (await this.#onExisting(alarm)) return;
       await this.#raiseNew(alarm);
@@ -91,7 +90,7 @@ export class AlarmHandler {
 
   /** A new ticket, in the site's queue for offline and outage faults. */
   async #raiseNew(alarm: Alarm): Promise<void> {
-    if (OFFLINE_FAULTS.has(alarm.fault) || !isOutage(alarm)) {
+    if (!isOutage(alarm)) {
       await this.#create(alarm, await this.#outageFor(alarm));
       return;
     }
@@ -102,7 +101,7 @@ export class AlarmHandler {
 
   /** The outage a new offline fault belongs to: one under way, or one it starts (mass offline). */
   async #outageFor(alarm: Alarm): Promise<number | undefined> {
-    if (!OFFLINE_FAULTS.has(alarm.fault)) return undefined;
+    if (!isUnavailable(alarm)) return undefined;
     const outage = await this.#correlator.openOutage(alarm.site);
     if (outage?.alarmActive) return outage.id;
     const parentAlarm = this.#correlator.massOutage(alarm.site, alarm.raisedAt);
@@ -119,6 +118,7 @@ export class AlarmHandler {
         assetId: alarm.assetId,
         category: alarm.category,
         fault: alarm.fault,
+        meaning: alarm.meaning,
         severity: alarm.severity,
         ruleId: alarm.ruleId,
         alarmActive: true,

@@ -1,6 +1,5 @@
 import type { SlaTargets } from '../config/directory.ts';
 import type { Alarm, AlarmTrigger, Instant, Ticket, TicketStatus } from '../domain/types.ts';
-import { OUTAGE_FAULTS } from './config.ts';
 
 export type SlaClockName = 'arrival' | 'repair';
 
@@ -34,8 +33,13 @@ export function isRunning(ticket: Ticket, clock: SlaClockName): boolean {
   return c.dueAt !== undefined && c.at === undefined && c.breachedAt === undefined;
 }
 
-export function isOutage(ticket: Pick<Ticket, 'fault'>): boolean {
-  return (OUTAGE_FAULTS as readonly string[]).includes(ticket.fault);
+export function isOutage(ticket: Pick<Ticket, 'meaning'>): boolean {
+  return ticket.meaning === 'outage';
+}
+
+/** A device not heard from (offline, silent): what an outage takes as its children. */
+export function isUnavailable(ticket: Pick<Ticket, 'meaning'>): boolean {
+  return ticket.meaning === 'availability';
 }
 
 /** The reading or event behind an alarm and the rule's limit, as the ticket keeps it. */

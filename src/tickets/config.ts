@@ -53,7 +53,5 @@ export const ticketsSchema = strictObject({
 
 export type TicketsConfig = z.infer<typeof ticketsSchema>;
 
-/** Faults that mean "the device is not heard from": candidates for one outage ticket. */
-export const OFFLINE_FAULTS: ReadonlySet<string> = new Set(['offline', 'no_data']);
-/** The faults of outage (parent) tickets. */
+/** The faults of xiaoer's own outage (parent) tickets. */
 export const OUTAGE_FAULTS = ['gateway_offline', 'mass_offline'] as const;

@@ -2,7 +2,8 @@ import type { Directory } from '../config/directory.ts';
 import { KeyedQueue } from '../core/keyed-queue.ts';
 import type { Alarm, Instant, Ticket } from '../domain/types.ts';
 import type { TicketsConfig } from './config.ts';
-import { OFFLINE_FAULTS, OUTAGE_FAULTS } from './config.ts';
+import { isOutage, isUnavailable } from './clocks.ts';
+import { OUTAGE_FAULTS } from './config.ts';
 import { SYSTEM_CORRELATION, type TicketWriter } from './ticket-writer.ts';
 
 /**
@@ -48,9 +49,9 @@ export class Correlator {
    * Runs a site's offline and outage alarms one at a time: devices going offline together arrive
    * in parallel, and each must see the ones before it to recognise the outage.
    */
-  serialise<T>(site: string, fault: string, task: () => Promise<T>): Promise<T> {
-    const outage = OFFLINE_FAULTS.has(fault) || (OUTAGE_FAULTS as readonly string[]).includes(fault);
-    return outage ? this.#perSite.run(site, task) : task();
+  serialise<T>(alarm: Pick<Alarm, 'site' | 'meaning'>, task: () => Promise<T>): Promise<T> {
+    const outage = isUnavailable(alarm) || isOutage(alarm);
+    return outage ? this.#perSite.run(alarm.site, task) : task();
   }
 
   /** The gateway login standing for a site's network (the parent tickets' asset). */
@@ -81,6 +82,7 @@ export class Correlator {
       assetId: this.gatewayOf(site),
       ruleId: 'correlation',
       fault: 'mass_offline',
+      meaning: 'outage',
       category: this.#category,
       severity: 'critical',
       raisedAt,
@@ -97,7 +99,7 @@ export class Correlator {
 
   /** Remembers an offline ticket raised without a parent, for the threshold. */
   noteRaised(ticket: Ticket): void {
-    if (!OFFLINE_FAULTS.has(ticket.fault) || ticket.parentId !== undefined) return;
+    if (!isUnavailable(ticket) || ticket.parentId !== undefined) return;
     this.#recent.set(ticket.site, [
       ...this.#prune(ticket.site, ticket.detectedAt),
       { ticketId: ticket.id, at: ticket.detectedAt },
@@ -114,7 +116,7 @@ export class Correlator {
     const open = await this.#writer.store.listTickets({ site: parent.site, open: true });
     const orphans = open.filter(
       (t) =>
-        OFFLINE_FAULTS.has(t.fault) &&
+        isUnavailable(t) &&
         t.parentId === undefined &&
         t.id !== parent.id &&
         t.alarmActive &&

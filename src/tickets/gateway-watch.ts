@@ -183,6 +183,7 @@ export class GatewayWatch implements Service {
       assetId: gateway,
       ruleId: 'gateway',
       fault: 'gateway_offline',
+      meaning: 'outage' as const,
       category: this.#tickets.correlator.category,
       severity: 'critical' as const,
       raisedAt: at,

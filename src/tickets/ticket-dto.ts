@@ -3,6 +3,7 @@ import type { Directory } from '../config/directory.ts';
 import type { Clock } from '../core/clock.ts';
 import {
   type ArrivalClock,
+  FAULT_MEANINGS,
   type Instant,
   type RepairClock,
   TICKET_EVENT_TYPES,
@@ -49,6 +50,7 @@ export const ticketDtoSchema = z.object({
   category: z.string(),
   categoryName: z.string(),
   fault: z.string(),
+  meaning: z.enum(FAULT_MEANINGS).describe('availability, condition, outage or reported: what the fault means'),
   severity: z.enum(['critical', 'major', 'minor']),
   status: z.enum(TICKET_STATUSES),
   ruleId: z.string(),
@@ -126,6 +128,7 @@ export class TicketPresenter {
       category: t.category,
       categoryName: this.#directory.category(t.category)?.name ?? t.category,
       fault: t.fault,
+      meaning: t.meaning,
       severity: t.severity,
       status: t.status,
       ruleId: t.ruleId,

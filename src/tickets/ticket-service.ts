@@ -109,6 +109,7 @@ export class TicketService {
         assetId: input.assetId,
         category,
         fault: input.fault,
+        meaning: 'reported',
         severity: 'major',
         ruleId: 'manual',
         alarmActive: false,

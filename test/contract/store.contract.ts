@@ -9,6 +9,7 @@ export const newTicket = (overrides: Partial<NewTicket> = {}): NewTicket => ({
   assetId: 'leak-b1-riser',
   category: 'plumbing',
   fault: 'leak',
+  meaning: 'condition',
   severity: 'critical',
   status: 'raised',
   ruleId: 'water-leak',

@@ -64,6 +64,7 @@ export function leakAlarm(overrides: Partial<Alarm> = {}): Alarm {
     assetId,
     ruleId: 'water-leak',
     fault: 'leak',
+    meaning: 'condition',
     category: 'plumbing',
     severity: 'critical',
     raisedAt: at,

@@ -14,6 +14,7 @@ const ticket: Ticket = {
   assetId: 'leak-b1-riser',
   category: 'plumbing',
   fault: 'leak',
+  meaning: 'condition',
   severity: 'critical',
   status: 'raised',
   ruleId: 'water-leak',

@@ -135,6 +135,7 @@ describe('RuleEngine', () => {
       assetId: leak.id,
       category: 'plumbing',
       fault: 'leak',
+      meaning: 'condition',
       severity: 'critical',
       status: 'raised',
       ruleId: 'water-leak',

@@ -168,7 +168,14 @@ describe('ticket lifecycle', () => {
     const locks = ['l1', 'l2', 'l3', 'l4', 'l5', 'l6'];
     for (const id of locks) {
       await h.tickets.applyAlarm(
-        raise({ site: 'east', assetId: id, ruleId: 'device-offline', fault: 'offline', category: 'lock' }),
+        raise({
+          site: 'east',
+          assetId: id,
+          ruleId: 'device-offline',
+          fault: 'offline',
+          meaning: 'availability',
+          category: 'lock',
+        }),
       );
     }
     const all = await h.store.listTickets({});
@@ -180,7 +187,14 @@ describe('ticket lifecycle', () => {
     expect(events.filter((e) => e.type === 'sla_breached').map((e) => e.ticketId)).toEqual([parent?.id]);
     for (const id of locks) {
       await h.tickets.applyAlarm(
-        clear({ site: 'east', assetId: id, ruleId: 'device-offline', fault: 'offline', category: 'lock' }),
+        clear({
+          site: 'east',
+          assetId: id,
+          ruleId: 'device-offline',
+          fault: 'offline',
+          meaning: 'availability',
+          category: 'lock',
+        }),
       );
     }
     expect((await h.tickets.get(parent?.id ?? 0)).alarmActive).toBe(false);

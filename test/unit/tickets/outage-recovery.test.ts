@@ -17,6 +17,7 @@ function offline(assetId: string, at: number, site = 'xincheng'): Alarm {
     assetId,
     ruleId: 'device-offline',
     fault: 'offline',
+    meaning: 'availability',
     category: 'lock',
     severity: 'major',
     raisedAt: at,
@@ -195,6 +196,24 @@ describe('outages that heal', () => {
       'closed',
       'closed',
     ]);
+  });
+
+  it('recognises an outage by what the faults mean, whatever the rule calls them', async () => {
+    // A rule of kind `offline` whose fault is named by the site's own words.
+    const unreachable = (id: string, i: number): Alarm => ({
+      ...offline(id, T0 + i * SEC, 'north'),
+      ruleId: 'lock-unreachable',
+      fault: 'lock_unreachable',
+    });
+    for (const [i, id] of ['u1', 'u2', 'u3', 'u4', 'u5', 'u6'].entries())
+      await h.tickets.applyAlarm(raise(unreachable(id, i)));
+    const parent = await byAsset('north-gw', 'mass_offline');
+    expect((await all()).filter((t) => t.parentId === parent.id)).toHaveLength(6);
+    // A condition fault never joins an outage, whatever it is called.
+    await h.tickets.applyAlarm(
+      raise({ ...offline('u7', T0 + 10 * SEC, 'north'), fault: 'offline', meaning: 'condition' }),
+    );
+    expect((await byAsset('u7')).parentId).toBeUndefined();
   });
 
   it('a configured gateway that never connected is not commissioned: no outage ticket, whatever the wait', async () => {

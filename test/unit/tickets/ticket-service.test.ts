@@ -47,7 +47,9 @@ describe('TicketService', () => {
       'alarm_repeated',
     ]);
     // A different fault on the same asset is a different ticket.
-    await h.tickets.applyAlarm(raised(alarm({ ruleId: 'device-offline', fault: 'offline' })));
+    await h.tickets.applyAlarm(
+      raised(alarm({ ruleId: 'device-offline', fault: 'offline', meaning: 'availability' })),
+    );
     expect(await h.store.listTickets({})).toHaveLength(2);
   });
 
@@ -63,7 +65,13 @@ describe('TicketService', () => {
     await h.tickets.applyAlarm(raised());
     await h.tickets.applyAlarm(
       raised(
-        alarm({ assetId: 'lock-3f-east', ruleId: 'device-offline', fault: 'offline', category: 'lock' }),
+        alarm({
+          assetId: 'lock-3f-east',
+          ruleId: 'device-offline',
+          fault: 'offline',
+          meaning: 'availability',
+          category: 'lock',
+        }),
       ),
     );
     const [lockTicket, leakTicket] = await h.store.listTickets({});
