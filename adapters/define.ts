@@ -1,19 +1,19 @@
 import type { z } from 'zod';
-import type { DeviceEvent, DeviceEventKind, Instant, Reading, ReadingValue } from '../src/domain/types.ts';
+import type {
+  DeviceEvent,
+  DeviceEventKind,
+  Instant,
+  Normalised,
+  Reading,
+  ReadingValue,
+} from '../src/domain/types.ts';
 import type { MetricName } from './metrics.ts';
 import { compileTopic, type TopicPattern } from './topic.ts';
 
 /** How the payload bytes are turned into the value the schema checks (`binary`: the bytes as they are). */
 export type PayloadEncoding = 'json' | 'text' | 'json-or-text' | 'binary';
 
-export interface Normalised {
-  readings: Reading[];
-  events: DeviceEvent[];
-  /** The route's new state for this `stateKey`, replacing the old one (omit to keep it). */
-  state?: unknown;
-  /** Asset kinds the adapter knows for sure (e.g. a Shelly flood sensor is plumbing), by asset id. */
-  kinds?: Record<string, string>;
-}
+export type { Normalised } from '../src/domain/types.ts';
 
 /** What an adapter's pure function knows besides the payload. */
 export interface AdapterContext {

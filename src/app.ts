@@ -15,6 +15,7 @@ import type { Logger } from './core/logger.ts';
 import { type Scheduler, systemScheduler } from './core/scheduler.ts';
 import type { Service } from './core/service.ts';
 import { EventLog } from './events/event-log.ts';
+import { AlarmPipeline } from './ingest/alarm-pipeline.ts';
 import { Ingest } from './ingest/ingest.ts';
 import { MqttSource } from './ingest/mqtt-source.ts';
 import { MaintenanceService } from './maintenance/maintenance-service.ts';
@@ -77,6 +78,7 @@ export class App {
   #opcua: OpcUaSource | undefined;
   #telemetry: TelemetryWriter | undefined;
   #gateways: GatewayWatch | undefined;
+  #pipeline: AlarmPipeline | undefined;
   #broker: EmbeddedBroker | undefined;
   #startedAt = 0;
   ports: RunningPorts = { http: 0 };
@@ -175,14 +177,11 @@ export class App {
   }
 
   async #buildCore(): Promise<Core> {
-    const { config, store, directory, bus } = this;
+    const { config, store, directory } = this;
     const auth = new AuthService({ store, clock: this.clock, tokenTtlHours: config.auth.tokenTtlHours });
     const tickets = new TicketService({ ...this.#deps('tickets'), directory, config: config.tickets });
     const rules = new RuleEngine(config.rules, { flapping: config.flapping });
     for (const ticket of await store.listTickets({ open: true })) rules.seedFromTicket(ticket);
-    bus.on('ticketChanged', (ticket, event) => {
-      if (event.type === 'closed') rules.forget(ticket.site, ticket.assetId, ticket.ruleId);
-    });
     const assets = new AssetRegistry({ ...this.#deps('assets'), directory });
     await assets.load();
     const maintenance = new MaintenanceService({
@@ -191,18 +190,24 @@ export class App {
       directory,
       limits: config.maintenance,
     });
-    const ingest = new Ingest(adapters, {
-      ...this.#deps('ingest'),
+    const pipeline = new AlarmPipeline({
+      ...this.#deps('rules'),
       directory,
       assets,
       rules,
       tickets,
-      limits: { maxPayloadBytes: config.mqtt.maxPayloadBytes, ...config.ingest },
+      eventLog: this.eventLog,
+      maxBackdateSeconds: config.ingest.maxBackdateSeconds,
       isSilenced: (site, assetId, at) => maintenance.isSilenced(site, assetId, at),
     });
-    maintenance.onWindowOver = (w) => ingest.releaseHeld(w.site, w.assetId);
-    assets.onConfirmed = (site, id) => rules.invalidate(site, id);
+    const ingest = new Ingest(adapters, {
+      ...this.#deps('ingest'),
+      pipeline,
+      limits: { maxPayloadBytes: config.mqtt.maxPayloadBytes, ...config.ingest },
+      isSite: (site) => directory.site(site) !== undefined,
+    });
     this.#ingest = ingest;
+    this.#pipeline = pipeline;
     const presenter = new TicketPresenter({ directory, clock: this.clock, assets });
     return { auth, tickets, assets, maintenance, ingest, presenter };
   }
@@ -243,7 +248,7 @@ export class App {
       await this.#startService(source);
       await this.#startMqttOut((topic, payload) => source.publish(topic, payload));
       // An external broker's gateways are not watched: every site's silence clocks start now.
-      for (const site of this.directory.sites) ingest.watchSite(site.id);
+      for (const site of this.directory.sites) this.#pipeline?.watchSite(site.id);
       return;
     }
     // Only the embedded broker sees gateways come and go.
@@ -255,8 +260,9 @@ export class App {
     });
     await this.#startService(gateways);
     this.#gateways = gateways;
-    for (const site of this.directory.sites) if (gateways.isCommissioned(site.id)) ingest.watchSite(site.id);
-    gateways.onCommissioned = (site) => ingest.watchSite(site);
+    // Sites whose gateway connected before; the others start when it does (gatewayCommissioned).
+    for (const site of this.directory.sites)
+      if (gateways.isCommissioned(site.id)) this.#pipeline?.watchSite(site.id);
     const broker = new EmbeddedBroker({
       directory: this.directory,
       subscribers: mqtt.subscribers,

@@ -1,6 +1,7 @@
 import type { Asset, Directory } from '../config/directory.ts';
 import type { Clock } from '../core/clock.ts';
 import { badRequest, notFound } from '../core/errors.ts';
+import type { EventBus } from '../core/event-bus.ts';
 import type { Logger } from '../core/logger.ts';
 import type { AssetStatus, DiscoveredAsset, Store } from '../store/store.ts';
 
@@ -26,14 +27,14 @@ export class AssetRegistry {
   readonly #store: Store;
   readonly #clock: Clock;
   readonly #log: Logger;
+  readonly #bus: EventBus;
   readonly #discovered = new Map<string, DiscoveredAsset>();
   readonly #unconfirmedPerSite = new Map<string, number>();
   /** Devices not registered because their site is at the cap (counted, logged once). */
   overflow = 0;
-  /** Called after an asset is confirmed, so rule state built for its old kind is dropped. */
-  onConfirmed: (site: string, id: string) => void = () => {};
 
-  constructor(deps: { directory: Directory; store: Store; clock: Clock; log: Logger }) {
+  constructor(deps: { directory: Directory; store: Store; clock: Clock; bus: EventBus; log: Logger }) {
+    this.#bus = deps.bus;
     this.#directory = deps.directory;
     this.#store = deps.store;
     this.#clock = deps.clock;
@@ -124,7 +125,8 @@ export class AssetRegistry {
     });
     this.#discovered.set(key(site, id), confirmed);
     if (before.status === 'unconfirmed') this.#count(site, -1);
-    this.onConfirmed(site, id);
+    // Rule state built for its old kind is dropped (the alarm pipeline listens).
+    this.#bus.emit('assetConfirmed', site, id);
     return toView(confirmed);
   }
 

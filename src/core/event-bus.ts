@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { AlarmTransition, Reading, Ticket, TicketEvent } from '../domain/types.ts';
+import type { AlarmTransition, MaintenanceWindow, Reading, Ticket, TicketEvent } from '../domain/types.ts';
 
 /** Everything one part of xiaoer tells the others, in one typed place (cf. Zigbee2MQTT's eventBus). */
 export interface BusEvents {
@@ -7,6 +7,12 @@ export interface BusEvents {
   alarm: [transition: AlarmTransition];
   ticketChanged: [ticket: Ticket, event: TicketEvent];
   deadLetter: [record: { topic: string; reason: string; site?: string }];
+  /** A planned-work window ended or was cancelled: alarms held back during it may become tickets. */
+  maintenanceOver: [window: MaintenanceWindow];
+  /** An admin confirmed a discovered asset (its kind and rules may have changed). */
+  assetConfirmed: [site: string, assetId: string];
+  /** A site's gateway connected for the first time ever. */
+  gatewayCommissioned: [site: string];
 }
 
 export class EventBus {

@@ -30,6 +30,16 @@ export interface DeviceEvent {
   ts: Instant;
 }
 
+/** What an adapter (or the OPC UA source) makes of one message. */
+export interface Normalised {
+  readings: Reading[];
+  events: DeviceEvent[];
+  /** The route's new state for this `stateKey`, replacing the old one (omit to keep it). */
+  state?: unknown;
+  /** Asset kinds the adapter knows for sure (e.g. a Shelly flood sensor is plumbing), by asset id. */
+  kinds?: Record<string, string>;
+}
+
 export type Severity = 'critical' | 'major' | 'minor';
 
 /**

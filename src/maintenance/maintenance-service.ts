@@ -1,5 +1,6 @@
 import type { Directory } from '../config/directory.ts';
 import { badRequest } from '../core/errors.ts';
+import type { EventBus } from '../core/event-bus.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Cancel, Scheduler } from '../core/scheduler.ts';
 import type { Service } from '../core/service.ts';
@@ -33,6 +34,7 @@ export interface MaintenanceDeps {
   tickets: TicketService;
   directory: Directory;
   scheduler: Scheduler;
+  bus: EventBus;
   log: Logger;
   limits: MaintenanceLimits;
 }
@@ -43,8 +45,6 @@ export class MaintenanceService implements Service {
   readonly #windows = new Map<number, MaintenanceWindow>();
   readonly #timers = new Map<number, Cancel>();
   #running = false;
-  /** Called when a window is over (ended or cancelled): held-back alarms may become tickets. */
-  onWindowOver: (w: MaintenanceWindow) => Promise<void> = async () => {};
 
   constructor(deps: MaintenanceDeps) {
     this.#deps = deps;
@@ -131,7 +131,7 @@ export class MaintenanceService implements Service {
     this.#timers.delete(id);
     if (wasOn) {
       await this.#resume(w);
-      await this.onWindowOver(w);
+      this.#deps.bus.emit('maintenanceOver', w);
     }
     return w;
   }
@@ -145,7 +145,7 @@ export class MaintenanceService implements Service {
       this.#windows.delete(w.id);
       this.#timers.delete(w.id);
       await this.#resume(w);
-      await this.onWindowOver(w);
+      this.#deps.bus.emit('maintenanceOver', w);
       return;
     }
     if (now >= w.startsAt) await this.#pause(w);

@@ -1,8 +1,8 @@
 import type { Directory } from '../config/directory.ts';
 import { KeyedQueue } from '../core/keyed-queue.ts';
 import type { Alarm, Instant, Ticket } from '../domain/types.ts';
-import type { TicketsConfig } from './config.ts';
 import { isOutage, isUnavailable } from './clocks.ts';
+import type { TicketsConfig } from './config.ts';
 import { OUTAGE_FAULTS } from './config.ts';
 import { SYSTEM_CORRELATION, type TicketWriter } from './ticket-writer.ts';
 

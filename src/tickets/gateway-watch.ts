@@ -1,4 +1,5 @@
 import type { Directory } from '../config/directory.ts';
+import type { EventBus } from '../core/event-bus.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Cancel, Scheduler } from '../core/scheduler.ts';
 import type { Service } from '../core/service.ts';
@@ -38,12 +39,11 @@ export class GatewayWatch implements Service {
   readonly #graceMs: number;
   readonly #store: Store;
   readonly #directory: Directory;
+  readonly #bus: EventBus;
   readonly #connections = new Map<string, number>();
   readonly #pending = new Map<string, Cancel>();
   readonly #down = new Set<string>();
   readonly #seen = new Map<string, GatewayRecord>();
-  /** A site's gateway connected for the first time ever (its devices' silence clocks may start). */
-  onCommissioned: (site: string) => void = () => {};
   /** Store writes in order, so that a quick disconnect never lands before its connect. */
   #recording: Promise<void> = Promise.resolve();
   #running = false;
@@ -53,9 +53,11 @@ export class GatewayWatch implements Service {
     store: Store;
     directory: Directory;
     scheduler: Scheduler;
+    bus: EventBus;
     log: Logger;
     graceSeconds: number;
   }) {
+    this.#bus = deps.bus;
     this.#tickets = deps.tickets;
     this.#store = deps.store;
     this.#directory = deps.directory;
@@ -136,7 +138,7 @@ export class GatewayWatch implements Service {
     });
     if (!seen) {
       this.#log.info({ site, gateway }, 'gateway commissioned: connected for the first time');
-      this.onCommissioned(site);
+      this.#bus.emit('gatewayCommissioned', site);
     }
     this.#persist(() => this.#store.recordGatewayConnected(site, gateway, now));
     if (count !== 1) return;

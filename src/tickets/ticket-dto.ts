@@ -50,7 +50,9 @@ export const ticketDtoSchema = z.object({
   category: z.string(),
   categoryName: z.string(),
   fault: z.string(),
-  meaning: z.enum(FAULT_MEANINGS).describe('availability, condition, outage or reported: what the fault means'),
+  meaning: z
+    .enum(FAULT_MEANINGS)
+    .describe('availability, condition, outage or reported: what the fault means'),
   severity: z.enum(['critical', 'major', 'minor']),
   status: z.enum(TICKET_STATUSES),
   ruleId: z.string(),

@@ -5,7 +5,6 @@
  * with the demo configuration's rules.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { Normalised } from '../../../adapters/index.ts';
 import { adapters } from '../../../adapters/index.ts';
 import { BMS_POINT_METRICS } from '../../../sim/bms-points.ts';
 import { demoConfig } from '../../../sim/demo-config.ts';
@@ -15,8 +14,7 @@ import { Directory } from '../../../src/config/directory.ts';
 import { formatIssues } from '../../../src/config/load.ts';
 import { type Config, configSchema } from '../../../src/config/schema.ts';
 import type { DeviceEvent, Reading } from '../../../src/domain/types.ts';
-import { decodePayload, describeSchemaError } from '../../../src/ingest/decode.ts';
-import { TopicRouter } from '../../../src/ingest/router.ts';
+import { Decoder } from '../../../src/ingest/decoder.ts';
 import { RuleEngine } from '../../../src/rules/engine.ts';
 
 const T0 = Date.UTC(2025, 0, 15, 0, 30);
@@ -35,10 +33,10 @@ function configFor(population: Population): Config {
   return parsed.data;
 }
 
-/** xiaoer's path from message to alarms, without I/O: router, decoding, schema, adapter, rules. */
+/** xiaoer's path from message to alarms, without I/O: the ingest's decoder, then the rules. */
 class Pipeline {
-  readonly router = new TopicRouter(adapters);
   readonly states = new Map<string, unknown>();
+  readonly decoder: Decoder;
   readonly directory: Directory;
   readonly engine: RuleEngine;
   readonly raised: string[] = [];
@@ -48,30 +46,22 @@ class Pipeline {
 
   constructor(config: Config) {
     this.directory = new Directory(config);
+    // The ingest's own decoder, with the limits the config gives it.
+    this.decoder = new Decoder(
+      adapters,
+      { maxPayloadBytes: config.mqtt.maxPayloadBytes, ...config.ingest },
+      (site) => this.directory.site(site) !== undefined,
+    );
     this.engine = new RuleEngine(config.rules);
   }
 
   message(topic: string, payload: string | Uint8Array, receivedAt: number): void {
-    const m = this.router.match(topic);
-    if (!m) return void this.rejected.push(`${topic}: no route`);
     const bytes = typeof payload === 'string' ? new TextEncoder().encode(payload) : payload;
-    const decoded = decodePayload(bytes, m.route.payload);
-    if (!decoded.ok) return void this.rejected.push(`${topic}: ${decoded.detail}`);
-    const parsed = m.route.schema.safeParse(decoded.value);
-    if (!parsed.success) return void this.rejected.push(`${topic}: ${describeSchemaError(parsed.error)}`);
-    const key = `${m.route.adapterId}/${m.site}/${m.route.stateKey(m.params)}`;
-    const ctx = {
-      site: m.site,
-      deviceId: m.deviceId,
-      params: m.params,
-      topic,
-      receivedAt,
-      state: this.states.get(key),
-    };
-    const out: Normalised = m.route.toReadings(parsed.data, ctx);
-    if (out.state !== undefined) this.states.set(key, out.state);
+    const outcome = this.decoder.decode({ topic, payload: bytes, qos: 1 }, receivedAt, this.states);
+    if (outcome.kind !== 'decoded') return void this.rejected.push(`${topic}: ${JSON.stringify(outcome)}`);
+    const out = outcome.normalised;
     if (out.events.some((e) => e.code === 'rebirth_needed')) this.rejected.push(`${topic}: rebirth needed`);
-    this.apply(m.site, out.readings, out.events);
+    this.apply(outcome.site, out.readings, out.events);
   }
 
   bms(o: Extract<SimOutput, { type: 'bms' }>, ts: number): void {
