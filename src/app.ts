@@ -304,7 +304,7 @@ export class App {
       keepAliveIntervalMs: opcua.keepAliveIntervalMs,
       connectTimeoutMs: opcua.connectTimeoutMs,
       record: (normalised, source) => ingest.record(normalised, source),
-      clock: this.clock,
+      scheduler: this.scheduler,
       log: this.log.child({ component: 'opcua' }),
       pkiDir: path.join(this.config.dataDir, 'pki', 'opcua-client'),
     });

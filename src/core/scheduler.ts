@@ -55,10 +55,19 @@ export function sleepUntil(scheduler: Scheduler, time: Instant, signal?: AbortSi
 
 /**
  * Exponential backoff: `base`, doubling per attempt, capped at `max`. Attempt 1 is the first
- * retry. One helper for every retry in xiaoer (webhooks, consumers, OPC UA, the SLA scheduler).
+ * retry. One helper for every retry in xiaoer (log consumers and webhooks, OPC UA reconnects).
+ * `jitter` takes up to that share off at random, so clients restarted together do not retry in
+ * lock-step; the cap is never exceeded.
  */
-export function backoff(attempt: number, baseMs: number, maxMs: number): number {
-  return Math.min(maxMs, baseMs * 2 ** Math.max(0, Math.min(attempt - 1, 30)));
+export function backoff(
+  attempt: number,
+  baseMs: number,
+  maxMs: number,
+  jitter = 0,
+  random: () => number = Math.random,
+): number {
+  const delay = Math.min(maxMs, baseMs * 2 ** Math.max(0, Math.min(attempt - 1, 30)));
+  return jitter > 0 ? Math.round(delay * (1 - jitter * random())) : delay;
 }
 
 /**

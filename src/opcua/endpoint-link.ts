@@ -15,6 +15,7 @@ import {
   UserTokenType,
 } from 'node-opcua';
 import type { Logger } from '../core/logger.ts';
+import { after, type Cancel, type Scheduler } from '../core/scheduler.ts';
 import { type BackoffRange, reconnectDelay } from './backoff.ts';
 import type { OpcUaEndpoint, OpcUaNode } from './config.ts';
 
@@ -35,6 +36,8 @@ export interface LinkOptions {
   reconnect: BackoffRange;
   keepAliveIntervalMs: number;
   connectTimeoutMs: number;
+  /** For the waits between reconnection attempts. */
+  scheduler: Scheduler;
   log: Logger;
   listener: LinkListener;
 }
@@ -77,7 +80,7 @@ export class EndpointLink {
   #generation = 0;
   #running = false;
   #client: OPCUAClient | undefined;
-  #retryTimer: NodeJS.Timeout | undefined;
+  #cancelRetry: Cancel | undefined;
   #attemptTimer: NodeJS.Timeout | undefined;
   #watchdog: NodeJS.Timeout | undefined;
   readonly #closing = new Set<Promise<void>>();
@@ -191,10 +194,10 @@ export class EndpointLink {
   }
 
   #clearTimers(): void {
-    clearTimeout(this.#retryTimer);
+    this.#cancelRetry?.();
     clearTimeout(this.#attemptTimer);
     clearTimeout(this.#watchdog);
-    this.#retryTimer = undefined;
+    this.#cancelRetry = undefined;
     this.#attemptTimer = undefined;
     this.#watchdog = undefined;
   }
@@ -259,10 +262,10 @@ export class EndpointLink {
     else
       this.#opts.log.debug({ ...fields, failures: this.status.failures }, 'OPC UA server still unreachable');
     this.#opts.listener.onDown(reason);
-    this.#retryTimer = setTimeout(() => {
-      this.#retryTimer = undefined;
+    this.#cancelRetry = after(this.#opts.scheduler, delayMs, () => {
+      this.#cancelRetry = undefined;
       if (this.#running) this.#attempt();
-    }, delayMs);
+    });
   }
 
   /** Closes the current client in the background, bounded by CLOSE_TIMEOUT_MS; stop() awaits it. */

@@ -1,7 +1,7 @@
 import type { DataValue, OPCUACertificateManager } from 'node-opcua';
 import type { Normalised } from '../../adapters/index.ts';
-import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
+import type { Scheduler } from '../core/scheduler.ts';
 import type { Service } from '../core/service.ts';
 import type { DeviceEvent, Instant, Reading } from '../domain/types.ts';
 import type { BackoffRange } from './backoff.ts';
@@ -13,7 +13,7 @@ export interface OpcUaSourceDeps {
   endpoints: readonly OpcUaEndpoint[];
   /** `Ingest.record`: readings and events with site, asset and time already stamped. */
   record(normalised: Normalised, source: string): Promise<void>;
-  clock: Clock;
+  scheduler: Scheduler;
   log: Logger;
   /** Where node-opcua keeps xiaoer's client certificate (created on first connect). Never $HOME. */
   pkiDir: string;
@@ -124,6 +124,7 @@ export class OpcUaSource implements Service {
         reconnect: this.#deps.reconnect ?? DEFAULTS.reconnect,
         keepAliveIntervalMs: this.#deps.keepAliveIntervalMs ?? DEFAULTS.keepAliveIntervalMs,
         connectTimeoutMs: this.#deps.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs,
+        scheduler: this.#deps.scheduler,
         log,
         listener: {
           onValue: (node, value) => this.#onValue(state, node, value),
@@ -174,7 +175,7 @@ export class OpcUaSource implements Service {
   }
 
   #onValue(state: EndpointState, node: OpcUaNode, dataValue: DataValue): void {
-    const now = this.#deps.clock.now();
+    const now = this.#deps.scheduler.now();
     state.lastValueAt = now;
     const { site } = state.endpoint;
     const ts = readingTime(dataValue.sourceTimestamp, now);
@@ -217,7 +218,7 @@ export class OpcUaSource implements Service {
   #announce(state: EndpointState, code: 'online' | 'offline', reason: string): void {
     if (state.announced === code) return;
     state.announced = code;
-    const ts = this.#deps.clock.now();
+    const ts = this.#deps.scheduler.now();
     const events: DeviceEvent[] = state.assetIds.map((assetId) => ({
       site: state.endpoint.site,
       assetId,

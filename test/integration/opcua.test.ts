@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Normalised } from '../../adapters/index.ts';
 import { BMS_POINTS, type SimulatedBms, startSimulatedBms } from '../../sim/bms-server.ts';
+import { systemScheduler } from '../../src/core/scheduler.ts';
 import type { DeviceEvent, Reading } from '../../src/domain/types.ts';
 import type { OpcUaEndpoint } from '../../src/opcua/config.ts';
 import { routeNodeOpcuaLogs } from '../../src/opcua/library-log.ts';
@@ -106,7 +107,7 @@ describe('OPC UA source against the simulated BMS', () => {
     const source = new OpcUaSource({
       endpoints,
       record: recorder.record,
-      clock: { now: () => Date.now() },
+      scheduler: systemScheduler,
       log: silentLog,
       pkiDir: path.join(dir, 'client-pki'),
       ...TIMING,
