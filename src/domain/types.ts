@@ -1,4 +1,4 @@
-/** The contracts between layers (see ARCHITECTURE.md, "Contracts between layers"). */
+/** The contracts between layers (docs/architecture.md, "Contracts"). */
 
 export type SiteId = string;
 export type AssetId = string;

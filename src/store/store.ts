@@ -172,7 +172,7 @@ export interface OpenTicketKey {
 
 /**
  * Durable state behind xiaoer. Every ticket change is one transaction that also appends its event
- * (the audit trail). SQLite and PostgreSQL implementations pass the same contract suite.
+ * (the audit trail). Every implementation passes the contract suite in test/contract/.
  */
 export interface Store {
   readonly driver: string;

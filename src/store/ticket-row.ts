@@ -10,7 +10,7 @@ import type {
 } from '../domain/types.ts';
 import type { AssetStatus, DiscoveredAsset, NewTicket, TicketPatch } from './store.ts';
 
-/** A ticket as stored: flat, snake_case columns shared by the SQLite and PostgreSQL schemas. */
+/** A ticket as stored: flat, snake_case columns (the SQL schema in src/store/sqlite/migrations). */
 export interface TicketRow {
   id: number;
   site: string;
@@ -52,7 +52,7 @@ export const openKey = (site: string, assetId: string, fault: string) =>
   `${site}\u001f${assetId}\u001f${fault}`;
 
 const opt = <T>(v: T | null): T | undefined => (v === null ? undefined : v);
-// PostgreSQL returns BIGINT as string; SQLite as number.
+// A driver may return BIGINT as a string; SQLite gives numbers.
 const optNum = (v: number | string | null): number | undefined => (v === null ? undefined : Number(v));
 const optBool = (v: number | boolean | null): boolean | undefined => (v === null ? undefined : Boolean(v));
 /** Drops undefined members so optional fields are absent rather than `undefined`. */

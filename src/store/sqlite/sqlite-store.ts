@@ -87,7 +87,8 @@ const publicUser = ({ passwordHash: _hidden, ...user }: UserRecord): User => use
 
 /**
  * SQLite via better-sqlite3 in WAL mode. better-sqlite3 is synchronous, so each method's work is one
- * uninterrupted transaction; the async signatures are the Store contract shared with PostgreSQL.
+ * uninterrupted transaction; the signatures are async because the Store contract does not assume
+ * an in-process database.
  */
 export class SqliteStore implements Store {
   readonly driver = 'sqlite';
