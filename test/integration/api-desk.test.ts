@@ -1,6 +1,8 @@
 import { connect } from 'mqtt';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { notifySchema } from '../../src/notify/config.ts';
 import type { TicketDto } from '../../src/tickets/ticket-dto.ts';
+import { startReceiver } from '../helpers/http-receiver.ts';
 import { readSse } from '../helpers/sse.ts';
 import { startTestApp, type TestApp } from '../helpers/test-app.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -10,12 +12,17 @@ describe('the desk API', () => {
   let t: TestApp;
   let staff: string;
   let wangToken: string;
+  let hook: Awaited<ReturnType<typeof startReceiver>>;
   beforeEach(async () => {
+    hook = await startReceiver(() => ({ status: 200, body: {} }));
     t = await startTestApp({
       override: (c) => {
         c.mqtt.subscribers = [
           { username: 'bms-reader', password: 'reader-password', topics: ['xiaoer/out/#'] },
         ];
+        c.notify = notifySchema.parse({
+          webhooks: [{ id: 'archive', kind: 'generic', url: `${hook.url}/hook` }],
+        });
       },
     });
     staff = await t.userToken('desk', 'staff');
@@ -24,6 +31,7 @@ describe('the desk API', () => {
   });
   afterEach(async () => {
     await t.stop();
+    await hook.close();
   });
 
   const list = async (query = '', token = staff) => {
@@ -98,7 +106,7 @@ describe('the desk API', () => {
     expect(access.categoryName).toContain('人员门禁开通');
   });
 
-  it('sends one ticket shape, with what the desk needs, over REST, the live feed and MQTT-out', async () => {
+  it('sends one ticket, with what the desk needs, alike over REST, the live feed, MQTT-out and a webhook', async () => {
     const sse = await readSse(`${t.baseUrl}/api/live?token=${staff}`);
     const reader = connect(t.mqttUrl, {
       username: 'bms-reader',
@@ -133,11 +141,23 @@ describe('the desk API', () => {
       expect(rest.arrival.remainingSeconds).toBeLessThanOrEqual(5 * 60);
       const live = await waitFor(() => sse.events.find((e) => e.event === 'ticket'), { what: 'SSE ticket' });
       const mqtt = await waitFor(() => outbound[0], { what: 'MQTT-out message' });
-      const shape = (o: object) => Object.keys(o).sort();
+      const webhook = await waitFor(
+        () => hook.received[0]?.body as { ticket: TicketDto; version: number } | undefined,
+        {
+          what: 'the webhook delivery',
+        },
+      );
       const liveTicket = (JSON.parse(live.data) as { ticket: TicketDto }).ticket;
-      expect(shape(liveTicket)).toEqual(shape(rest));
-      expect(shape(mqtt.ticket)).toEqual(shape(rest));
+      // The same fields and values everywhere; only the time left is computed when each is sent.
+      const timeless = (x: TicketDto) => ({
+        ...x,
+        arrival: { ...x.arrival, remainingSeconds: 0 },
+        repair: { ...x.repair, remainingSeconds: 0 },
+      });
+      for (const other of [liveTicket, mqtt.ticket, webhook.ticket])
+        expect(timeless(other)).toEqual(timeless(rest));
       expect(mqtt.version).toBe(1);
+      expect(webhook.version).toBe(1);
       // ISO 8601 everywhere: no epoch milliseconds leave xiaoer.
       for (const t2 of [rest, liveTicket, mqtt.ticket]) {
         expect(t2.detectedAt).toMatch(/^\d{4}-\d\d-\d\dT/);
