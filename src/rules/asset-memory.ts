@@ -8,12 +8,16 @@ const MAX_HISTORY_POINTS = 120;
  * so memory stays proportional to what the rules need.
  */
 export class AssetMemory {
-  readonly #latestMetrics: ReadonlySet<string>;
-  readonly #historyWindows: ReadonlyMap<string, number>;
+  #latestMetrics: ReadonlySet<string> = new Set();
+  #historyWindows: ReadonlyMap<string, number> = new Map();
   readonly #latest = new Map<string, Map<string, ReadingValue>>();
   readonly #history = new Map<string, Map<string, { ts: number; value: number }[]>>();
 
-  constructor(latestMetrics: Iterable<string>, historyWindowsMs: Iterable<[string, number]>) {
+  /**
+   * What to keep from now on (the rules changed). What is kept already stays: a metric a new rule
+   * combines is known from the asset's next report of it.
+   */
+  configure(latestMetrics: Iterable<string>, historyWindowsMs: Iterable<[string, number]>): void {
     this.#latestMetrics = new Set(latestMetrics);
     const windows = new Map<string, number>();
     for (const [metric, ms] of historyWindowsMs) windows.set(metric, Math.max(ms, windows.get(metric) ?? 0));

@@ -2,8 +2,9 @@ import type { Asset } from '../config/directory.ts';
 import { MinHeap } from '../core/min-heap.ts';
 import type { Alarm, AlarmTransition, DeviceEvent, Instant, Reading, Ticket } from '../domain/types.ts';
 import { AssetMemory } from './asset-memory.ts';
-import type { RuleConfig, RuleOverride } from './config.ts';
-import { type Judgement, judge, limitOf, meaningOf, remembered } from './rule-kinds.ts';
+import type { RuleConfig } from './config.ts';
+import { type JudgeContext, type Judgement, judge, limitOf, meaningOf, remembered } from './rule-kinds.ts';
+import { RuleSet } from './rule-set.ts';
 
 interface Pending {
   to: 'fault' | 'normal';
@@ -23,6 +24,8 @@ interface RuleState {
   /** Confirmed state changes inside the flapping window. */
   changes: Instant[];
   flapping: boolean;
+  /** The last reading the rule judged, to judge an active alarm again when the rule changes. */
+  last?: Reading;
 }
 
 /** What a confirmed change replaced, so that `revert()` can put it back exactly. */
@@ -48,7 +51,8 @@ const assetKey = (site: string, assetId: string) => `${site}\u001f${assetId}`;
  * rule); the caller arms a single timer for `nextWakeAt()`.
  */
 export class RuleEngine {
-  readonly #rulesByKind = new Map<string, RuleConfig[]>();
+  #ruleSet: RuleSet;
+  #rulesByKind = new Map<string, RuleConfig[]>();
   readonly #resolved = new Map<string, RuleConfig[]>();
   readonly #states = new Map<string, RuleState>();
   /** The same states per asset, in the order of its rules, for one lookup per message. */
@@ -56,25 +60,102 @@ export class RuleEngine {
   readonly #seeded = new Map<string, Alarm>();
   readonly #snapshots = new WeakMap<AlarmTransition, Snapshot>();
   readonly #wakes = new MinHeap<Wake>((a, b) => a.at < b.at);
-  readonly #memory: AssetMemory;
+  readonly #memory = new AssetMemory();
   readonly #opts: EngineOptions;
+  /**
+   * The judge's view of the asset being evaluated: one object for the engine's life, re-pointed
+   * per message (`#ctxKey`), because building closures per message costs on the ingest's hot path
+   * and even more in a replay of millions of readings.
+   */
+  #ctxKey = '';
+  readonly #ctx: JudgeContext = {
+    latest: (metric) => this.#memory.latest(this.#ctxKey, metric),
+    history: (metric) => this.#memory.history(this.#ctxKey, metric),
+    active: false,
+  };
 
   constructor(
-    rules: readonly RuleConfig[],
+    rules: readonly RuleConfig[] | RuleSet,
     opts: EngineOptions = { flapping: { maxChanges: 6, windowMinutes: 30 } },
   ) {
     this.#opts = opts;
+    this.#ruleSet = rules instanceof RuleSet ? rules : new RuleSet(rules);
+    this.#index();
+  }
+
+  get ruleSet(): RuleSet {
+    return this.#ruleSet;
+  }
+
+  #index(): void {
+    const rules = this.#ruleSet.rules;
+    this.#rulesByKind = new Map();
     for (const rule of rules) {
       for (const kind of rule.kinds)
         this.#rulesByKind.set(kind, [...(this.#rulesByKind.get(kind) ?? []), rule]);
     }
+    // Overrides change limits and timings, never a metric or a rate window: the rules say what to keep.
     const needs = rules.map(remembered);
-    this.#memory = new AssetMemory(
+    this.#memory.configure(
       needs.flatMap((n) => n.latest),
       needs.flatMap((n) =>
         n.historySeconds ? [[n.historySeconds[0], n.historySeconds[1] * 1000] as [string, number]] : [],
       ),
     );
+  }
+
+  /**
+   * Takes a new rule set at once (an admin's change at runtime). Each rule's state stays with the
+   * asset (an active alarm stays active, its flapping history too) and is judged again by the new
+   * rule on the last reading it saw: an alarm the new limits no longer call a fault clears, after
+   * the rule's debounce as usual. An alarm whose rule was removed or switched off for the asset
+   * clears now. A change still waiting out its delay restarts if the new rule sees it otherwise.
+   */
+  replace(ruleSet: RuleSet, now: Instant): AlarmTransition[] {
+    this.#ruleSet = ruleSet;
+    this.#index();
+    this.#resolved.clear();
+    this.#byAsset.clear();
+    const transitions: AlarmTransition[] = [];
+    for (const [key, state] of this.#states) {
+      const rule = this.#rulesFor(state.asset).find((r) => r.id === state.rule.id);
+      if (!rule) {
+        this.#states.delete(key);
+        if (state.active) {
+          transitions.push({ type: 'cleared', alarm: { ...state.active, clearedAt: now, cause: undefined } });
+        }
+        continue;
+      }
+      state.rule = rule;
+      if (state.rule.type === 'no_data' && state.silenceWakeAt !== undefined) {
+        // The silence allowed may have changed: arm again from the last sign of life.
+        state.silenceWakeAt = undefined;
+        this.#armSilence(state);
+      }
+      const t = this.#rejudge(state, now);
+      if (t) transitions.push(t);
+    }
+    return transitions;
+  }
+
+  #rejudge(state: RuleState, now: Instant): AlarmTransition | undefined {
+    const { last, pending } = state;
+    this.#ctxKey = assetKey(state.asset.site, state.asset.id);
+    this.#ctx.active = state.active !== undefined;
+    if (pending) {
+      state.pending = undefined;
+      const still = judge(state.rule, pending.cause, this.#ctx) === pending.to;
+      if (still) {
+        state.pending = pending;
+        const dueAt = pending.since + this.#delayMs(state.rule, pending.to);
+        if (dueAt <= now) return this.#confirm(state, pending);
+        this.#schedule(state, 'pending', dueAt);
+      }
+      return undefined;
+    }
+    if (!state.active || !last) return undefined;
+    const judgement = judge(state.rule, last, this.#ctx);
+    return judgement === 'normal' ? this.#step(state, judgement, { ...last, ts: now }) : undefined;
   }
 
   /** Starts the silence clocks of assets never heard from since start-up. */
@@ -118,12 +199,8 @@ export class RuleEngine {
       states = new Array(rules.length);
       this.#byAsset.set(key, states);
     }
-    // One context per message, not per reading and rule: this is the ingest's hot path.
-    const ctx = {
-      latest: (metric: string) => this.#memory.latest(key, metric),
-      history: (metric: string) => this.#memory.history(key, metric),
-      active: false,
-    };
+    this.#ctxKey = key;
+    const ctx = this.#ctx;
     const transitions: AlarmTransition[] = [];
     for (const item of inOrder(readings, events)) {
       if ('metric' in item) this.#memory.note(key, item.metric, item.value, item.ts);
@@ -139,6 +216,7 @@ export class RuleEngine {
           state = this.#state(asset, rule);
           states[i] = state;
         }
+        if ('metric' in item) state.last = item;
         const t = this.#step(state, judgement, item);
         if (t) transitions.push(t);
         if (rule.type === 'no_data' && judgement === 'normal') this.#noteAlive(state, item.ts);
@@ -335,11 +413,11 @@ export class RuleEngine {
    */
   #rulesFor(asset: Asset): RuleConfig[] {
     const forKind = this.#rulesByKind.get(asset.kind) ?? NO_RULES;
-    if (!asset.rules) return forKind;
+    if (forKind.length === 0 || !this.#ruleSet.touches(asset)) return forKind;
     const key = assetKey(asset.site, asset.id);
     let rules = this.#resolved.get(key);
     if (!rules) {
-      rules = forKind.flatMap((rule) => applyOverride(rule, asset.rules?.[rule.id]));
+      rules = forKind.flatMap((rule) => this.#ruleSet.resolve(rule, asset) ?? []);
       this.#resolved.set(key, rules);
     }
     return rules;
@@ -355,11 +433,4 @@ function inOrder(
 ): readonly (Reading | DeviceEvent)[] {
   if (events.length === 0 && readings.every((r) => r.ts === readings[0]?.ts)) return readings;
   return [...events, ...readings].sort((a, b) => a.ts - b.ts);
-}
-
-function applyOverride(rule: RuleConfig, override: RuleOverride | undefined): RuleConfig[] {
-  if (!override) return [rule];
-  if (override.disabled) return [];
-  const { disabled: _disabled, ...changes } = override;
-  return [{ ...rule, ...changes } as RuleConfig];
 }
