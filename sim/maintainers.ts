@@ -216,7 +216,7 @@ export class MaintainerBot {
       } else {
         await api.request('POST', `${path}/close`, {
           token: desk,
-          body: step.reason ? { reason: step.reason } : {},
+          body: step.reason ? { reason: step.reason, resolution: 'real_fault' } : {},
         });
       }
       this.stats.actions++;

@@ -96,6 +96,14 @@ export interface Alarm {
 
 export type AlarmTransition = { type: 'raised'; alarm: Alarm } | { type: 'cleared'; alarm: Alarm };
 
+/**
+ * What the maintainer found, given on closing: a real fault, nothing wrong, the sensor itself at
+ * fault, or a duplicate of another ticket. The last three are noise for the rule that raised it.
+ */
+export const RESOLUTIONS = ['real_fault', 'no_fault_found', 'sensor_fault', 'duplicate'] as const;
+export type Resolution = (typeof RESOLUTIONS)[number];
+export const NOISE_RESOLUTIONS: readonly Resolution[] = ['no_fault_found', 'sensor_fault'];
+
 export const TICKET_STATUSES = ['raised', 'dispatched', 'on_site', 'repaired', 'verified', 'closed'] as const;
 export type TicketStatus = (typeof TICKET_STATUSES)[number];
 
@@ -142,6 +150,8 @@ export interface Ticket {
   /** The outage ticket this one is part of (gateway or site down): it is handled there. */
   parentId?: number;
   closedAt?: Instant;
+  /** How it was closed: was there a fault at all? (the rule's noise score) */
+  resolution?: Resolution;
   updatedAt: Instant;
   /** The alarm changed state more often than the flapping limit allows. */
   flapping: boolean;

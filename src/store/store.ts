@@ -2,6 +2,7 @@ import type {
   AlarmTrigger,
   Instant,
   MaintenanceWindow,
+  Resolution,
   Role,
   Severity,
   Ticket,
@@ -31,6 +32,7 @@ export interface TicketPatch {
   verifyDueAt?: Instant | null;
   assignee?: string;
   closedAt?: Instant | null;
+  resolution?: Resolution;
   flapping?: boolean;
   reopenCount?: number;
   arrivalEscalation?: number;

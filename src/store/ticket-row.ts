@@ -2,6 +2,7 @@ import type {
   AlarmTrigger,
   FaultMeaning,
   MaintenanceWindow,
+  Resolution,
   Severity,
   Ticket,
   TicketEvent,
@@ -36,6 +37,7 @@ export interface TicketRow {
   assignee: string | null;
   parent_id: number | null;
   closed_at: number | null;
+  resolution?: string | null;
   updated_at: number;
   open_key: string | null;
   flapping: number | boolean;
@@ -89,6 +91,7 @@ export function rowToTicket(r: TicketRow): Ticket {
     assignee: opt(r.assignee),
     parentId: optNum(r.parent_id),
     closedAt: optNum(r.closed_at),
+    resolution: (r.resolution ?? undefined) as Resolution | undefined,
     updatedAt: Number(r.updated_at),
     flapping: Boolean(r.flapping),
     alarmChangedAt: optNum(r.alarm_changed_at),
@@ -126,6 +129,7 @@ export function newTicketColumns(t: NewTicket): Record<string, unknown> {
     assignee: t.assignee ?? null,
     parent_id: t.parentId ?? null,
     closed_at: t.closedAt ?? null,
+    resolution: t.resolution ?? null,
     updated_at: t.updatedAt,
     open_key: t.status === 'closed' ? null : openKey(t.site, t.assetId, t.fault),
     flapping: t.flapping ? 1 : 0,
@@ -157,6 +161,7 @@ const PATCH_COLUMNS: Record<keyof TicketPatch, string> = {
   assignee: 'assignee',
   parentId: 'parent_id',
   closedAt: 'closed_at',
+  resolution: 'resolution',
   flapping: 'flapping',
   reopenCount: 'reopen_count',
   arrivalEscalation: 'arrival_escalation',

@@ -3,7 +3,13 @@ import type { Clock } from '../core/clock.ts';
 import { badRequest, conflict, XiaoerError } from '../core/errors.ts';
 import type { EventBus } from '../core/event-bus.ts';
 import type { Logger } from '../core/logger.ts';
-import type { AlarmTransition, Instant, Ticket } from '../domain/types.ts';
+import {
+  type AlarmTransition,
+  type Instant,
+  RESOLUTIONS,
+  type Resolution,
+  type Ticket,
+} from '../domain/types.ts';
 import type { Store } from '../store/store.ts';
 import { AlarmHandler } from './alarm-handler.ts';
 import {
@@ -222,23 +228,41 @@ export class TicketService {
     );
   }
 
-  /** Closing an unverified ticket needs a reason (false alarm, duplicate...), kept in the audit trail. */
-  async close(id: number, actor: Actor, reason?: string): Promise<Ticket> {
+  /**
+   * Closing takes a resolution: what was found. A repair the sensor verified was a real fault
+   * unless said otherwise; an unverified ticket needs the resolution (no fault found, sensor at
+   * fault, duplicate...) and a reason in words, both kept in the audit trail. The resolutions make
+   * each rule's noise score.
+   */
+  async close(
+    id: number,
+    actor: Actor,
+    opts: { reason?: string; resolution?: Resolution } = {},
+  ): Promise<Ticket> {
+    const { reason } = opts;
     const ticket = await this.get(id);
     if (ticket.status === 'closed') throw conflict('ticket_conflict', `ticket ${id} is already closed`);
-    if (ticket.status !== 'verified' && !reason) {
+    const verified = ticket.status === 'verified';
+    if (!verified && !reason) {
       throw badRequest(
         'reason_required',
         `ticket ${id} is ${ticket.status}, not verified; closing it needs a reason`,
       );
     }
+    const resolution = opts.resolution ?? (verified ? 'real_fault' : undefined);
+    if (!resolution) {
+      throw badRequest(
+        'resolution_required',
+        `ticket ${id} is ${ticket.status}, not verified; closing it needs a resolution: ${RESOLUTIONS.join(', ')}`,
+      );
+    }
     const at = this.#writer.now();
     const closed = await this.#writer.update(
       ticket,
-      { status: 'closed', closedAt: at, slaPausedAt: null },
+      { status: 'closed', closedAt: at, slaPausedAt: null, resolution },
       'closed',
       actor,
-      { reason: reason ?? null },
+      { reason: reason ?? null, resolution },
       { at, expect: [ticket.status] },
     );
     // Children whose own alarm is still active stand alone; the others are resolved with it.

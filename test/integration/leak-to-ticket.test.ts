@@ -71,9 +71,15 @@ describe('leak to ticket through the embedded broker', () => {
     expect(refused).toMatchObject({ status: 400, body: { error: { code: 'reason_required' } } });
     const closed = await t.request<TicketJson>('POST', `/api/tickets/${id}/close`, {
       token: staff,
-      body: { reason: 'riser valve replaced; sensor to be checked on the next round' },
+      body: {
+        reason: 'riser valve replaced; sensor to be checked on the next round',
+        resolution: 'real_fault',
+      },
     });
-    expect(closed.body, JSON.stringify(closed.body)).toMatchObject({ status: 'closed' });
+    expect(closed.body, JSON.stringify(closed.body)).toMatchObject({
+      status: 'closed',
+      resolution: 'real_fault',
+    });
 
     const detail = await t.request<TicketJson>('GET', `/api/tickets/${id}`, { token: staff });
     expect(detail.body.events?.map((e) => e.type)).toEqual([
@@ -94,7 +100,7 @@ describe('leak to ticket through the embedded broker', () => {
     const [first] = await tickets();
     const closed = await t.request('POST', `/api/tickets/${first?.id}/close`, {
       token: staff,
-      body: { reason: 'false alarm: cleaner mopping' },
+      body: { reason: 'false alarm: cleaner mopping', resolution: 'no_fault_found' },
     });
     expect(closed.status).toBe(200);
     // The sensor still reports water: this is a fault again, not silence.

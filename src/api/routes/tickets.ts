@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { unauthorized } from '../../auth/auth-service.ts';
 import { strictObject } from '../../core/strict.ts';
-import { TICKET_STATUSES } from '../../domain/types.ts';
+import { RESOLUTIONS, TICKET_STATUSES } from '../../domain/types.ts';
 import { ticketDtoSchema, ticketEventDtoSchema } from '../../tickets/ticket-dto.ts';
 import type { Actor } from '../../tickets/ticket-service.ts';
 import type { ApiDeps } from '../build-api.ts';
@@ -171,13 +171,19 @@ export const ticketRoutes =
         onRequest: desk,
         schema: {
           summary: 'Close a ticket',
-          description: 'A reason is required unless the repair is verified.',
+          description:
+            'A repair the sensor verified closes as a real fault unless another resolution is given. ' +
+            'An unverified ticket needs a reason and a resolution (no_fault_found and sensor_fault count ' +
+            'as noise against the rule that raised it).',
           tags: ['tickets'],
           params: idParams,
-          body: strictObject({ reason: z.string().min(1).max(500).optional() }).nullish(),
+          body: strictObject({
+            reason: z.string().min(1).max(500).optional(),
+            resolution: z.enum(RESOLUTIONS).optional(),
+          }).nullish(),
           response: ticketResponse,
         },
       },
-      async (req) => dto(await deps.tickets.close(req.params.id, actorOf(req), req.body?.reason)),
+      async (req) => dto(await deps.tickets.close(req.params.id, actorOf(req), req.body ?? {})),
     );
   };

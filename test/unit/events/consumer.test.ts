@@ -59,7 +59,7 @@ describe('a durable consumer of the ticket event log', () => {
     await h.tickets.applyAlarm(raisedLeak({ assetId, raisedAt: scheduler.now() }));
     const t = (await h.store.listTickets({})).find((x) => x.assetId === assetId);
     if (!t) throw new Error('no ticket');
-    await h.tickets.close(t.id, desk, 'test');
+    await h.tickets.close(t.id, desk, { reason: 'test', resolution: 'duplicate' });
   };
   const ids = (e: Endpoint) => e.received.map((x) => x.event.id);
 

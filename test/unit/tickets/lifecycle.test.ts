@@ -134,6 +134,15 @@ describe('ticket lifecycle', () => {
     await h.tickets.arrive(id, wang);
     await h.tickets.repaired(id, wang);
     await expect(h.tickets.close(id, { name: 'desk' })).rejects.toMatchObject({ code: 'reason_required' });
+    await expect(h.tickets.close(id, { name: 'desk' }, { reason: 'valve replaced' })).rejects.toMatchObject({
+      code: 'resolution_required',
+    });
+    const closed = await h.tickets.close(
+      id,
+      { name: 'desk' },
+      { reason: 'valve replaced', resolution: 'real_fault' },
+    );
+    expect(closed).toMatchObject({ status: 'closed', resolution: 'real_fault' });
   });
 
   it('escalates at 80 % and at the breach of each clock, once per level', async () => {
@@ -198,7 +207,11 @@ describe('ticket lifecycle', () => {
       );
     }
     expect((await h.tickets.get(parent?.id ?? 0)).alarmActive).toBe(false);
-    await h.tickets.close(parent?.id ?? 0, { name: 'desk' }, 'switch replaced in the east comms room');
+    await h.tickets.close(
+      parent?.id ?? 0,
+      { name: 'desk' },
+      { reason: 'switch replaced in the east comms room', resolution: 'real_fault' },
+    );
     expect((await h.store.listTickets({ open: true })).length).toBe(0);
   });
 });

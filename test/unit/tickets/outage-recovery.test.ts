@@ -155,7 +155,7 @@ describe('outages that heal', () => {
     await h.tickets.applyAlarm(raise(back));
     await h.tickets.applyAlarm(raise(offline('lock-g', T0 + 61 * SEC)));
     await h.tickets.applyAlarm(clear(back, T0 + 2 * MIN));
-    await h.tickets.close(parent.id, desk, 'network switch replaced');
+    await h.tickets.close(parent.id, desk, { reason: 'network switch replaced', resolution: 'real_fault' });
     expect(await byAsset('lock-f')).toMatchObject({ status: 'closed' });
     const g = await byAsset('lock-g');
     expect(g).toMatchObject({ status: 'raised', alarmActive: true });

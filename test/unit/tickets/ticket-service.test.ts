@@ -56,7 +56,11 @@ describe('TicketService', () => {
   it('raises a new ticket once the previous one for the same fault is closed', async () => {
     await h.tickets.applyAlarm(raised());
     const [first] = await h.store.listTickets({});
-    await h.tickets.close(first?.id ?? 0, { name: 'desk' }, 'false alarm: sensor knocked over');
+    await h.tickets.close(
+      first?.id ?? 0,
+      { name: 'desk' },
+      { reason: 'false alarm: sensor knocked over', resolution: 'no_fault_found' },
+    );
     await h.tickets.applyAlarm(raised(alarm({ raisedAt: T0 + 5000 })));
     expect((await h.store.listTickets({})).map((t) => t.status)).toEqual(['raised', 'closed']);
   });
