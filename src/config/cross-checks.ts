@@ -2,7 +2,8 @@ import type { z } from 'zod';
 import { isMetric } from '../../adapters/metrics.ts';
 import { didYouMean } from '../core/strict.ts';
 import { opcuaSiteIssues } from '../opcua/config.ts';
-import { overrideIssues, type RuleConfig, ruleSchema } from '../rules/config.ts';
+import { type RuleConfig, ruleSchema } from '../rules/config.ts';
+import { oneOverrideIssues, ruleOverridesIssues, type SiteDevices } from './override-checks.ts';
 import { ruleVocabularyIssues, unknownMetric } from './vocabulary-checks.ts';
 
 type Path = (string | number)[];
@@ -100,8 +101,10 @@ export function crossCheck(value: unknown, ctx: z.RefinementCtx): void {
     });
     checkCategory(rule.category, ['rules', r, 'category'], true);
     const parsed = typeof rule.id === 'string' ? parsedRules.get(rule.id) : undefined;
-    if (parsed)
-      for (const found of ruleVocabularyIssues(parsed)) issue(found.message, ['rules', r, ...found.path]);
+    if (!parsed) return;
+    for (const found of ruleVocabularyIssues(parsed)) issue(found.message, ['rules', r, ...found.path]);
+    for (const found of ruleOverridesIssues(parsed, parsed.overrides ?? {}, devicesBySite(sites)))
+      issue(found.message, ['rules', r, 'overrides', ...found.path]);
   });
   for (const [e, endpoint] of asArray(opcua.endpoints).entries()) {
     for (const [n, node] of asArray(asRecord(endpoint).nodes).entries()) {
@@ -161,9 +164,20 @@ function checkOverrides(
       ]);
       continue;
     }
-    for (const found of overrideIssues(rule, asRecord(override)))
+    for (const found of oneOverrideIssues(rule, asRecord(override)))
       issue(found.message, [...path, ruleId, ...found.path]);
   }
+}
+
+function devicesBySite(sites: Record<string, unknown>[]): SiteDevices {
+  return new Map(
+    sites
+      .filter((site) => typeof site.id === 'string')
+      .map((site) => [
+        site.id as string,
+        new Map(asArray(site.devices).map((d) => [String(asRecord(d).id), asRecord(d)])),
+      ]),
+  );
 }
 
 function unique(kind: string, issue: (message: string, path: Path) => void) {

@@ -1,4 +1,4 @@
-import { isMetric, METRICS, type MetricType, metricAppliesTo } from '../../adapters/metrics.ts';
+import { isMetric, METRICS, type MetricSpec, type MetricType, metricAppliesTo } from '../../adapters/metrics.ts';
 import { didYouMean } from '../core/strict.ts';
 import type { RuleConfig } from '../rules/config.ts';
 
@@ -34,8 +34,41 @@ function metricIssues(
 
 const typeOf = (v: unknown): MetricType => typeof v as MetricType;
 
-/** The rule against the metric vocabulary (adapters/metrics.ts). */
+/** A limit outside what the metric can read could never be crossed: the wrong unit, or a typo. */
+function rangeIssue(metric: string, value: unknown, path: (string | number)[]): Issue[] {
+  if (!isMetric(metric) || typeof value !== 'number') return [];
+  const spec: MetricSpec = METRICS[metric];
+  if (!spec.range) return [];
+  const [min, max] = spec.range;
+  if (value >= min && value <= max) return [];
+  const unit = spec.unit ? ` ${spec.unit}` : '';
+  return [
+    {
+      path,
+      message: `${value}${unit} is outside what ${metric} can read (${min} to ${max}${unit}): the limit could never be crossed (wrong unit?)`,
+    },
+  ];
+}
+
+const LIMITS = ['above', 'below', 'clearBelow', 'clearAbove'] as const;
+
+/** A threshold's limits (or an `all` rule's conditions) against the metric's range and unit. */
+export function limitIssues(rule: RuleConfig): Issue[] {
+  if (rule.type === 'threshold')
+    return LIMITS.flatMap((field) => rangeIssue(rule.metric, rule[field], [field]));
+  if (rule.type === 'all')
+    return rule.conditions.flatMap((c, i) =>
+      (['above', 'below'] as const).flatMap((field) => rangeIssue(c.metric, c[field], ['conditions', i, field])),
+    );
+  return [];
+}
+
+/** The rule against the metric vocabulary (adapters/metrics.ts): names, kinds, types and ranges. */
 export function ruleVocabularyIssues(rule: RuleConfig): Issue[] {
+  return [...metricNameIssues(rule), ...limitIssues(rule)];
+}
+
+function metricNameIssues(rule: RuleConfig): Issue[] {
   switch (rule.type) {
     case 'threshold':
     case 'rate':

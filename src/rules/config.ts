@@ -23,6 +23,22 @@ const seconds = z
   .min(0)
   .max(30 * 86_400);
 
+/** Per-asset changes to a rule: thresholds and timings, or switching it off for that asset. */
+export const ruleOverrideSchema = strictObject({
+  disabled: z.boolean().optional(),
+  above: z.number().optional(),
+  below: z.number().optional(),
+  clearBelow: z.number().optional(),
+  clearAbove: z.number().optional(),
+  forSeconds: seconds.optional(),
+  debounceSeconds: seconds.optional(),
+  silentSeconds: z.number().positive().optional(),
+  fallingFasterThan: z.number().positive().optional(),
+  risingFasterThan: z.number().positive().optional(),
+});
+
+export type RuleOverride = z.infer<typeof ruleOverrideSchema>;
+
 /** Settings every rule kind has; the timing ones can be overridden per asset. */
 const ruleBase = {
   id,
@@ -36,6 +52,15 @@ const ruleBase = {
   forSeconds: seconds.default(0),
   /** Debounce: a change of state (either way) that lasts less than this is ignored. */
   debounceSeconds: seconds.default(0),
+  /**
+   * Changes for whole sites (by site id) and single assets (site id, then device id): the form an
+   * admin's runtime overrides take in the YAML (`GET /api/rules/export`). A device's own `rules:`
+   * say the same for one device; where both name one device and rule they must agree.
+   */
+  overrides: strictObject({
+    sites: z.record(z.string(), ruleOverrideSchema).optional(),
+    assets: z.record(z.string(), z.record(z.string(), ruleOverrideSchema)).optional(),
+  }).optional(),
 };
 
 const equalsRule = strictObject({
@@ -127,21 +152,6 @@ export const ruleSchema = z
 
 export type RuleConfig = z.infer<typeof ruleSchema>;
 
-/** Per-asset changes to a rule: thresholds and timings, or switching it off for that asset. */
-export const ruleOverrideSchema = strictObject({
-  disabled: z.boolean().optional(),
-  above: z.number().optional(),
-  below: z.number().optional(),
-  clearBelow: z.number().optional(),
-  clearAbove: z.number().optional(),
-  forSeconds: seconds.optional(),
-  debounceSeconds: seconds.optional(),
-  silentSeconds: z.number().positive().optional(),
-  fallingFasterThan: z.number().positive().optional(),
-  risingFasterThan: z.number().positive().optional(),
-});
-
-export type RuleOverride = z.infer<typeof ruleOverrideSchema>;
 
 export const flappingSchema = strictObject({
   /** More state changes than this within the window mark the asset's ticket as flapping. */

@@ -25,11 +25,13 @@ export class RuleSet {
 
   constructor(
     rules: readonly RuleConfig[],
-    overrides: ReadonlyMap<string, RuleOverrides> = new Map(),
+    overrides?: ReadonlyMap<string, RuleOverrides>,
     opts: { assetRules?: boolean } = {},
   ) {
     this.rules = rules;
-    this.#overrides = overrides;
+    // Without a map of its own, the set takes the rules' `overrides` as the YAML wrote them.
+    this.#overrides =
+      overrides ?? new Map(rules.flatMap((r) => (r.overrides ? [[r.id, r.overrides] as const] : [])));
     this.#assetRules = opts.assetRules ?? true;
     for (const o of overrides.values())
       for (const site of [...Object.keys(o.sites ?? {}), ...Object.keys(o.assets ?? {})])

@@ -10,6 +10,8 @@ import type {
   TicketStatus,
   User,
 } from '../domain/types.ts';
+import type { RuleConfig } from '../rules/config.ts';
+import type { RuleOverrides } from '../rules/rule-set.ts';
 
 /** A ticket as first written; the store assigns `id`. */
 export type NewTicket = Omit<Ticket, 'id'>;
@@ -136,6 +138,62 @@ export interface AuditEntry {
   detail: Record<string, unknown>;
 }
 
+/** One changed value between two versions of a rule: `rule.above`, `sites.north.above`... */
+export interface RuleChange {
+  path: string;
+  from: unknown;
+  to: unknown;
+}
+
+/** A rule as an admin sees it: the rule itself and its overrides per site and per asset. */
+export interface RuleDocument {
+  rule: RuleConfig;
+  overrides: RuleOverrides;
+}
+
+/**
+ * One version of one rule. `applied`: in force, or was until a later applied version; `pending`:
+ * waits for a second admin; `rejected`: never applied. `document` is null once the rule was removed.
+ */
+export interface RuleVersion {
+  ruleId: string;
+  version: number;
+  state: 'applied' | 'pending' | 'rejected';
+  document: RuleDocument | null;
+  /** The applied version this one was made from (a pending change of a rule changed since is stale). */
+  baseVersion?: number;
+  /** A user, or `system:config` for what the YAML said at start. */
+  author: string;
+  createdAt: Instant;
+  comment: string;
+  diff: RuleChange[];
+  /** Assets whose rule the change alters. */
+  assetsAffected: number;
+  /** For versions from the YAML: the hash of what it said. */
+  sourceHash?: string;
+  restoredFrom?: number;
+  decidedBy?: string;
+  decidedAt?: Instant;
+  decisionComment?: string;
+}
+
+export type NewRuleVersion = Omit<RuleVersion, 'version' | 'decidedBy' | 'decidedAt' | 'decisionComment'>;
+
+export interface RuleDecision {
+  state: 'applied' | 'rejected';
+  by: string;
+  at: Instant;
+  comment?: string;
+}
+
+/** A rule's closed tickets by resolution; `noise`: those closed as no fault found or sensor fault. */
+export interface RuleNoiseRow {
+  ruleId: string;
+  closed: number;
+  noise: number;
+  byResolution: Record<string, number>;
+}
+
 export interface Page {
   limit: number;
   offset: number;
@@ -223,6 +281,15 @@ export interface Store {
   /** Logs a user out everywhere (disabled, or the password was reset). */
   deleteUserSessions(userId: number): Promise<void>;
   deleteExpiredSessions(now: Instant): Promise<void>;
+
+  /** Adds the rule's next version (numbered by the store, 1 for a new rule). */
+  addRuleVersion(version: NewRuleVersion): Promise<RuleVersion>;
+  /** Every version of one rule, or of all rules, oldest first. */
+  listRuleVersions(ruleId?: string): Promise<RuleVersion[]>;
+  /** Approves or rejects a pending version; fails `rule_version_decided` if it is not pending. */
+  decideRuleVersion(ruleId: string, version: number, decision: RuleDecision): Promise<RuleVersion>;
+  /** Tickets closed since `since`, per rule and resolution. */
+  ruleNoise(since: Instant): Promise<RuleNoiseRow[]>;
 
   addAudit(entry: Omit<AuditEntry, 'id'>): Promise<AuditEntry>;
   /** Newest first. */

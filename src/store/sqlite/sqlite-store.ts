@@ -12,11 +12,15 @@ import type {
   GatewayRecord,
   LogEntry,
   NewDeadLetter,
+  NewRuleVersion,
   NewTicket,
   NewTicketEvent,
   NewUser,
   OpenTicketKey,
   Page,
+  RuleDecision,
+  RuleNoiseRow,
+  RuleVersion,
   Store,
   TicketFilter,
   TicketGuard,
@@ -37,6 +41,7 @@ import {
   type TicketRow,
   type WindowRow,
 } from '../ticket-row.ts';
+import { SqliteRuleVersions } from './rule-versions.ts';
 
 export const DEAD_LETTER_RETENTION = 10_000;
 
@@ -95,6 +100,7 @@ export class SqliteStore implements Store {
   readonly #db: Database.Database;
   readonly #statements = new Map<string, Database.Statement>();
   #deadLetterInserts = 0;
+  readonly #ruleVersions: SqliteRuleVersions;
 
   /**
    * `file` is a path, or `:memory:` for unit tests. `synchronous: 'full'` (the default) syncs the
@@ -108,6 +114,7 @@ export class SqliteStore implements Store {
     this.#db.pragma(`synchronous = ${opts.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
     this.#db.pragma('foreign_keys = ON');
     this.#db.pragma('busy_timeout = 5000');
+    this.#ruleVersions = new SqliteRuleVersions(this.#db);
   }
 
   async migrate(): Promise<void> {
@@ -409,6 +416,22 @@ export class SqliteStore implements Store {
 
   async deleteUserSessions(userId: number): Promise<void> {
     this.#stmt('DELETE FROM sessions WHERE user_id = ?').run(userId);
+  }
+
+  async addRuleVersion(version: NewRuleVersion): Promise<RuleVersion> {
+    return this.#ruleVersions.add(version);
+  }
+
+  async listRuleVersions(ruleId?: string): Promise<RuleVersion[]> {
+    return this.#ruleVersions.list(ruleId);
+  }
+
+  async decideRuleVersion(ruleId: string, version: number, decision: RuleDecision): Promise<RuleVersion> {
+    return this.#ruleVersions.decide(ruleId, version, decision);
+  }
+
+  async ruleNoise(since: number): Promise<RuleNoiseRow[]> {
+    return this.#ruleVersions.noise(since);
   }
 
   async addAudit(entry: Omit<AuditEntry, 'id'>): Promise<AuditEntry> {

@@ -207,6 +207,38 @@ opcua:
     );
   });
 
+  it('refuses limits a sensor could never cross, and overrides of unknown sites and devices', () => {
+    const issues = issuesOf(`
+categories: { plumbing: { name: Plumbing }, lock: { name: Locks } }
+sites:
+  - id: xincheng
+    name: Xincheng
+    gateway: { username: xincheng-gw, password: pw }
+    devices:
+      - { id: leak-1, kind: plumbing, rules: { pipe-low: { below: 250 } } }
+      - { id: lock-1, kind: lock }
+rules:
+  - id: pipe-low
+    type: threshold
+    kinds: [plumbing]
+    fault: low_pressure
+    metric: pressure_kpa
+    below: -5
+    overrides:
+      sites: { xinchen: { below: 100 } }
+      assets: { xincheng: { leak-1: { below: 200 }, leak-9: { below: 1 }, lock-1: { below: 1 } } }
+`);
+    expect(issues).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^rules\[0\]\.below: -5 kPa is outside what pressure_kpa can read \(0 to 10000 kPa\)/),
+        expect.stringMatching(/^rules\[0\]\.overrides\.sites\.xinchen: unknown site "xinchen" \(did you mean "xincheng"\?\)/),
+        expect.stringMatching(/overrides\.assets\.xincheng\.leak-1: device "leak-1" sets its own rules\.pipe-low differently/),
+        expect.stringMatching(/overrides\.assets\.xincheng\.leak-9: site "xincheng" has no device "leak-9"/),
+        expect.stringMatching(/overrides\.assets\.xincheng\.lock-1: rule "pipe-low" applies to plumbing, not to kind "lock"/),
+      ]),
+    );
+  });
+
   it('keeps site ids, gateway logins and subscriber names apart', () => {
     const issues = issuesOf(`
 categories: { plumbing: { name: Plumbing } }

@@ -1,0 +1,139 @@
+import type Database from 'better-sqlite3';
+import { conflict, notFound } from '../../core/errors.ts';
+import { NOISE_RESOLUTIONS } from '../../domain/types.ts';
+import type { NewRuleVersion, RuleDecision, RuleNoiseRow, RuleVersion } from '../store.ts';
+
+interface RuleVersionRow {
+  rule_id: string;
+  version: number;
+  state: string;
+  document: string | null;
+  base_version: number | null;
+  author: string;
+  created_at: number;
+  comment: string;
+  diff: string;
+  assets_affected: number;
+  source_hash: string | null;
+  restored_from: number | null;
+  decided_by: string | null;
+  decided_at: number | null;
+  decision_comment: string | null;
+}
+
+function rowToVersion(r: RuleVersionRow): RuleVersion {
+  const v: RuleVersion = {
+    ruleId: r.rule_id,
+    version: Number(r.version),
+    state: r.state as RuleVersion['state'],
+    document: r.document === null ? null : (JSON.parse(r.document) as RuleVersion['document']),
+    author: r.author,
+    createdAt: Number(r.created_at),
+    comment: r.comment,
+    diff: JSON.parse(r.diff) as RuleVersion['diff'],
+    assetsAffected: Number(r.assets_affected),
+  };
+  if (r.base_version !== null) v.baseVersion = Number(r.base_version);
+  if (r.source_hash !== null) v.sourceHash = r.source_hash;
+  if (r.restored_from !== null) v.restoredFrom = Number(r.restored_from);
+  if (r.decided_by !== null) v.decidedBy = r.decided_by;
+  if (r.decided_at !== null) v.decidedAt = Number(r.decided_at);
+  if (r.decision_comment !== null) v.decisionComment = r.decision_comment;
+  return v;
+}
+
+/** The rule-version queries of the SQLite store (kept apart: sqlite-store.ts is about tickets). */
+export class SqliteRuleVersions {
+  readonly #db: Database.Database;
+
+  constructor(db: Database.Database) {
+    this.#db = db;
+  }
+
+  /** The next version number of the rule, in the same transaction as the insert. */
+  add(v: NewRuleVersion): RuleVersion {
+    return this.#db.transaction(() => {
+      const { next } = this.#db
+        .prepare('SELECT COALESCE(MAX(version), 0) + 1 AS next FROM rule_versions WHERE rule_id = ?')
+        .get(v.ruleId) as { next: number };
+      this.#db
+        .prepare(
+          `INSERT INTO rule_versions (rule_id, version, state, document, base_version, author, created_at,
+             comment, diff, assets_affected, source_hash, restored_from)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          v.ruleId,
+          next,
+          v.state,
+          v.document === null ? null : JSON.stringify(v.document),
+          v.baseVersion ?? null,
+          v.author,
+          v.createdAt,
+          v.comment,
+          JSON.stringify(v.diff),
+          v.assetsAffected,
+          v.sourceHash ?? null,
+          v.restoredFrom ?? null,
+        );
+      return this.#get(v.ruleId, next) as RuleVersion;
+    })();
+  }
+
+  list(ruleId?: string): RuleVersion[] {
+    const rows = (
+      ruleId === undefined
+        ? this.#db.prepare('SELECT * FROM rule_versions ORDER BY rule_id, version').all()
+        : this.#db.prepare('SELECT * FROM rule_versions WHERE rule_id = ? ORDER BY version').all(ruleId)
+    ) as RuleVersionRow[];
+    return rows.map(rowToVersion);
+  }
+
+  /** Approves or rejects a pending version; anything else is a conflict (decided already). */
+  decide(ruleId: string, version: number, d: RuleDecision): RuleVersion {
+    return this.#db.transaction(() => {
+      const current = this.#get(ruleId, version);
+      if (!current) throw notFound(`version of rule "${ruleId}"`, version);
+      if (current.state !== 'pending') {
+        throw conflict(
+          'rule_version_decided',
+          `version ${version} of rule "${ruleId}" is ${current.state}, not pending`,
+        );
+      }
+      this.#db
+        .prepare(
+          `UPDATE rule_versions SET state = ?, decided_by = ?, decided_at = ?, decision_comment = ?
+           WHERE rule_id = ? AND version = ?`,
+        )
+        .run(d.state, d.by, d.at, d.comment ?? null, ruleId, version);
+      return this.#get(ruleId, version) as RuleVersion;
+    })();
+  }
+
+  /** Closed tickets per rule since `since`, by resolution: what the noise score is made of. */
+  noise(since: number): RuleNoiseRow[] {
+    const rows = this.#db
+      .prepare(
+        `SELECT rule_id, resolution, COUNT(*) AS n FROM tickets
+         WHERE status = 'closed' AND closed_at >= ? AND resolution IS NOT NULL AND rule_id <> 'manual'
+         GROUP BY rule_id, resolution`,
+      )
+      .all(since) as { rule_id: string; resolution: string; n: number }[];
+    const byRule = new Map<string, RuleNoiseRow>();
+    for (const r of rows) {
+      const row = byRule.get(r.rule_id) ?? { ruleId: r.rule_id, closed: 0, noise: 0, byResolution: {} };
+      row.closed += Number(r.n);
+      if ((NOISE_RESOLUTIONS as readonly string[]).includes(r.resolution)) row.noise += Number(r.n);
+      row.byResolution[r.resolution] = Number(r.n);
+      byRule.set(r.rule_id, row);
+    }
+    return [...byRule.values()];
+  }
+
+  #get(ruleId: string, version: number): RuleVersion | undefined {
+    const row = this.#db
+      .prepare('SELECT * FROM rule_versions WHERE rule_id = ? AND version = ?')
+      .get(ruleId, version) as RuleVersionRow | undefined;
+    return row ? rowToVersion(row) : undefined;
+  }
+}
