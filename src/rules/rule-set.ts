@@ -33,7 +33,7 @@ export class RuleSet {
     this.#overrides =
       overrides ?? new Map(rules.flatMap((r) => (r.overrides ? [[r.id, r.overrides] as const] : [])));
     this.#assetRules = opts.assetRules ?? true;
-    for (const o of overrides.values())
+    for (const o of this.#overrides.values())
       for (const site of [...Object.keys(o.sites ?? {}), ...Object.keys(o.assets ?? {})])
         this.#sites.add(site);
   }
