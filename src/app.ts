@@ -29,6 +29,7 @@ import { GatewayWatch } from './tickets/gateway-watch.ts';
 import { SlaScheduler } from './tickets/sla-scheduler.ts';
 import { TicketPresenter } from './tickets/ticket-dto.ts';
 import { TicketService } from './tickets/ticket-service.ts';
+import { RuleVersions } from './tuning/rule-versions.ts';
 
 export interface AppOptions {
   config: Config;
@@ -51,6 +52,7 @@ interface Core {
   maintenance: MaintenanceService;
   ingest: Ingest;
   presenter: TicketPresenter;
+  ruleVersions: RuleVersions;
 }
 
 /**
@@ -180,10 +182,16 @@ export class App {
     const { config, store, directory } = this;
     const auth = new AuthService({ store, clock: this.clock, tokenTtlHours: config.auth.tokenTtlHours });
     const tickets = new TicketService({ ...this.#deps('tickets'), directory, config: config.tickets });
-    const rules = new RuleEngine(config.rules, { flapping: config.flapping });
-    for (const ticket of await store.listTickets({ open: true })) rules.seedFromTicket(ticket);
     const assets = new AssetRegistry({ ...this.#deps('assets'), directory });
     await assets.load();
+    // The rules in force: the YAML reconciled with the versions admins made at runtime.
+    const ruleVersions = new RuleVersions({
+      ...this.#deps('rules'),
+      config,
+      assets: () => assets.activeAssets(),
+    });
+    const rules = new RuleEngine(await ruleVersions.load(), { flapping: config.flapping });
+    for (const ticket of await store.listTickets({ open: true })) rules.seedFromTicket(ticket);
     const maintenance = new MaintenanceService({
       ...this.#deps('maintenance'),
       tickets,
@@ -209,7 +217,7 @@ export class App {
     this.#ingest = ingest;
     this.#pipeline = pipeline;
     const presenter = new TicketPresenter({ directory, clock: this.clock, assets });
-    return { auth, tickets, assets, maintenance, ingest, presenter };
+    return { auth, tickets, assets, maintenance, ingest, presenter, ruleVersions };
   }
 
   async #startNotifier(presenter: TicketPresenter): Promise<void> {
@@ -320,6 +328,7 @@ export class App {
       store: this.store,
       directory: this.directory,
       presenter: core.presenter,
+      ruleVersions: core.ruleVersions,
       eventLog: this.eventLog,
       bus: this.bus,
       http: this.config.http,

@@ -23,12 +23,14 @@ import type { Store } from '../store/store.ts';
 import type { GatewayStatus } from '../tickets/gateway-watch.ts';
 import type { TicketPresenter } from '../tickets/ticket-dto.ts';
 import type { TicketService } from '../tickets/ticket-service.ts';
+import type { RuleVersions } from '../tuning/rule-versions.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { assetRoutes } from './routes/assets.ts';
 import { authRoutes } from './routes/auth.ts';
 import { healthRoutes } from './routes/health.ts';
 import { type LiveClients, liveRoutes } from './routes/live.ts';
 import { maintenanceRoutes } from './routes/maintenance.ts';
+import { ruleRoutes } from './routes/rules.ts';
 import { siteRoutes } from './routes/sites.ts';
 import { ticketRoutes } from './routes/tickets.ts';
 
@@ -40,6 +42,8 @@ export interface ApiDeps {
   store: Store;
   directory: Directory;
   presenter: TicketPresenter;
+  /** The alert rules as versions: listed, changed, restored and approved at runtime. */
+  ruleVersions: RuleVersions;
   /** The ticket event log the live feed replays and follows. */
   eventLog: EventLog;
   log: Logger;
@@ -144,6 +148,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     assetRoutes,
     liveRoutes,
     maintenanceRoutes,
+    ruleRoutes,
   ]) {
     await app.register(routes(deps), { prefix: '/api' });
   }

@@ -56,6 +56,12 @@ export class AssetRegistry {
     return found?.status === 'confirmed' ? toAsset(found) : undefined;
   }
 
+  /** Every asset rules run for: the configured ones, then the confirmed discovered ones. */
+  *activeAssets(): IterableIterator<Asset> {
+    yield* this.#directory.assets();
+    for (const a of this.#discovered.values()) if (a.status === 'confirmed') yield toAsset(a);
+  }
+
   /** Name and location for people (tickets, robots): configured, or given when confirmed. */
   describe(site: string, id: string): { name: string; location?: string } | undefined {
     const configured = this.#directory.asset(site, id);

@@ -30,7 +30,9 @@ export function ruleOverridesIssues(rule: RuleConfig, overrides: RuleOverrides, 
   };
   for (const [site, override] of Object.entries(overrides.sites ?? {})) {
     if (!sites.has(site)) unknownSite(site, ['sites', site]);
-    else for (const i of oneOverrideIssues(rule, override)) issues.push({ ...i, path: ['sites', site, ...i.path] });
+    else
+      for (const i of oneOverrideIssues(rule, override))
+        issues.push({ ...i, path: ['sites', site, ...i.path] });
   }
   for (const [site, assets] of Object.entries(overrides.assets ?? {})) {
     const devices = sites.get(site);
@@ -50,7 +52,10 @@ export function ruleOverridesIssues(rule: RuleConfig, overrides: RuleOverrides, 
         continue;
       }
       if (typeof device.kind === 'string' && !rule.kinds.includes(device.kind)) {
-        issues.push({ path, message: `rule "${rule.id}" applies to ${rule.kinds.join(', ')}, not to kind "${device.kind}"` });
+        issues.push({
+          path,
+          message: `rule "${rule.id}" applies to ${rule.kinds.join(', ')}, not to kind "${device.kind}"`,
+        });
         continue;
       }
       const own = (device.rules as Record<string, unknown> | undefined)?.[rule.id];

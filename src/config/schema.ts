@@ -6,6 +6,7 @@ import { opcuaSchema } from '../opcua/config.ts';
 import { flappingSchema, ruleOverrideSchema, ruleSchema } from '../rules/config.ts';
 import { influxSchema } from '../telemetry/config.ts';
 import { ticketsSchema } from '../tickets/config.ts';
+import { tuningSchema } from '../tuning/config.ts';
 import { crossCheck } from './cross-checks.ts';
 
 export const idSchema = z
@@ -180,6 +181,8 @@ export const configSchema = strictObject({
   sites: z.array(siteSchema).min(1),
   rules: z.array(ruleSchema).default([]),
   flapping: flappingSchema,
+  /** Runtime changes of rules: approval of wide changes, the noise score. */
+  tuning: tuningSchema,
 })
   // Also when a section failed: every problem is reported in one run, not one layer at a time.
   .superRefine(crossCheck, { when: () => true });

@@ -1,4 +1,10 @@
-import { isMetric, METRICS, type MetricSpec, type MetricType, metricAppliesTo } from '../../adapters/metrics.ts';
+import {
+  isMetric,
+  METRICS,
+  type MetricSpec,
+  type MetricType,
+  metricAppliesTo,
+} from '../../adapters/metrics.ts';
 import { didYouMean } from '../core/strict.ts';
 import type { RuleConfig } from '../rules/config.ts';
 
@@ -58,7 +64,9 @@ export function limitIssues(rule: RuleConfig): Issue[] {
     return LIMITS.flatMap((field) => rangeIssue(rule.metric, rule[field], [field]));
   if (rule.type === 'all')
     return rule.conditions.flatMap((c, i) =>
-      (['above', 'below'] as const).flatMap((field) => rangeIssue(c.metric, c[field], ['conditions', i, field])),
+      (['above', 'below'] as const).flatMap((field) =>
+        rangeIssue(c.metric, c[field], ['conditions', i, field]),
+      ),
     );
   return [];
 }

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { AlarmTransition, MaintenanceWindow, Reading, Ticket, TicketEvent } from '../domain/types.ts';
+import type { RuleSet } from '../rules/rule-set.ts';
 
 /** Everything one part of xiaoer tells the others, in one typed place (cf. Zigbee2MQTT's eventBus). */
 export interface BusEvents {
@@ -13,6 +14,8 @@ export interface BusEvents {
   assetConfirmed: [site: string, assetId: string];
   /** A site's gateway connected for the first time ever. */
   gatewayCommissioned: [site: string];
+  /** An admin's change of the alert rules took effect: judge by this set from now on. */
+  rulesChanged: [ruleSet: RuleSet];
 }
 
 export class EventBus {

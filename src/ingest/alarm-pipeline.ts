@@ -48,6 +48,8 @@ export class AlarmPipeline {
   /** Alarms raised during planned work, not yet ticketed. */
   readonly #held = new Map<string, Alarm>();
   readonly #unsubscribe: (() => void)[] = [];
+  /** Sites whose silence clocks run (their gateway has connected at least once). */
+  readonly #watched = new Set<string>();
   readonly stats: AlarmStats = { unconfirmedReadings: 0, silenced: 0, alarms: 0 };
 
   constructor(deps: AlarmPipelineDeps) {
@@ -73,6 +75,18 @@ export class AlarmPipeline {
       }),
       bus.on('assetConfirmed', (site, id) => rules.invalidate(site, id)),
       bus.on('gatewayCommissioned', (site) => this.watchSite(site)),
+      // An admin changed the rules: judge by the new set from the next message on, and act on
+      // what judging the open alarms again by it changed (in each asset's queue, like messages).
+      bus.on('rulesChanged', (ruleSet) => {
+        const now = this.#deps.scheduler.now();
+        const transitions = rules.replace(ruleSet, now);
+        // A silence rule new to an asset counts from now where the site's clocks already run.
+        for (const site of this.#watched) rules.watch(this.#siteAssets(site), now);
+        this.#ruleTimer.poke();
+        this.#applyTimed(transitions).catch((err: unknown) =>
+          this.#deps.log.error({ err }, 'could not record the alarms a rule change cleared'),
+        );
+      }),
       // A ticket closed while its alarm was on: the next report of the fault raises a new ticket.
       eventLog.onAppend(({ ticket, event }) => {
         if (event.type === 'closed') rules.forget(ticket.site, ticket.assetId, ticket.ruleId);
@@ -93,9 +107,13 @@ export class AlarmPipeline {
    * A device behind a gateway that never connected cannot have fallen silent.
    */
   watchSite(site: string): void {
-    const assets = [...this.#deps.directory.assets()].filter((a) => a.site === site);
-    this.#deps.rules.watch(assets, this.#deps.scheduler.now());
+    this.#watched.add(site);
+    this.#deps.rules.watch(this.#siteAssets(site), this.#deps.scheduler.now());
     this.#ruleTimer.poke();
+  }
+
+  #siteAssets(site: string) {
+    return [...this.#deps.directory.assets()].filter((a) => a.site === site);
   }
 
   /** Readings and events of one message (or one OPC UA batch), received at `receivedAt`. */

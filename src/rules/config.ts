@@ -152,7 +152,6 @@ export const ruleSchema = z
 
 export type RuleConfig = z.infer<typeof ruleSchema>;
 
-
 export const flappingSchema = strictObject({
   /** More state changes than this within the window mark the asset's ticket as flapping. */
   maxChanges: z.number().int().positive().default(6),
