@@ -1,10 +1,10 @@
 /**
  * How long `waitFor` polls by default. A safety net, not a budget: on a 2-core machine running
  * another test suite beside this one, an outcome that takes 100 ms alone can take seconds. Kept
- * under vitest's 20 s `testTimeout`, so that a condition that never comes fails with the `what`
+ * under vitest's 60 s `testTimeout`, so that a condition that never comes fails with the `what`
  * it was waiting for rather than with a bare "test timed out".
  */
-export const WAIT_TIMEOUT_MS = 15_000;
+export const WAIT_TIMEOUT_MS = 40_000;
 
 /** Polls until `check` returns a defined value, or fails with the last error after `timeoutMs`. */
 export async function waitFor<T>(

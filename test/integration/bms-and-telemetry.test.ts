@@ -55,7 +55,7 @@ describe('the whole app with the BMS over OPC UA and telemetry in InfluxDB', () 
           .body;
         return h.opcua[0]?.connected ? true : undefined;
       },
-      { timeoutMs: 15_000, what: 'OPC UA connected' },
+      { what: 'OPC UA connected' },
     );
     bms.setValue('AHU1.SupplyAirTemperature', 26.5);
     const warm = await waitFor(
@@ -68,7 +68,7 @@ describe('the whole app with the BMS over OPC UA and telemetry in InfluxDB', () 
     bmsRunning = false;
     const offline = await waitFor(
       async () => (await ticketsOf(app, token)).find((x) => x.fault === 'offline'),
-      { timeoutMs: 15_000, what: 'offline ticket after the BMS stopped' },
+      { what: 'offline ticket after the BMS stopped' },
     );
     expect(offline).toMatchObject({ assetId: 'ahu-1', category: 'hvac' });
   });
