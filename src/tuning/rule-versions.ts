@@ -140,20 +140,28 @@ export class RuleVersions {
     actor: string,
   ): Promise<RuleVersion> {
     return this.#exclusive(async () => {
-      const doc = this.#document(ruleId);
-      const rule = { ...doc.rule } as Record<string, unknown>;
-      for (const [field, value] of Object.entries(changes)) {
-        if (value === null) delete rule[field];
-        else rule[field] = value;
-      }
-      return this.#propose(
-        ruleId,
-        { rule: rule as RuleConfig, overrides: doc.overrides },
-        comment,
-        actor,
-        'rule.change',
-      );
+      const { proposed } = this.proposal(ruleId, changes);
+      return this.#propose(ruleId, proposed, comment, actor, 'rule.change');
     });
+  }
+
+  /**
+   * The rule in force and the rule as `changes` would make it, checked as a change would be
+   * (for a preview, which saves nothing).
+   */
+  proposal(
+    ruleId: string,
+    changes: Record<string, unknown>,
+  ): { current: RuleDocument; proposed: RuleDocument } {
+    const current = this.#document(ruleId);
+    const rule = { ...current.rule } as Record<string, unknown>;
+    for (const [field, value] of Object.entries(changes)) {
+      if (value === null) delete rule[field];
+      else rule[field] = value;
+    }
+    const proposed = { rule: rule as RuleConfig, overrides: current.overrides };
+    this.#check(ruleId, proposed);
+    return { current, proposed };
   }
 
   /**
@@ -297,17 +305,7 @@ export class RuleVersions {
     action: string,
     restoredFrom?: number,
   ): Promise<RuleVersion> {
-    const docs = new Map(
-      [...this.#current].flatMap(([id, v]) => (v.document ? [[id, v.document] as const] : [])),
-    );
-    const issues = candidateIssues(this.#deps.config, docs, ruleId, doc);
-    if (issues.length > 0) {
-      throw badRequest(
-        'rule_invalid',
-        `the change to rule "${ruleId}" is not valid: ${issues.map((i) => `${i.field}: ${i.message}`).join('; ')}`,
-        issues,
-      );
-    }
+    this.#check(ruleId, doc);
     const version = this.#version(ruleId, doc, actor, comment, this.#deps.clock.now(), {
       ...(restoredFrom === undefined ? {} : { restoredFrom }),
     });
@@ -319,6 +317,20 @@ export class RuleVersions {
     await this.#audit(actor, action, saved, comment);
     if (state === 'applied') this.#rebuild(true);
     return saved;
+  }
+
+  #check(ruleId: string, doc: RuleDocument): void {
+    const docs = new Map(
+      [...this.#current].flatMap(([id, v]) => (v.document ? [[id, v.document] as const] : [])),
+    );
+    const issues = candidateIssues(this.#deps.config, docs, ruleId, doc);
+    if (issues.length > 0) {
+      throw badRequest(
+        'rule_invalid',
+        `the change to rule "${ruleId}" is not valid: ${issues.map((i) => `${i.field}: ${i.message}`).join('; ')}`,
+        issues,
+      );
+    }
   }
 
   #version(
