@@ -3,6 +3,7 @@ import path from 'node:path';
 import { BENCH_SITES } from './fleet.ts';
 import { progress } from './log.ts';
 import { machineInfo } from './proc.ts';
+import { REPLAY_FULL, REPLAY_SMOKE, scenarioReplay } from './replay.ts';
 import { renderReport, spliceResults } from './report.ts';
 import { scenarioD } from './scenario-d.ts';
 import {
@@ -19,7 +20,8 @@ import {
  * `npm run bench` — every scenario of issue 5 in one run on this machine, then a table on stdout
  * and the results section of BENCHMARKS.md. `--quick` for a short development run, `--smoke` for
  * a few-second check that every path works; `--only=A,C` picks scenarios; `--write` / `--no-write`
- * override whether BENCHMARKS.md is updated (by default only a full run writes it).
+ * override whether BENCHMARKS.md is updated (by default only a full run writes it). `replay` is the
+ * rule preview of issue 11 (bench/replay.ts): its figures go to the report's notes.
  */
 
 const FULL: BenchPlan = {
@@ -72,12 +74,13 @@ const SMOKE: BenchPlan = {
   sla: { tickets: 300, leadMs: 3000, spreadMs: 500, arrivalMinutes: 0.05 },
 };
 
-const ALL: readonly ScenarioId[] = ['A', 'Amosq', 'B', 'C', 'D', 'scale', 'sla'];
-const SMOKE_SCENARIOS: readonly ScenarioId[] = ['A', 'C'];
+type Part = ScenarioId | 'replay';
+const ALL: readonly Part[] = ['A', 'Amosq', 'B', 'C', 'D', 'scale', 'sla', 'replay'];
+const SMOKE_SCENARIOS: readonly Part[] = ['A', 'C'];
 
 interface Options {
   mode: 'full' | 'quick' | 'smoke';
-  only: readonly ScenarioId[];
+  only: readonly Part[];
   write: boolean;
 }
 
@@ -85,7 +88,7 @@ function parseArgs(argv: readonly string[]): Options {
   const mode = argv.includes('--smoke') ? 'smoke' : argv.includes('--quick') ? 'quick' : 'full';
   const onlyArg = argv.find((a) => a.startsWith('--only='));
   const only = onlyArg
-    ? (onlyArg.slice('--only='.length).split(',') as ScenarioId[])
+    ? (onlyArg.slice('--only='.length).split(',') as Part[])
     : mode === 'smoke'
       ? SMOKE_SCENARIOS
       : ALL;
@@ -95,7 +98,7 @@ function parseArgs(argv: readonly string[]): Options {
   return { mode, only, write };
 }
 
-const RUNNERS: Record<ScenarioId, (plan: BenchPlan, out: Collector) => Promise<void>> = {
+const RUNNERS: Record<Part, (plan: BenchPlan, out: Collector) => Promise<void>> = {
   A: (plan, out) => scenarioA(plan, out, 'aedes'),
   Amosq: (plan, out) => scenarioA(plan, out, 'mosquitto'),
   B: (plan, out) => scenarioBC(plan, out, 'B'),
@@ -103,6 +106,9 @@ const RUNNERS: Record<ScenarioId, (plan: BenchPlan, out: Collector) => Promise<v
   D: scenarioD,
   scale: scenarioScale,
   sla: scenarioSla,
+  // The full week of 300 assets in every mode but smoke: the target is about that size.
+  replay: (plan, out) =>
+    scenarioReplay(plan === SMOKE ? REPLAY_SMOKE : { ...REPLAY_FULL, reps: plan.reps }, out),
 };
 
 async function main(): Promise<void> {
