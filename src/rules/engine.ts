@@ -61,6 +61,7 @@ export class RuleEngine {
   readonly #snapshots = new WeakMap<AlarmTransition, Snapshot>();
   readonly #wakes = new MinHeap<Wake>((a, b) => a.at < b.at);
   readonly #memory = new AssetMemory();
+  readonly #assetKeys = new WeakMap<Asset, string>();
   readonly #opts: EngineOptions;
   /**
    * The judge's view of the asset being evaluated: one object for the engine's life, re-pointed
@@ -193,7 +194,7 @@ export class RuleEngine {
   evaluate(asset: Asset, readings: readonly Reading[], events: readonly DeviceEvent[]): AlarmTransition[] {
     const rules = this.#rulesFor(asset);
     if (rules.length === 0) return [];
-    const key = assetKey(asset.site, asset.id);
+    const key = this.#keyOf(asset);
     let states = this.#byAsset.get(key);
     if (!states) {
       states = new Array(rules.length);
@@ -223,6 +224,16 @@ export class RuleEngine {
       }
     }
     return transitions;
+  }
+
+  /** Built once per asset object: a fresh key string per message was most of evaluate()'s cost. */
+  #keyOf(asset: Asset): string {
+    let key = this.#assetKeys.get(asset);
+    if (key === undefined) {
+      key = assetKey(asset.site, asset.id);
+      this.#assetKeys.set(asset, key);
+    }
+    return key;
   }
 
   #isSeeded(asset: Asset, rule: RuleConfig): boolean {
