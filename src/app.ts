@@ -29,6 +29,7 @@ import { GatewayWatch } from './tickets/gateway-watch.ts';
 import { SlaScheduler } from './tickets/sla-scheduler.ts';
 import { TicketPresenter } from './tickets/ticket-dto.ts';
 import { TicketService } from './tickets/ticket-service.ts';
+import { RulePreview } from './tuning/preview.ts';
 import { RuleVersions } from './tuning/rule-versions.ts';
 
 export interface AppOptions {
@@ -329,6 +330,12 @@ export class App {
       directory: this.directory,
       presenter: core.presenter,
       ruleVersions: core.ruleVersions,
+      rulePreview: new RulePreview({
+        config: this.config,
+        clock: this.clock,
+        versions: core.ruleVersions,
+        assets: () => core.assets.activeAssets(),
+      }),
       eventLog: this.eventLog,
       bus: this.bus,
       http: this.config.http,

@@ -23,6 +23,7 @@ import type { Store } from '../store/store.ts';
 import type { GatewayStatus } from '../tickets/gateway-watch.ts';
 import type { TicketPresenter } from '../tickets/ticket-dto.ts';
 import type { TicketService } from '../tickets/ticket-service.ts';
+import type { RulePreview } from '../tuning/preview.ts';
 import type { RuleVersions } from '../tuning/rule-versions.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { assetRoutes } from './routes/assets.ts';
@@ -44,6 +45,8 @@ export interface ApiDeps {
   presenter: TicketPresenter;
   /** The alert rules as versions: listed, changed, restored and approved at runtime. */
   ruleVersions: RuleVersions;
+  /** Replays of a rule change over InfluxDB history. */
+  rulePreview: RulePreview;
   /** The ticket event log the live feed replays and follows. */
   eventLog: EventLog;
   log: Logger;

@@ -243,6 +243,46 @@ export const ruleRoutes =
         ),
     );
 
+    app.post(
+      '/rules/preview',
+      {
+        onRequest: admin,
+        schema: {
+          summary: 'Preview a change on real history',
+          description:
+            'Replays InfluxDB history (the last `days`, or `from`–`to`, optionally one site) through the rule in force ' +
+            'and the rule with `changes`, with the live rule engine, and returns both side by side: alarms, tickets, ' +
+            'flaps, which assets and their first times, and the difference. Saves nothing.',
+          tags: ['rules'],
+          body: strictObject({
+            rule: z.string().min(1).max(64),
+            changes: strictObject(ruleChanges).default({}),
+            days: z.number().positive().max(90).default(7),
+            from: z.iso.datetime({ offset: true }).optional(),
+            to: z.iso.datetime({ offset: true }).optional(),
+            site: z.string().min(1).max(64).optional(),
+          }),
+        },
+      },
+      async (req, reply) => {
+        // The admin gave up (closed the page): stop reading history.
+        const abort = new AbortController();
+        reply.raw.on('close', () => {
+          if (!reply.raw.writableEnded) abort.abort();
+        });
+        const { from, to, ...rest } = req.body;
+        return deps.rulePreview.run(
+          {
+            ...rest,
+            changes: rest.changes as Record<string, unknown>,
+            ...(from ? { from: Date.parse(from) } : {}),
+            ...(to ? { to: Date.parse(to) } : {}),
+          },
+          abort.signal,
+        );
+      },
+    );
+
     for (const decision of ['approve', 'reject'] as const) {
       app.post(
         `/rules/:id/versions/:version/${decision}`,

@@ -230,11 +230,19 @@ rules:
 `);
     expect(issues).toEqual(
       expect.arrayContaining([
-        expect.stringMatching(/^rules\[0\]\.below: -5 kPa is outside what pressure_kpa can read \(0 to 10000 kPa\)/),
-        expect.stringMatching(/^rules\[0\]\.overrides\.sites\.xinchen: unknown site "xinchen" \(did you mean "xincheng"\?\)/),
-        expect.stringMatching(/overrides\.assets\.xincheng\.leak-1: device "leak-1" sets its own rules\.pipe-low differently/),
+        expect.stringMatching(
+          /^rules\[0\]\.below: -5 kPa is outside what pressure_kpa can read \(0 to 10000 kPa\)/,
+        ),
+        expect.stringMatching(
+          /^rules\[0\]\.overrides\.sites\.xinchen: unknown site "xinchen" \(did you mean "xincheng"\?\)/,
+        ),
+        expect.stringMatching(
+          /overrides\.assets\.xincheng\.leak-1: device "leak-1" sets its own rules\.pipe-low differently/,
+        ),
         expect.stringMatching(/overrides\.assets\.xincheng\.leak-9: site "xincheng" has no device "leak-9"/),
-        expect.stringMatching(/overrides\.assets\.xincheng\.lock-1: rule "pipe-low" applies to plumbing, not to kind "lock"/),
+        expect.stringMatching(
+          /overrides\.assets\.xincheng\.lock-1: rule "pipe-low" applies to plumbing, not to kind "lock"/,
+        ),
       ]),
     );
   });
