@@ -4,9 +4,9 @@ import type { Clock } from '../core/clock.ts';
 import { XiaoerError } from '../core/errors.ts';
 import { RuleEngine } from '../rules/engine.ts';
 import { historyMetrics, type ReplayResult, replayRule } from '../rules/replay.ts';
-import { RuleSet } from '../rules/rule-set.ts';
 import type { RuleDocument } from '../store/store.ts';
 import { readHistory } from '../telemetry/history.ts';
+import { ruleSetOf } from './rule-document.ts';
 import type { RuleVersions } from './rule-versions.ts';
 
 export interface PreviewRequest {
@@ -62,12 +62,9 @@ export class RulePreview {
     this.#running = true;
     try {
       const engine = (doc: RuleDocument) => () =>
-        new RuleEngine(
-          new RuleSet([doc.rule], new Map([[doc.rule.id, doc.overrides]]), { assetRules: false }),
-          {
-            flapping: config.flapping,
-          },
-        );
+        new RuleEngine(ruleSetOf([doc]), {
+          flapping: config.flapping,
+        });
       return await replayRule({
         rule: current.rule,
         engines: { current: engine(current), proposed: engine(proposed) },

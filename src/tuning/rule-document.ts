@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Config } from '../config/schema.ts';
 import type { RuleConfig, RuleOverride } from '../rules/config.ts';
 import type { RuleOverrides } from '../rules/rule-set.ts';
+import { RuleSet } from '../rules/rule-set.ts';
 import type { RuleChange, RuleDocument } from '../store/store.ts';
 
 /** The values the rule schema fills in when a rule leaves them out (checked by a unit test). */
@@ -11,6 +12,15 @@ export const RULE_DEFAULTS: Readonly<Record<string, unknown>> = {
   debounceSeconds: 0,
   windowSeconds: 60,
 };
+
+/** The rules of these documents with their overrides, as the engine judges by them. */
+export function ruleSetOf(docs: readonly RuleDocument[]): RuleSet {
+  return new RuleSet(
+    docs.map((d) => d.rule),
+    new Map(docs.map((d) => [d.rule.id, d.overrides])),
+    { assetRules: false },
+  );
+}
 
 /** JSON with keys in order, so equal documents hash and compare equal. */
 export function canonical(value: unknown): string {

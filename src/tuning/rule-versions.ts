@@ -6,7 +6,7 @@ import { badRequest, conflict, notFound, XiaoerError } from '../core/errors.ts';
 import type { EventBus } from '../core/event-bus.ts';
 import type { Logger } from '../core/logger.ts';
 import type { RuleConfig, RuleOverride } from '../rules/config.ts';
-import { RuleSet } from '../rules/rule-set.ts';
+import type { RuleSet } from '../rules/rule-set.ts';
 import type { NewRuleVersion, RuleDocument, RuleNoiseRow, RuleVersion, Store } from '../store/store.ts';
 import {
   canonical,
@@ -15,6 +15,7 @@ import {
   documentsFromConfig,
   hashDocument,
   RULE_DEFAULTS,
+  ruleSetOf,
 } from './rule-document.ts';
 import { candidateIssues } from './validate.ts';
 
@@ -56,7 +57,7 @@ export class RuleVersions {
   readonly #deps: RuleVersionsDeps;
   /** The latest applied version of each rule (its document null once removed). */
   readonly #current = new Map<string, RuleVersion>();
-  #ruleSet = new RuleSet([], new Map(), { assetRules: false });
+  #ruleSet = ruleSetOf([]);
   #serial: Promise<unknown> = Promise.resolve();
 
   constructor(deps: RuleVersionsDeps) {
@@ -368,7 +369,7 @@ export class RuleVersions {
   #affected(before: RuleDocument | null, after: RuleDocument | null): number {
     const resolveWith = (doc: RuleDocument | null) => {
       if (!doc) return () => undefined;
-      const set = new RuleSet([doc.rule], new Map([[doc.rule.id, doc.overrides]]), { assetRules: false });
+      const set = ruleSetOf([doc]);
       return (asset: Asset) =>
         doc.rule.kinds.includes(asset.kind) ? set.resolve(doc.rule, asset) : undefined;
     };
@@ -393,11 +394,7 @@ export class RuleVersions {
   /** The rules in force as one new set, handed to whoever judges by them. */
   #rebuild(announce: boolean): void {
     const docs = [...this.#current.values()].flatMap((v) => (v.document ? [v.document] : []));
-    this.#ruleSet = new RuleSet(
-      docs.map((d) => d.rule),
-      new Map(docs.map((d) => [d.rule.id, d.overrides])),
-      { assetRules: false },
-    );
+    this.#ruleSet = ruleSetOf(docs);
     if (announce) this.#deps.bus.emit('rulesChanged', this.#ruleSet);
   }
 
