@@ -224,4 +224,37 @@ export interface User {
   createdAt: Instant;
   /** A disabled user cannot log in; tickets and the audit trail still name them. */
   disabledAt?: Instant;
+  /** The sites the user sees and works at; empty: every site. */
+  sites: SiteId[];
+}
+
+/** How a maintainer checked in: the button on the phone page, or the QR label at the site entrance. */
+export const SHIFT_VIAS = ['button', 'qr'] as const;
+export type ShiftVia = (typeof SHIFT_VIAS)[number];
+
+/** A maintainer's time on duty at one site: open until checked out (or too old to count). */
+export interface Shift {
+  id: number;
+  username: string;
+  site: SiteId;
+  startedAt: Instant;
+  endedAt?: Instant;
+  via: ShiftVia;
+}
+
+/** A knowledge-base entry: what to check first for a fault of a category (or for the whole category). */
+export interface KbEntry {
+  id: number;
+  category: string;
+  /** Absent: the hint is for every fault of the category. */
+  fault?: string;
+  title: string;
+  /** One line for the phone page and the robot messages. */
+  hint: string;
+  body: string;
+  createdBy: string;
+  createdAt: Instant;
+  updatedAt: Instant;
+  /** The ticket whose repair note it was made from. */
+  sourceTicketId?: number;
 }

@@ -1,10 +1,12 @@
 import type {
   AlarmTrigger,
   Instant,
+  KbEntry,
   MaintenanceWindow,
   Resolution,
   Role,
   Severity,
+  Shift,
   Ticket,
   TicketEvent,
   TicketStatus,
@@ -34,7 +36,8 @@ export interface TicketPatch {
   verifyDueAt?: Instant | null;
   assignee?: string;
   closedAt?: Instant | null;
-  resolution?: Resolution;
+  /** `null` clears it (a reopened ticket's earlier finding no longer holds). */
+  resolution?: Resolution | null;
   flapping?: boolean;
   reopenCount?: number;
   arrivalEscalation?: number;
@@ -91,6 +94,29 @@ export interface NewUser {
   role: Role;
   passwordHash: string;
   createdAt: Instant;
+  /** Default: every site. */
+  sites?: string[];
+}
+
+export type NewShift = Omit<Shift, 'id' | 'endedAt'>;
+
+export type NewKbEntry = Omit<KbEntry, 'id'>;
+
+/** What an edit of an entry may change; `fault: null` makes it a hint for the whole category. */
+export interface KbPatch {
+  category?: string;
+  fault?: string | null;
+  title?: string;
+  hint?: string;
+  body?: string;
+  updatedAt: Instant;
+}
+
+export interface KbFilter {
+  category?: string;
+  fault?: string;
+  /** Words in the title, hint or body. */
+  q?: string;
 }
 
 export interface DeadLetter {
@@ -124,6 +150,7 @@ export interface UserPatch {
   /** `null` enables the user again. */
   disabledAt?: Instant | null;
   passwordHash?: string;
+  sites?: string[];
   updatedAt: Instant;
 }
 
@@ -304,6 +331,27 @@ export interface Store {
   listDiscoveredAssets(): Promise<DiscoveredAsset[]>;
   /** Fails `not_found` for an unknown asset. */
   confirmDiscoveredAsset(site: string, id: string, confirmation: AssetConfirmation): Promise<DiscoveredAsset>;
+
+  /**
+   * Starts a shift; the user's open shift, if any, ends at `endOpenAt` in the same transaction
+   * and is returned as `ended`.
+   */
+  startShift(shift: NewShift, endOpenAt: Instant): Promise<{ shift: Shift; ended?: Shift }>;
+  /** Ends the user's open shift; undefined when there is none. */
+  endShift(username: string, at: Instant): Promise<Shift | undefined>;
+  listOpenShifts(): Promise<Shift[]>;
+
+  /** Oldest first. */
+  listKb(filter: KbFilter): Promise<KbEntry[]>;
+  getKb(id: number): Promise<KbEntry | undefined>;
+  addKb(entry: NewKbEntry): Promise<KbEntry>;
+  /** Fails `not_found` for an unknown entry. */
+  updateKb(id: number, patch: KbPatch): Promise<KbEntry>;
+  /** Fails `not_found` for an unknown entry. */
+  deleteKb(id: number): Promise<void>;
+
+  /** The setting's value; if it has none yet, `init` is stored and returned (atomically: the first wins). */
+  settingOrInit(key: string, init: string): Promise<string>;
 
   addDeadLetter(record: NewDeadLetter): Promise<void>;
   /** Newest first. */

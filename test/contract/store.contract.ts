@@ -231,6 +231,92 @@ export function storeContract(driver: string, factory: StoreFactory): void {
       ]);
     });
 
+    it('keeps the sites a user is scoped to, every site by default', async () => {
+      const base = { displayName: 'x', role: 'maintainer' as const, passwordHash: 'h', createdAt: T0 };
+      const all = await store.createUser({ ...base, username: 'any' });
+      const north = await store.createUser({ ...base, username: 'wang', sites: ['north'] });
+      expect(all.sites).toEqual([]);
+      expect(north.sites).toEqual(['north']);
+      expect(await store.findUser('wang')).toMatchObject({ sites: ['north'] });
+      const moved = await store.updateUser('wang', { sites: ['north', 'east'], updatedAt: T0 + 1 });
+      expect(moved.sites).toEqual(['north', 'east']);
+      expect((await store.listUsers()).map((u) => u.sites)).toEqual([[], ['north', 'east']]);
+    });
+
+    it('keeps one open shift per user: starting another ends the open one', async () => {
+      const first = await store.startShift(
+        { username: 'wang', site: 'north', startedAt: T0, via: 'button' },
+        T0,
+      );
+      expect(first).toEqual({
+        shift: { id: first.shift.id, username: 'wang', site: 'north', startedAt: T0, via: 'button' },
+      });
+      await store.startShift({ username: 'li', site: 'north', startedAt: T0 + 1, via: 'qr' }, T0 + 1);
+      const second = await store.startShift(
+        { username: 'wang', site: 'east', startedAt: T0 + 60_000, via: 'qr' },
+        T0 + 50_000,
+      );
+      expect(second.ended).toEqual({ ...first.shift, endedAt: T0 + 50_000 });
+      expect((await store.listOpenShifts()).map((s) => [s.username, s.site])).toEqual([
+        ['li', 'north'],
+        ['wang', 'east'],
+      ]);
+      expect(await store.endShift('wang', T0 + 120_000)).toMatchObject({
+        site: 'east',
+        endedAt: T0 + 120_000,
+      });
+      expect(await store.endShift('wang', T0 + 130_000)).toBeUndefined();
+      expect((await store.listOpenShifts()).map((s) => s.username)).toEqual(['li']);
+    });
+
+    it('keeps knowledge-base entries: list by category, fault and words; edit; delete', async () => {
+      const entry = {
+        category: 'lock',
+        fault: 'offline',
+        title: '门锁离线',
+        hint: '智能门锁离线：先检查门锁处网线是否松动',
+        body: '',
+        createdBy: 'admin',
+        createdAt: T0,
+        updatedAt: T0,
+      };
+      const lock = await store.addKb(entry);
+      expect(lock).toEqual({ id: lock.id, ...entry });
+      const { ticket } = await store.createTicket(newTicket(), ev('raised'));
+      const wide = await store.addKb({
+        ...entry,
+        fault: undefined,
+        title: '100% sure',
+        hint: 'any lock',
+        sourceTicketId: ticket.id,
+      });
+      expect(wide).not.toHaveProperty('fault');
+      expect(wide.sourceTicketId).toBe(ticket.id);
+      expect((await store.listKb({ category: 'lock' })).map((e) => e.id)).toEqual([lock.id, wide.id]);
+      expect((await store.listKb({ category: 'lock', fault: 'offline' })).map((e) => e.id)).toEqual([
+        lock.id,
+      ]);
+      expect((await store.listKb({ q: '网线' })).map((e) => e.id)).toEqual([lock.id]);
+      // LIKE's wild cards are taken literally.
+      expect((await store.listKb({ q: '0%' })).map((e) => e.id)).toEqual([wide.id]);
+      expect((await store.listKb({ q: '_' })).map((e) => e.id)).toEqual([]);
+      const edited = await store.updateKb(lock.id, { fault: null, hint: 'new', updatedAt: T0 + 5 });
+      expect(edited).toEqual({ ...entry, id: lock.id, fault: undefined, hint: 'new', updatedAt: T0 + 5 });
+      expect(await store.getKb(lock.id)).not.toHaveProperty('fault');
+      await store.deleteKb(lock.id);
+      expect(await store.getKb(lock.id)).toBeUndefined();
+      await expect(store.deleteKb(lock.id)).rejects.toMatchObject({ code: 'not_found' });
+      await expect(store.updateKb(lock.id, { hint: 'x', updatedAt: T0 })).rejects.toMatchObject({
+        code: 'not_found',
+      });
+    });
+
+    it('gives a setting its first value for good', async () => {
+      expect(await store.settingOrInit('qr.signingKey', 'first')).toBe('first');
+      expect(await store.settingOrInit('qr.signingKey', 'second')).toBe('first');
+      expect(await store.settingOrInit('other', 'x')).toBe('x');
+    });
+
     it.runIf(factory.reopen !== undefined)('keeps committed tickets when reopened', async () => {
       const { ticket } = await store.createTicket(newTicket(), ev('raised'));
       await store.close();

@@ -3,16 +3,28 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { conflict, notFound } from '../../core/errors.ts';
-import type { MaintenanceWindow, Ticket, TicketEvent, TicketStatus, User } from '../../domain/types.ts';
+import type {
+  KbEntry,
+  MaintenanceWindow,
+  Shift,
+  Ticket,
+  TicketEvent,
+  TicketStatus,
+  User,
+} from '../../domain/types.ts';
 import type {
   AssetConfirmation,
   AuditEntry,
   DeadLetter,
   DiscoveredAsset,
   GatewayRecord,
+  KbFilter,
+  KbPatch,
   LogEntry,
   NewDeadLetter,
+  NewKbEntry,
   NewRuleVersion,
+  NewShift,
   NewTicket,
   NewTicketEvent,
   NewUser,
@@ -41,6 +53,7 @@ import {
   type TicketRow,
   type WindowRow,
 } from '../ticket-row.ts';
+import { SqliteFieldTables } from './field-tables.ts';
 import { SqliteRuleVersions } from './rule-versions.ts';
 
 export const DEAD_LETTER_RETENTION = 10_000;
@@ -68,6 +81,7 @@ interface UserRow {
   password_hash: string;
   created_at: number;
   disabled_at: number | null;
+  sites: string;
 }
 
 const rowToUser = (r: UserRow): UserRecord => ({
@@ -77,6 +91,7 @@ const rowToUser = (r: UserRow): UserRecord => ({
   role: r.role as User['role'],
   createdAt: r.created_at,
   ...(r.disabled_at === null ? {} : { disabledAt: r.disabled_at }),
+  sites: JSON.parse(r.sites) as string[],
   passwordHash: r.password_hash,
 });
 
@@ -85,6 +100,7 @@ const USER_COLUMNS: Record<Exclude<keyof UserPatch, never>, string> = {
   role: 'role',
   disabledAt: 'disabled_at',
   passwordHash: 'password_hash',
+  sites: 'sites',
   updatedAt: 'updated_at',
 };
 
@@ -101,6 +117,7 @@ export class SqliteStore implements Store {
   readonly #statements = new Map<string, Database.Statement>();
   #deadLetterInserts = 0;
   readonly #ruleVersions: SqliteRuleVersions;
+  readonly #field: SqliteFieldTables;
 
   /**
    * `file` is a path, or `:memory:` for unit tests. `synchronous: 'full'` (the default) syncs the
@@ -115,6 +132,7 @@ export class SqliteStore implements Store {
     this.#db.pragma('foreign_keys = ON');
     this.#db.pragma('busy_timeout = 5000');
     this.#ruleVersions = new SqliteRuleVersions(this.#db);
+    this.#field = new SqliteFieldTables(this.#db);
   }
 
   async migrate(): Promise<void> {
@@ -357,10 +375,17 @@ export class SqliteStore implements Store {
   async createUser(user: NewUser): Promise<User> {
     try {
       const info = this.#stmt(
-        'INSERT INTO users (username, display_name, role, password_hash, created_at) VALUES (?, ?, ?, ?, ?)',
-      ).run(user.username, user.displayName, user.role, user.passwordHash, user.createdAt);
+        'INSERT INTO users (username, display_name, role, password_hash, created_at, sites) VALUES (?, ?, ?, ?, ?, ?)',
+      ).run(
+        user.username,
+        user.displayName,
+        user.role,
+        user.passwordHash,
+        user.createdAt,
+        JSON.stringify(user.sites ?? []),
+      );
       const { passwordHash: _hidden, ...rest } = user;
-      return { id: Number(info.lastInsertRowid), ...rest };
+      return { id: Number(info.lastInsertRowid), ...rest, sites: user.sites ?? [] };
     } catch (err) {
       if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') {
         throw conflict('user_exists', `user ${user.username} already exists`);
@@ -378,7 +403,7 @@ export class SqliteStore implements Store {
     const sets = Object.entries(patch).filter(([, v]) => v !== undefined);
     const info = this.#stmt(
       `UPDATE users SET ${sets.map(([k]) => `${USER_COLUMNS[k as keyof UserPatch]} = ?`).join(', ')} WHERE username = ?`,
-    ).run(...sets.map(([, v]) => v), username);
+    ).run(...sets.map(([, v]) => (Array.isArray(v) ? JSON.stringify(v) : v)), username);
     if (info.changes === 0) throw notFound('user', username);
     const row = this.#stmt('SELECT * FROM users WHERE username = ?').get(username) as UserRow;
     return publicUser(rowToUser(row));
@@ -516,6 +541,42 @@ export class SqliteStore implements Store {
     if (info.changes === 0) throw notFound('asset', `${site}/${id}`);
     const row = this.#stmt('SELECT * FROM discovered_assets WHERE site = ? AND id = ?').get(site, id);
     return rowToDiscoveredAsset(row as DiscoveredAssetRow);
+  }
+
+  async startShift(shift: NewShift, endOpenAt: number): Promise<{ shift: Shift; ended?: Shift }> {
+    return this.#field.startShift(shift, endOpenAt);
+  }
+
+  async endShift(username: string, at: number): Promise<Shift | undefined> {
+    return this.#field.endShift(username, at);
+  }
+
+  async listOpenShifts(): Promise<Shift[]> {
+    return this.#field.listOpenShifts();
+  }
+
+  async listKb(filter: KbFilter): Promise<KbEntry[]> {
+    return this.#field.listKb(filter);
+  }
+
+  async getKb(id: number): Promise<KbEntry | undefined> {
+    return this.#field.getKb(id);
+  }
+
+  async addKb(entry: NewKbEntry): Promise<KbEntry> {
+    return this.#field.addKb(entry);
+  }
+
+  async updateKb(id: number, patch: KbPatch): Promise<KbEntry> {
+    return this.#field.updateKb(id, patch);
+  }
+
+  async deleteKb(id: number): Promise<void> {
+    this.#field.deleteKb(id);
+  }
+
+  async settingOrInit(key: string, init: string): Promise<string> {
+    return this.#field.settingOrInit(key, init);
   }
 
   async addDeadLetter(r: NewDeadLetter): Promise<void> {
