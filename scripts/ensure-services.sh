@@ -10,6 +10,10 @@ command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need_apt+=
 command -v mosquitto_pub >/dev/null 2>&1 || [ -x /usr/bin/mosquitto_pub ] || need_apt+=(mosquitto-clients)
 # Debian's `influxdb` is InfluxDB 1.6.x (/usr/bin/influxd), the 1.x line xiaoer writes to.
 command -v influxd >/dev/null 2>&1 || [ -x /usr/bin/influxd ] || need_apt+=(influxdb)
+# The console's end-to-end tests drive Debian's Chromium with playwright-core (never a downloaded
+# browser); the CJK fonts let its screenshots show 简体中文 rather than boxes.
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)
+[ -d /usr/share/fonts/opentype/noto ] || need_apt+=(fonts-noto-cjk)
 
 # A package's postinst starts its service through invoke-rc.d; a container has no init system and
 # the tests run their own instances anyway. policy-rc.d exit code 101 means "action forbidden"
@@ -41,3 +45,4 @@ fi
 echo "ensure-services: $(mosquitto -h 2>&1 | head -n1) ready"
 echo "ensure-services: $(mosquitto_pub --help 2>&1 | sed -n '2s/ running.*//p') ready"
 echo "ensure-services: $(influxd version 2>&1 | head -n1) ready"
+echo "ensure-services: $(/usr/bin/chromium --version 2>/dev/null | head -n1) ready"
