@@ -1,8 +1,9 @@
 import type { Asset } from '../config/directory.ts';
 import { XiaoerError } from '../core/errors.ts';
-import type { AlarmTransition, DeviceEvent, Instant, Reading } from '../domain/types.ts';
+import type { Alarm, AlarmTransition, DeviceEvent, Instant, Reading } from '../domain/types.ts';
 import type { RuleConfig } from './config.ts';
 import type { RuleEngine } from './engine.ts';
+import { ChartKeeper, type ReplayChart, type RuleSide } from './replay-chart.ts';
 
 /**
  * Replays telemetry history through a rule as it is and as an admin proposes it (issue 11: tune
@@ -29,6 +30,8 @@ import type { RuleEngine } from './engine.ts';
  * - `tickets`: the tickets the live system would open if nobody acted on them. xiaoer keeps one
  *   open ticket per asset and rule, and a raise while it is open re-activates it; with nobody
  *   closing tickets that is one ticket per asset that raised at least once.
+ * And `chart`, for the admin's page (issue 12): the readings of the few assets that raised most,
+ * downsampled, with both sides' limits and raise times (`ChartKeeper`, src/rules/replay-chart.ts).
  */
 
 export interface ReplayRequest {
@@ -87,6 +90,8 @@ export interface ReplayResult {
     onlyCurrent: string[];
     onlyProposed: string[];
   };
+  /** Epoch ms inside, as every instant in the domain; the API's view turns them into ISO 8601. */
+  chart: ReplayChart;
   elapsedMs: number;
 }
 
@@ -139,19 +144,28 @@ export async function replayRule(req: ReplayRequest): Promise<ReplayResult> {
     });
   }
   const examples = Math.min(Math.max(0, Math.floor(req.examples ?? DEFAULT_EXAMPLES)), MAX_EXAMPLES);
-  const current = new SideReplay(req.engines.current(), req.rule.id, from, to, examples);
-  const proposed = new SideReplay(req.engines.proposed(), req.rule.id, from, to, examples);
+  const engines = { current: req.engines.current(), proposed: req.engines.proposed() };
+  const chart = new ChartKeeper(req.rule.id, {
+    current: engines.current.ruleSet,
+    proposed: engines.proposed.ruleSet,
+  });
+  const side = (name: RuleSide) =>
+    new SideReplay(engines[name], req.rule.id, from, to, examples, (alarm) =>
+      chart.raised(name, alarm.site, alarm.assetId, alarm.raisedAt),
+    );
+  const current = side('current');
+  const proposed = side('proposed');
   const seen = new Set<string>();
   const { readings } = await req.history((asset, assetReadings) => {
     const key = assetKey(asset.site, asset.id);
     if (seen.has(key)) throw historyInvalid(`it gave asset ${key} twice`);
     seen.add(key);
-    replayAsset([current, proposed], asset, assetReadings, req);
+    replayAsset([current, proposed], asset, assetReadings, req, chart);
   });
   // Assets with no reading in the window: only a `no_data` rule has something to say about them.
   for (const asset of req.assets) {
     if (seen.has(assetKey(asset.site, asset.id))) continue;
-    replayAsset([current, proposed], asset, [], req);
+    replayAsset([current, proposed], asset, [], req, chart);
   }
   const a = current.result();
   const b = proposed.result();
@@ -172,6 +186,7 @@ export async function replayRule(req: ReplayRequest): Promise<ReplayResult> {
       onlyCurrent: [...raisedA].filter((k) => !raisedB.has(k)).sort(),
       onlyProposed: [...raisedB].filter((k) => !raisedA.has(k)).sort(),
     },
+    chart: chart.chart(),
     elapsedMs: Math.round(performance.now() - started),
   };
 }
@@ -187,12 +202,14 @@ const NO_EVENTS: readonly DeviceEvent[] = [];
 /**
  * One asset's window through both sides, as the alarm pipeline and the rule timer would have fed
  * it live: one message per timestamp (usually one reading), the same array for both engines.
+ * The chart sees the readings once both sides have judged them, and so knows the asset's raises.
  */
 function replayAsset(
   sides: readonly SideReplay[],
   asset: Asset,
   readings: readonly Reading[],
   window: { from: Instant; to: Instant },
+  chart: ChartKeeper,
 ): void {
   const active = sides.filter((side) => side.begin(asset));
   if (active.length === 0) return;
@@ -213,6 +230,7 @@ function replayAsset(
     i = j;
   }
   for (const side of active) side.end();
+  chart.asset(asset, readings);
 }
 
 /** One engine's replay and its counts. */
@@ -222,18 +240,27 @@ class SideReplay {
   readonly #from: Instant;
   readonly #to: Instant;
   readonly #examples: number;
+  readonly #onRaise: (alarm: Alarm) => void;
   readonly #totals = { alarms: 0, flaps: 0, clears: 0 };
   readonly #assets = new Map<
     string,
     { site: string; assetId: string; alarms: number; flaps: number; firstAt: number[] }
   >();
 
-  constructor(engine: RuleEngine, ruleId: string, from: Instant, to: Instant, examples: number) {
+  constructor(
+    engine: RuleEngine,
+    ruleId: string,
+    from: Instant,
+    to: Instant,
+    examples: number,
+    onRaise: (alarm: Alarm) => void,
+  ) {
     this.#engine = engine;
     this.#ruleId = ruleId;
     this.#from = from;
     this.#to = to;
     this.#examples = examples;
+    this.#onRaise = onRaise;
   }
 
   /** Starts an asset's window; false when no rule of this side applies to the asset. */
@@ -273,6 +300,7 @@ class SideReplay {
       this.#totals.alarms++;
       stats.alarms++;
       if (stats.firstAt.length < this.#examples) stats.firstAt.push(alarm.raisedAt);
+      this.#onRaise(alarm);
     }
   }
 
