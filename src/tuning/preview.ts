@@ -4,6 +4,7 @@ import type { Clock } from '../core/clock.ts';
 import { XiaoerError } from '../core/errors.ts';
 import { RuleEngine } from '../rules/engine.ts';
 import { historyMetrics, type ReplayResult, replayRule } from '../rules/replay.ts';
+import type { ChartLimits, ReplayChart } from '../rules/replay-chart.ts';
 import type { RuleDocument } from '../store/store.ts';
 import { readHistory } from '../telemetry/history.ts';
 import { ruleSetOf } from './rule-document.ts';
@@ -17,6 +18,37 @@ export interface PreviewRequest {
   from?: number;
   to?: number;
   site?: string;
+}
+
+/** The replay's chart as the API gives it: instants in ISO 8601 (CONVENTIONS.md, one shape on the wire). */
+export interface PreviewChart {
+  metric: string | null;
+  limits: ChartLimits;
+  series: {
+    site: string;
+    assetId: string;
+    limits: ChartLimits;
+    points: [string, number][];
+    raised: { current: string[]; proposed: string[] };
+  }[];
+}
+
+export type PreviewResult = Omit<ReplayResult, 'chart'> & { chart: PreviewChart };
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+export function chartView(chart: ReplayChart): PreviewChart {
+  return {
+    metric: chart.metric,
+    limits: chart.limits,
+    series: chart.series.map((s) => ({
+      site: s.site,
+      assetId: s.assetId,
+      limits: s.limits,
+      points: s.points.map(([ts, value]): [string, number] => [iso(ts), value]),
+      raised: { current: s.raised.current.map(iso), proposed: s.raised.proposed.map(iso) },
+    })),
+  };
 }
 
 /** Most readings one preview may read: a month of minute readings for about 300 assets. */
@@ -43,7 +75,7 @@ export class RulePreview {
     this.#deps = deps;
   }
 
-  async run(req: PreviewRequest, signal?: AbortSignal): Promise<ReplayResult> {
+  async run(req: PreviewRequest, signal?: AbortSignal): Promise<PreviewResult> {
     const { config, clock, versions } = this.#deps;
     const { current, proposed } = versions.proposal(req.rule, req.changes);
     // Refused before any history is read: offline and fault_event rules have none to replay.
@@ -65,7 +97,7 @@ export class RulePreview {
         new RuleEngine(ruleSetOf([doc]), {
           flapping: config.flapping,
         });
-      return await replayRule({
+      const result = await replayRule({
         rule: current.rule,
         engines: { current: engine(current), proposed: engine(proposed) },
         assets,
@@ -78,6 +110,7 @@ export class RulePreview {
             onAsset,
           ),
       });
+      return { ...result, chart: chartView(result.chart) };
     } finally {
       this.#running = false;
     }

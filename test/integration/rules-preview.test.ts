@@ -9,13 +9,33 @@ type Side = {
   clears: number;
   assets: { site: string; assetId: string; alarms: number }[];
 };
+type Limits = { current: Record<string, unknown> | null; proposed: Record<string, unknown> | null };
+type Chart = {
+  metric: string | null;
+  limits: Limits;
+  series: {
+    site: string;
+    assetId: string;
+    limits: Limits;
+    points: [string, number][];
+    raised: { current: string[]; proposed: string[] };
+  }[];
+};
 type Preview = {
   readings: number;
   current: Side;
   proposed: Side;
   difference: { alarms: number; onlyProposed: string[] };
+  chart: Chart;
 };
-type Ticket = { id: number; site: string; assetId: string; ruleId: string; events?: { type: string }[] };
+type Ticket = {
+  id: number;
+  site: string;
+  assetId: string;
+  ruleId: string;
+  detectedAt: string;
+  events?: { type: string }[];
+};
 
 describe('previewing a rule change on real history', () => {
   let t: TestApp | undefined;
@@ -85,8 +105,10 @@ describe('previewing a rule change on real history', () => {
     const list = await app.request<{ tickets: Ticket[] }>('GET', '/api/tickets', { token: admin });
     const live = list.body.tickets.filter((x) => x.ruleId === 'office-overheat');
     let liveAlarms = 0;
+    const liveDetails: Ticket[] = [];
     for (const ticket of live) {
       const detail = await app.request<Ticket>('GET', `/api/tickets/${ticket.id}`, { token: admin });
+      liveDetails.push(detail.body);
       liveAlarms +=
         detail.body.events?.filter((e) => e.type === 'raised' || e.type === 'alarm_repeated').length ?? 0;
     }
@@ -100,6 +122,31 @@ describe('previewing a rule change on real history', () => {
     // At 24 °C every office is too warm from its first reading and stays so: one alarm each.
     expect(same.body.proposed).toMatchObject({ tickets: 3, alarms: 3, clears: 0 });
     expect(same.body.difference.onlyProposed).toEqual(['east/hvac-2f-office']);
+
+    // The chart: the readings written, each side's limit, and where each side raised.
+    const { chart } = same.body;
+    expect(chart.metric).toBe('temperature_c');
+    expect(chart.limits).toEqual({ current: { above: 28 }, proposed: { above: 24 } });
+    // One raise each by the proposal; then the most by the rule in force: xincheng (2), north (1).
+    expect(chart.series.map((x) => x.site)).toEqual(['xincheng', 'north', 'east']);
+    for (const s of chart.series) {
+      expect(s.assetId).toBe('hvac-2f-office');
+      expect(s.limits).toEqual(chart.limits);
+      expect(s.points.map(([, value]) => value)).toEqual(series[s.site]);
+      const times = s.points.map(([at]) => Date.parse(at));
+      expect(times.every((t, i) => t >= Date.parse(from) && (i === 0 || t > (times[i - 1] as number)))).toBe(
+        true,
+      );
+      // Above 28 raises on each rise over it; everything here is above 24 from the first reading on.
+      const rises = s.points.filter(([, v], i) => v > 28 && (i === 0 || (s.points[i - 1]?.[1] ?? 0) <= 28));
+      expect(s.raised.current, s.site).toEqual(rises.map(([at]) => at));
+      expect(s.raised.proposed, s.site).toEqual([s.points[0]?.[0]]);
+    }
+    // Where the live tickets began is where the chart marks the rule in force's first raise.
+    for (const ticket of liveDetails) {
+      const s = chart.series.find((x) => x.site === ticket.site && x.assetId === ticket.assetId);
+      expect(s?.raised.current[0]).toBe(ticket.detectedAt);
+    }
 
     const bad = await preview({ above: 500 });
     expect(bad.status).toBe(400);

@@ -2,6 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { strictObject } from '../../core/strict.ts';
+import type { RuleLimit } from '../../domain/types.ts';
 import { ruleVersionSchema, ruleView, ruleViewSchema, versionView } from '../../tuning/rule-view.ts';
 import type { ApiDeps } from '../build-api.ts';
 import { errorSchema, query } from '../views.ts';
@@ -64,6 +65,91 @@ const versionResponse = {
   404: errorSchema,
   409: errorSchema,
 };
+
+const count = z.number().int();
+const optionalNumber = z.number().optional();
+
+/** A rule's limit as tickets show it; every field of `RuleLimit`, so a new one cannot go missing here. */
+const ruleLimitSchema = z.object({
+  above: optionalNumber,
+  below: optionalNumber,
+  equals: z.union([z.string(), z.number(), z.boolean()]).optional(),
+  fallingFasterThan: optionalNumber,
+  risingFasterThan: optionalNumber,
+  windowSeconds: optionalNumber,
+  silentSeconds: optionalNumber,
+  forSeconds: optionalNumber,
+} satisfies { [K in keyof Required<RuleLimit>]: z.ZodType<RuleLimit[K]> });
+
+const chartLimits = z.object({ current: ruleLimitSchema.nullable(), proposed: ruleLimitSchema.nullable() });
+
+const previewSide = z.object({
+  alarms: count,
+  tickets: count,
+  flaps: count,
+  clears: count,
+  assets: z
+    .array(
+      z.object({
+        site: z.string(),
+        assetId: z.string(),
+        alarms: count,
+        flaps: count,
+        firstAt: z.array(z.string()).describe('the first raises (when the condition began), ISO 8601'),
+      }),
+    )
+    .describe('assets that raised at least once, most alarms first'),
+});
+
+const previewResponse = z.object({
+  rule: z.string(),
+  from: z.string(),
+  to: z.string(),
+  readings: count,
+  assets: count.describe('assets replayed, those without readings in the window too'),
+  current: previewSide,
+  proposed: previewSide,
+  difference: z
+    .object({
+      alarms: count,
+      tickets: count,
+      flaps: count,
+      onlyCurrent: z.array(z.string()),
+      onlyProposed: z.array(z.string()),
+    })
+    .describe('proposed minus current; assets as "site/assetId" that raise on one side only'),
+  chart: z
+    .object({
+      metric: z.string().nullable().describe('the metric drawn; null for `all` and `no_data` rules'),
+      limits: chartLimits.describe(
+        "each side's rule as written; null where it judges another metric than the one drawn",
+      ),
+      series: z
+        .array(
+          z.object({
+            site: z.string(),
+            assetId: z.string(),
+            limits: chartLimits.describe(
+              "what this asset is judged against: the rule with the site's and its own overrides",
+            ),
+            points: z
+              .array(z.tuple([z.string(), z.number()]))
+              .describe(
+                "[ISO 8601, value] of the metric, booleans as 1/0, at most 600, downsampled keeping each stretch's lowest and highest",
+              ),
+            raised: z
+              .object({ current: z.array(z.string()), proposed: z.array(z.string()) })
+              .describe('when each side raised (the condition began), ISO 8601; over 600, thinned evenly'),
+          }),
+        )
+        .describe(
+          'at most 3 assets: the most raises by the proposed rule, then by the current one; where fewer raised, ' +
+            'assets with readings follow, so the chart still shows them against the limits',
+        ),
+    })
+    .describe('the readings and raises of the assets that raised most, for a chart'),
+  elapsedMs: count,
+});
 
 /** Alert rules at runtime: read by the desk, changed, restored and approved by admins. */
 export const ruleRoutes =
@@ -252,7 +338,8 @@ export const ruleRoutes =
           description:
             'Replays InfluxDB history (the last `days`, or `from`–`to`, optionally one site) through the rule in force ' +
             'and the rule with `changes`, with the live rule engine, and returns both side by side: alarms, tickets, ' +
-            'flaps, which assets and their first times, and the difference. Saves nothing.',
+            'flaps, which assets and their first times, and the difference, and a chart of the readings of the ' +
+            'assets that raised most, with both limits and where each side raised. Saves nothing.',
           tags: ['rules'],
           body: strictObject({
             rule: z.string().min(1).max(64),
@@ -262,6 +349,15 @@ export const ruleRoutes =
             to: z.iso.datetime({ offset: true }).optional(),
             site: z.string().min(1).max(64).optional(),
           }),
+          response: {
+            200: previewResponse,
+            400: errorSchema,
+            403: errorSchema,
+            404: errorSchema,
+            409: errorSchema,
+            422: errorSchema,
+            429: errorSchema,
+          },
         },
       },
       async (req, reply) => {
