@@ -1,5 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { consoleLoad } from './console-load.ts';
 import { BENCH_SITES } from './fleet.ts';
 import { progress } from './log.ts';
 import { machineInfo } from './proc.ts';
@@ -21,7 +22,8 @@ import {
  * and the results section of BENCHMARKS.md. `--quick` for a short development run, `--smoke` for
  * a few-second check that every path works; `--only=A,C` picks scenarios; `--write` / `--no-write`
  * override whether BENCHMARKS.md is updated (by default only a full run writes it). `replay` is the
- * rule preview of issue 11 (bench/replay.ts): its figures go to the report's notes.
+ * rule preview of issue 11 (bench/replay.ts) and `console` the web console's first page and bundle
+ * (bench/console-load.ts): their figures go to the report's notes.
  */
 
 const FULL: BenchPlan = {
@@ -74,8 +76,8 @@ const SMOKE: BenchPlan = {
   sla: { tickets: 300, leadMs: 3000, spreadMs: 500, arrivalMinutes: 0.05 },
 };
 
-type Part = ScenarioId | 'replay';
-const ALL: readonly Part[] = ['A', 'Amosq', 'B', 'C', 'D', 'scale', 'sla', 'replay'];
+type Part = ScenarioId | 'replay' | 'console';
+const ALL: readonly Part[] = ['A', 'Amosq', 'B', 'C', 'D', 'scale', 'sla', 'replay', 'console'];
 const SMOKE_SCENARIOS: readonly Part[] = ['A', 'C'];
 
 interface Options {
@@ -109,6 +111,10 @@ const RUNNERS: Record<Part, (plan: BenchPlan, out: Collector) => Promise<void>> 
   // The full week of 300 assets in every mode but smoke: the target is about that size.
   replay: (plan, out) =>
     scenarioReplay(plan === SMOKE ? REPLAY_SMOKE : { ...REPLAY_FULL, reps: plan.reps }, out),
+  // The console's first page and bundle (issue 12): its figures go to the notes.
+  console: async (plan, out) => {
+    await consoleLoad(out, plan === SMOKE ? 2 : 10);
+  },
 };
 
 async function main(): Promise<void> {
