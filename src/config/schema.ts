@@ -4,6 +4,7 @@ import { strictObject } from '../core/strict.ts';
 import { notifySchema } from '../notify/config.ts';
 import { opcuaSchema } from '../opcua/config.ts';
 import { flappingSchema, ruleOverrideSchema, ruleSchema } from '../rules/config.ts';
+import { shiftsSchema } from '../shifts/config.ts';
 import { influxSchema } from '../telemetry/config.ts';
 import { ticketsSchema } from '../tickets/config.ts';
 import { tuningSchema } from '../tuning/config.ts';
@@ -117,6 +118,15 @@ const httpSchema = strictObject({
   /** Live-feed (SSE) connections in all, and per user (a wall screen, a desk, a phone or two). */
   maxLiveClients: z.number().int().positive().max(100_000).default(500),
   maxLiveClientsPerUser: z.number().int().positive().max(1000).default(5),
+  /**
+   * The address people reach xiaoer at, e.g. `https://xiaoer.bureau.example`: printed on the QR
+   * labels and linked from the robot messages (`<publicUrl>/tickets/<id>`).
+   */
+  publicUrl: z.url({ protocol: /^https?$/ }).optional(),
+  /** Serve the web console at `/` (built into dashboards/console/dist by `npm ci`). */
+  console: z.boolean().default(true),
+  /** Where the built console is; default: dashboards/console/dist of this installation. */
+  consoleDir: z.string().min(1).optional(),
 });
 
 const ingestSchema = strictObject({
@@ -172,6 +182,8 @@ export const configSchema = strictObject({
   /** Verification by the sensor, reopening, escalation and outage correlation. */
   tickets: ticketsSchema,
   maintenance: maintenanceSchema.prefault({}),
+  /** Maintainers' shifts at the sites, and the escalation when nobody is on shift. */
+  shifts: shiftsSchema,
   notify: notifySchema,
   /** Telemetry history in InfluxDB 1.x; absent: not kept (xiaoer still runs). */
   influx: influxSchema.optional(),

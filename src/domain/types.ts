@@ -242,6 +242,9 @@ export interface Shift {
   via: ShiftVia;
 }
 
+/** The longest hint: one line on a phone page and in a robot message. */
+export const KB_HINT_MAX_CHARS = 300;
+
 /** A knowledge-base entry: what to check first for a fault of a category (or for the whole category). */
 export interface KbEntry {
   id: number;

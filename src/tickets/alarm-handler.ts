@@ -175,6 +175,7 @@ export class AlarmHandler {
       repairVerifiedAt: null,
       verifyDueAt: null,
       closedAt: null,
+      resolution: null,
       slaPausedAt: null,
       ...(trigger ? { trigger } : {}),
     };

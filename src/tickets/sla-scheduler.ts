@@ -9,7 +9,7 @@ import type { Store } from '../store/store.ts';
 import { isOutage, isRunning, type SlaClockName } from './clocks.ts';
 import type { TicketService } from './ticket-service.ts';
 
-type Action = 'breach' | 'near' | 'verify' | 'recover';
+type Action = 'breach' | 'near' | 'unstaffed' | 'verify' | 'recover';
 
 interface Deadline {
   dueAt: Instant;
@@ -29,6 +29,11 @@ export interface SlaSchedulerDeps {
   scheduler: Scheduler;
   eventLog: EventLog;
   log: Logger;
+  /**
+   * Whether anybody is checked in at a site. Given, a ticket raised at a site where nobody is
+   * escalates its arrival clock at once instead of when the deadline is near.
+   */
+  staffed?: (site: string) => boolean;
 }
 
 /** A deadline that could not be acted on (the store failed) is tried again after this. */
@@ -77,6 +82,7 @@ export class SlaScheduler implements Service {
     this.#running = true;
     // The log from now on; what came before is re-armed from the store just below.
     this.#unsubscribe = this.#deps.eventLog.onAppend(({ ticket, event }) => {
+      if (event.type === 'raised') this.#checkStaffed(ticket);
       if (RESCHEDULING_EVENTS.has(event.type)) this.track(ticket);
     });
     const open = await this.#deps.store.listTickets({ open: true });
@@ -135,6 +141,26 @@ export class SlaScheduler implements Service {
     this.#arm();
   }
 
+  /**
+   * Nobody on shift at the ticket's site: waiting for 80 % of the arrival target would only tell
+   * the next level when it is nearly too late, so it is told now, dated at the raise.
+   */
+  #checkStaffed(ticket: Ticket): void {
+    const { staffed } = this.#deps;
+    const dueAt = ticket.arrival.dueAt;
+    if (!staffed || dueAt === undefined || !isRunning(ticket, 'arrival') || ticket.escalation.arrival > 0)
+      return;
+    if (staffed(ticket.site)) return;
+    this.#push({
+      dueAt: ticket.raisedAt,
+      ticketId: ticket.id,
+      action: 'unstaffed',
+      clock: 'arrival',
+      clockDueAt: dueAt,
+    });
+    this.#arm();
+  }
+
   get pending(): number {
     return this.#heap.size;
   }
@@ -181,6 +207,8 @@ export class SlaScheduler implements Service {
       await tickets.recoverOutage(d.ticketId, d.dueAt);
     } else if (d.action === 'near') {
       await tickets.escalate(d.ticketId, d.clock, 1, d.dueAt, d.clockDueAt);
+    } else if (d.action === 'unstaffed') {
+      await tickets.escalate(d.ticketId, d.clock, 1, d.dueAt, d.clockDueAt, 'nobody_on_shift');
     } else {
       await tickets.markBreached(d.ticketId, d.clock, d.dueAt);
       // Also when the breach was recorded by an earlier attempt that failed before escalating.

@@ -62,7 +62,10 @@ export const ticketDtoSchema = z.object({
   detectedAt: iso.describe('first breach reported by the device: the SLA clocks start here'),
   updatedAt: iso,
   closedAt: iso.nullable(),
-  /** How it was closed (null while open): real_fault, no_fault_found, sensor_fault, duplicate. */
+  /**
+   * What was found: real_fault, no_fault_found, sensor_fault, duplicate. Null until the repair
+   * report or the close gives it.
+   */
   resolution: z.enum(RESOLUTIONS).nullable(),
   arrival: clockSchema,
   repair: clockSchema.extend({ verifiedAt: iso.nullable() }),

@@ -36,6 +36,18 @@ import {
 export { isRunning, type SlaClockName } from './clocks.ts';
 export type { Actor } from './ticket-writer.ts';
 
+/** How an arrival was recorded: the maintainer's word (a button), or the asset's QR label scanned. */
+export type Presence = 'unverified' | 'qr';
+
+export interface RepairReport {
+  note?: string;
+  /** What was found; kept, and used when the ticket is closed. */
+  resolution?: Resolution;
+}
+
+/** Why the next level is told: a deadline near or breached, or nobody on shift at the site. */
+export type EscalationReason = 'near' | 'breached' | 'nobody_on_shift';
+
 export interface ManualTicketInput {
   site: string;
   assetId: string;
@@ -133,6 +145,13 @@ export class TicketService {
       throw badRequest('unknown_maintainer', `${assignee} is not a maintainer's user name`);
     }
     const ticket = await this.get(id);
+    if (user.sites.length > 0 && !user.sites.includes(ticket.site)) {
+      throw conflict(
+        'assignee_not_at_site',
+        `${assignee} works at ${user.sites.join(', ')}, not at ${ticket.site}`,
+        { sites: user.sites },
+      );
+    }
     if (ticket.parentId !== undefined) {
       throw conflict(
         'part_of_outage',
@@ -151,8 +170,11 @@ export class TicketService {
     );
   }
 
-  /** The maintainer is on site: stops the arrival clock (only the first time, after a reopen). */
-  async arrive(id: number, actor: Actor): Promise<Ticket> {
+  /**
+   * The maintainer is on site: stops the arrival clock (only the first time, after a reopen).
+   * `presence` says how: `qr` when the asset's signed label was scanned, else `unverified`.
+   */
+  async arrive(id: number, actor: Actor, presence: Presence = 'unverified'): Promise<Ticket> {
     const ticket = await this.get(id);
     assertMayWork(ticket, actor);
     if (!BEFORE_ARRIVAL.includes(ticket.status)) {
@@ -169,7 +191,7 @@ export class TicketService {
         change,
         'arrived',
         actor,
-        { again: true },
+        { again: true, presence },
         { expect: BEFORE_ARRIVAL },
       );
     }
@@ -183,7 +205,7 @@ export class TicketService {
       change,
       'arrived',
       actor,
-      { met: met ?? null, dueAt: due ?? null },
+      { met: met ?? null, dueAt: due ?? null, presence },
       {
         at,
         expect: BEFORE_ARRIVAL,
@@ -192,11 +214,41 @@ export class TicketService {
   }
 
   /**
+   * Arrival by the asset's QR label: on the asset's open ticket waiting for arrival that is
+   * dispatched to the actor, or not dispatched yet (the caller checks the actor works at the site).
+   * A ticket the actor is already on site for is returned as it is (the label scanned again).
+   * 404 `no_open_ticket` when nothing waits there; 403 `not_assignee` when it is someone else's.
+   */
+  async arriveAt(site: string, assetId: string, actor: Actor): Promise<Ticket> {
+    // Oldest first: the fault reported first is the one the maintainer came for.
+    const open = (await this.#writer.store.listTickets({ site, assetId, open: true })).reverse();
+    const mine = (t: Ticket) => t.assignee === actor.name;
+    const waiting = open.filter((t) => BEFORE_ARRIVAL.includes(t.status));
+    const target =
+      waiting.find(mine) ??
+      waiting.find((t) => !t.assignee) ??
+      (actor.role === 'admin' ? waiting[0] : undefined);
+    if (target) return this.arrive(target.id, actor, 'qr');
+    const here = open.find((t) => t.status === 'on_site' && mine(t));
+    if (here) return here;
+    const others = waiting[0];
+    if (others) {
+      throw new XiaoerError('not_assignee', `ticket ${others.id} is dispatched to ${others.assignee}`, {
+        httpStatus: 403,
+      });
+    }
+    throw new XiaoerError('no_open_ticket', `no open ticket waits for arrival at ${site}/${assetId}`, {
+      httpStatus: 404,
+    });
+  }
+
+  /**
    * The maintainer reports the repair done. With a sensor behind the ticket this stops the repair
    * clock tentatively: the sensor verifies it once the alarm has stayed clear. A manual ticket
    * with no sensor is verified on the maintainer's word.
    */
-  async repaired(id: number, actor: Actor, note?: string): Promise<Ticket> {
+  async repaired(id: number, actor: Actor, report: RepairReport = {}): Promise<Ticket> {
+    const { note, resolution } = report;
     const ticket = await this.get(id);
     assertMayWork(ticket, actor);
     if (ticket.status !== 'on_site') {
@@ -209,6 +261,7 @@ export class TicketService {
     const met = at <= ticket.repair.dueAt;
     const sensor = ticket.ruleId !== 'manual';
     const change: TicketChange = { status: sensor ? 'repaired' : 'verified', repairAt: at, repairMet: met };
+    if (resolution) change.resolution = resolution;
     if (!sensor) change.repairVerifiedAt = at;
     // An outage already recovering keeps its recovery time: the gateway being back is the proof.
     else if (!ticket.alarmActive && !(isOutage(ticket) && ticket.verifyDueAt !== undefined))
@@ -223,7 +276,7 @@ export class TicketService {
       change,
       'repaired',
       actor,
-      { met, dueAt: ticket.repair.dueAt, note: note ?? null, verification },
+      { met, dueAt: ticket.repair.dueAt, note: note ?? null, resolution: resolution ?? null, verification },
       { at, expect: ['on_site'] },
     );
   }
@@ -231,8 +284,9 @@ export class TicketService {
   /**
    * Closing takes a resolution: what was found. A repair the sensor verified was a real fault
    * unless said otherwise; an unverified ticket needs the resolution (no fault found, sensor at
-   * fault, duplicate...) and a reason in words, both kept in the audit trail. The resolutions make
-   * each rule's noise score.
+   * fault, duplicate...) and a reason in words, both kept in the audit trail. A resolution the
+   * maintainer gave with the repair counts when none is given here. The resolutions make each
+   * rule's noise score.
    */
   async close(
     id: number,
@@ -249,7 +303,7 @@ export class TicketService {
         `ticket ${id} is ${ticket.status}, not verified; closing it needs a reason`,
       );
     }
-    const resolution = opts.resolution ?? (verified ? 'real_fault' : undefined);
+    const resolution = opts.resolution ?? ticket.resolution ?? (verified ? 'real_fault' : undefined);
     if (!resolution) {
       throw badRequest(
         'resolution_required',
@@ -316,13 +370,17 @@ export class TicketService {
     return updated;
   }
 
-  /** Tells the next level once: 1 when the deadline is near, 2 when it is breached. */
+  /**
+   * Tells the next level once: 1 when the deadline is near (or, `nobody_on_shift`, at once when
+   * nobody is checked in at the site), 2 when it is breached.
+   */
   async escalate(
     id: number,
     clock: SlaClockName,
     level: 1 | 2,
     at: Instant,
     clockDueAt: Instant,
+    reason: EscalationReason = level === 1 ? 'near' : 'breached',
   ): Promise<Ticket | undefined> {
     const ticket = await this.#writer.store.getTicket(id);
     if (
@@ -345,7 +403,7 @@ export class TicketService {
       level,
       to: to?.name,
       contacts: to?.contacts ?? [],
-      reason: level === 1 ? 'near' : 'breached',
+      reason,
     };
     return guarded(() =>
       this.#writer.update(ticket, change, 'escalated', SYSTEM_SLA, detail, {

@@ -162,7 +162,7 @@ export const ticketRoutes =
           response: ticketResponse,
         },
       },
-      async (req) => dto(await deps.tickets.repaired(req.params.id, actorOf(req), req.body?.note)),
+      async (req) => dto(await deps.tickets.repaired(req.params.id, actorOf(req), { note: req.body?.note })),
     );
 
     app.post(

@@ -244,7 +244,7 @@ describe('outages that heal', () => {
     await h.tickets.arrive(parent.id, wang);
     gateways.connected('xincheng', 'xincheng-gw');
     await vi.advanceTimersByTimeAsync(0);
-    await h.tickets.repaired(parent.id, wang, 'replugged the gateway');
+    await h.tickets.repaired(parent.id, wang, { note: 'replugged the gateway' });
     await vi.advanceTimersByTimeAsync(2 * MIN);
     expect(await byAsset('xincheng-gw')).toMatchObject({
       status: 'verified',

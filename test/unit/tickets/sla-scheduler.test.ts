@@ -11,7 +11,7 @@ const MIN = 60_000;
 
 const leak = (assetId: string, at: number) => raisedLeak({ assetId, raisedAt: at });
 
-async function harness(file: string) {
+async function harness(file: string, staffed?: (site: string) => boolean) {
   const h = await ticketHarness(file);
   const sla = new SlaScheduler({
     store: h.store,
@@ -20,6 +20,7 @@ async function harness(file: string) {
     scheduler: h.scheduler,
     eventLog: h.eventLog,
     log: silentLog,
+    ...(staffed ? { staffed } : {}),
   });
   const breaches: TicketEvent[] = [];
   h.bus.on('ticketChanged', (_t, e) => {
@@ -116,5 +117,38 @@ describe('SlaScheduler', () => {
     expect(after.breaches.map((b) => b.at)).toEqual([T0 + 5 * MIN, T0 + 60 * MIN]);
     await after.sla.stop();
     await after.store.close();
+  });
+
+  it('escalates the arrival at once, dated at the raise, when nobody is on shift at the site', async () => {
+    const onShift = new Set(['north']);
+    const h = await harness(path.join(dir, 'db.sqlite'), (site) => onShift.has(site));
+    const escalations: TicketEvent[] = [];
+    h.bus.on('ticketChanged', (_t, e) => {
+      if (e.type === 'escalated') escalations.push(e);
+    });
+    await h.sla.start();
+    await h.tickets.applyAlarm(leak('leak-b1-riser', T0));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(escalations).toMatchObject([
+      { at: T0, detail: { clock: 'arrival', level: 1, reason: 'nobody_on_shift', to: 'team_lead' } },
+    ]);
+    // Told once: not again when the deadline is near, only when it is breached.
+    await vi.advanceTimersByTimeAsync(5 * MIN);
+    expect(escalations.map((e) => [e.detail.level, e.detail.reason])).toEqual([
+      [1, 'nobody_on_shift'],
+      [2, 'breached'],
+    ]);
+
+    // Somebody checked in at the site: the usual warning at 80 % of the target.
+    escalations.length = 0;
+    onShift.add('xincheng');
+    const start = Date.now();
+    await h.tickets.applyAlarm(leak('leak-2', start));
+    await vi.advanceTimersByTimeAsync(4 * MIN - 1);
+    expect(escalations).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(escalations).toMatchObject([{ at: start + 4 * MIN, detail: { level: 1, reason: 'near' } }]);
+    await h.sla.stop();
+    await h.store.close();
   });
 });

@@ -192,4 +192,101 @@ describe('TicketService', () => {
     expect(directory.slaFor('hvac')).toEqual({ arrivalMs: 15 * 60_000, repairMs: 240 * 60_000 });
     expect(directory.slaFor('plumbing')).toEqual({ arrivalMs: 5 * 60_000, repairMs: 60 * 60_000 });
   });
+
+  it('refuses to dispatch to a maintainer of other sites; a maintainer of all sites may take any', async () => {
+    await h.tickets.applyAlarm(raised());
+    const [ticket] = await h.store.listTickets({});
+    const id = ticket?.id ?? 0;
+    const user = (username: string, sites: string[]) =>
+      h.store.createUser({
+        username,
+        displayName: username,
+        role: 'maintainer',
+        passwordHash: 'x',
+        createdAt: T0,
+        sites,
+      });
+    await user('north-only', ['north']);
+    await user('anywhere', []);
+    await user('both', ['north', 'xincheng']);
+    await expect(h.tickets.dispatch(id, 'north-only', { name: 'desk' })).rejects.toMatchObject({
+      code: 'assignee_not_at_site',
+      httpStatus: 409,
+    });
+    expect((await h.tickets.dispatch(id, 'both', { name: 'desk' })).assignee).toBe('both');
+    await h.store.updateTicket(
+      id,
+      { status: 'raised', updatedAt: T0 },
+      { at: T0, actor: 't', type: 'reopened', detail: {} },
+    );
+    expect((await h.tickets.dispatch(id, 'anywhere', { name: 'desk' })).assignee).toBe('anywhere');
+  });
+
+  it("arrives by the asset's QR label on the ticket waiting there, and records how arrival was proven", async () => {
+    await expect(h.tickets.arriveAt('xincheng', 'leak-b1-riser', me)).rejects.toMatchObject({
+      code: 'no_open_ticket',
+      httpStatus: 404,
+    });
+    await h.tickets.applyAlarm(raised());
+    const scanned = await h.tickets.arriveAt('xincheng', 'leak-b1-riser', me);
+    expect(scanned).toMatchObject({
+      status: 'on_site',
+      assignee: 'wang',
+      arrival: { at: T0 + 2000, met: true },
+    });
+    // The label scanned again (a reload of the page): the same ticket, no second arrival.
+    expect((await h.tickets.arriveAt('xincheng', 'leak-b1-riser', me)).id).toBe(scanned.id);
+    const events = await h.store.listTicketEvents(scanned.id);
+    expect(events.filter((e) => e.type === 'arrived').map((e) => e.detail.presence)).toEqual(['qr']);
+
+    // Dispatched to somebody else: not this maintainer's to arrive at (an admin may record it).
+    await h.store.createUser({
+      username: 'li',
+      displayName: 'li',
+      role: 'maintainer',
+      passwordHash: 'x',
+      createdAt: T0,
+    });
+    await h.tickets.applyAlarm(
+      raised(alarm({ assetId: 'lock-3f-east', ruleId: 'lock-jammed', fault: 'jammed', category: 'lock' })),
+    );
+    const lock = (await h.store.listTickets({ assetId: 'lock-3f-east' }))[0];
+    await h.tickets.dispatch(lock?.id ?? 0, 'li', { name: 'desk' });
+    await expect(h.tickets.arriveAt('xincheng', 'lock-3f-east', me)).rejects.toMatchObject({
+      code: 'not_assignee',
+      httpStatus: 403,
+    });
+    const byAdmin = await h.tickets.arriveAt('xincheng', 'lock-3f-east', { name: 'admin', role: 'admin' });
+    expect(byAdmin).toMatchObject({ status: 'on_site', assignee: 'li' });
+    const button = await h.tickets.arrive(
+      (
+        await h.tickets.raiseManual(
+          { site: 'north', assetId: 'tap', fault: 'drip', category: 'plumbing' },
+          { name: 'desk' },
+        )
+      ).id,
+      me,
+    );
+    expect((await h.store.listTicketEvents(button.id)).at(-1)?.detail.presence).toBe('unverified');
+  });
+
+  it('keeps the resolution reported with the repair for the close, and forgets it when the fault returns', async () => {
+    await h.tickets.applyAlarm(raised());
+    const [ticket] = await h.store.listTickets({});
+    const id = ticket?.id ?? 0;
+    await h.tickets.arrive(id, me);
+    const repaired = await h.tickets.repaired(id, me, { note: 'probe was dry', resolution: 'sensor_fault' });
+    expect(repaired.resolution).toBe('sensor_fault');
+    expect((await h.store.listTicketEvents(id)).at(-1)?.detail).toMatchObject({
+      note: 'probe was dry',
+      resolution: 'sensor_fault',
+    });
+    // The fault returns before verification: what was found no longer holds.
+    await h.tickets.applyAlarm(raised(alarm({ raisedAt: T0 + 1000 })));
+    expect((await h.tickets.get(id)).resolution).toBeUndefined();
+    await h.tickets.arrive(id, me);
+    await h.tickets.repaired(id, me, { resolution: 'no_fault_found' });
+    const closed = await h.tickets.close(id, { name: 'desk' }, { reason: 'nothing found' });
+    expect(closed.resolution).toBe('no_fault_found');
+  });
 });
