@@ -37,7 +37,7 @@ const webhookSchema = strictObject({
 export const notifySchema = strictObject({
   /** Ticket changes are published to `<prefix>/<site>` at QoS 1; empty string turns it off. */
   mqttTopicPrefix: z.string().default('xiaoer/out/tickets'),
-  /** Base URL for the ticket links in robot messages (`<url>/tickets/<id>`); none when absent. */
+  /** Base URL for the ticket links in robot messages (`<url>/tickets/<id>`); default `http.publicUrl`. */
   consoleUrl: z.url().optional(),
   webhooks: z.array(webhookSchema).default([]),
 }).prefault({});

@@ -3,7 +3,7 @@ import type { LogConsumer } from '../events/consumer.ts';
 import type { LogEntry } from '../events/event-log.ts';
 import type { TicketPresenter } from '../tickets/ticket-dto.ts';
 import type { WebhookConfig } from './config.ts';
-import { ticketMessage } from './format.ts';
+import { HINT_EVENTS, type HintLookup, ticketMessage } from './format.ts';
 import { DeliveryError, prepareRequest, send } from './webhook-sender.ts';
 
 /** Publishes on the MQTT side in use: the embedded broker or the external broker's client. */
@@ -41,6 +41,8 @@ export function webhookConsumer(deps: {
   presenter: TicketPresenter;
   scheduler: Scheduler;
   consoleUrl?: string;
+  /** The knowledge base's hint for robot messages (not the generic JSON, which has the ticket). */
+  hints?: HintLookup;
 }): LogConsumer {
   const { hook } = deps;
   return {
@@ -51,12 +53,17 @@ export function webhookConsumer(deps: {
       if (!hook.events.includes(event.type)) return false;
       if (hook.sites && !hook.sites.includes(ticket.site)) return false;
       if (ticket.parentId !== undefined) return false;
+      const hint =
+        hook.kind !== 'generic' && HINT_EVENTS.has(event.type)
+          ? await deps.hints?.(ticket.category, ticket.fault)
+          : undefined;
       const req = prepareRequest(
         hook,
         deps.presenter.ticket(ticket),
         deps.presenter.event(event),
         deps.scheduler.now(),
         deps.consoleUrl,
+        hint,
       );
       await send(hook, req);
       return true;

@@ -1,4 +1,4 @@
-import type { TicketEventType } from '../domain/types.ts';
+import { KB_HINT_MAX_CHARS, type TicketEventType } from '../domain/types.ts';
 import type { TicketDto, TicketEventDto } from '../tickets/ticket-dto.ts';
 
 /** A title for every event type: the map is exhaustive, so a new type fails the type-check here. */
@@ -22,9 +22,31 @@ const EVENT_TITLES: Record<TicketEventType, string> = {
 };
 
 const CLOCK_NAMES: Record<string, string> = { arrival: '到场', repair: '修复' };
+const ESCALATION_REASONS: Record<string, string> = {
+  near: '即将超时',
+  breached: '已超时',
+  nobody_on_shift: '现场无人值班',
+};
+
+/** The events whose robot message carries the knowledge base's hint: someone is about to go there. */
+export const HINT_EVENTS: ReadonlySet<TicketEventType> = new Set<TicketEventType>([
+  'raised',
+  'dispatched',
+  'escalated',
+  'reopened',
+]);
+
+/**
+ * The knowledge base's best hint for a fault (category and fault code), if it has one. The
+ * notifier asks it; it is given by whoever holds the knowledge base (the App).
+ */
+export type HintLookup = (category: string, fault: string) => Promise<string | undefined>;
 
 const shanghaiTime = (iso: string) =>
   new Date(iso).toLocaleString('zh-CN', { timeZone: 'Asia/Shanghai', hour12: false });
+
+/** Markdown would end the quote at a line break: a hint stays on its line. */
+const oneLine = (text: string) => text.replace(/\s*[\r\n]+\s*/g, ' ').trim();
 
 export function eventTitle(event: Pick<TicketEventDto, 'type'>): string {
   return EVENT_TITLES[event.type];
@@ -53,6 +75,7 @@ export function ticketMarkdown(
   ticket: TicketDto,
   event: TicketEventDto,
   consoleUrl?: string,
+  hint?: string,
 ): { title: string; text: string } {
   const title = `【${eventTitle(event)}】#${ticket.id} ${ticket.siteName} ${ticket.assetName}`.slice(0, 200);
   const deadlines = [
@@ -71,7 +94,12 @@ export function ticketMarkdown(
     const clock = String(event.detail.clock ?? '');
     lines.push(`> **${CLOCK_NAMES[clock] ?? clock}超时**：${shanghaiTime(event.at)}`);
   }
+  if (event.type === 'escalated') {
+    const reason = String(event.detail.reason ?? '');
+    lines.push(`> 升级原因：${ESCALATION_REASONS[reason] ?? reason}`);
+  }
   if (ticket.assignee) lines.push(`> 维修人：${ticket.assignee}`);
+  if (hint && HINT_EVENTS.has(event.type)) lines.push(`> 提示：${oneLine(hint).slice(0, KB_HINT_MAX_CHARS)}`);
   if (consoleUrl) lines.push(`[查看工单](${consoleUrl.replace(/\/$/, '')}/tickets/${ticket.id})`);
   return { title, text: lines.join('\n') };
 }

@@ -7,6 +7,7 @@ import type { Store } from '../store/store.ts';
 import type { TicketPresenter } from '../tickets/ticket-dto.ts';
 import type { NotifyConfig } from './config.ts';
 import { type MqttPublish, mqttOutConsumer, webhookConsumer } from './consumers.ts';
+import type { HintLookup } from './format.ts';
 
 export type { MqttPublish } from './consumers.ts';
 
@@ -17,6 +18,9 @@ interface NotifierDeps {
   scheduler: Scheduler;
   log: Logger;
   presenter: TicketPresenter;
+  /** Where people reach the console (`http.publicUrl`), unless `notify.consoleUrl` says otherwise. */
+  publicUrl?: string;
+  hints?: HintLookup;
 }
 
 /**
@@ -33,13 +37,15 @@ export class Notifier implements Service {
   constructor(deps: NotifierDeps) {
     this.#deps = deps;
     const { config } = deps;
+    const consoleUrl = config.consoleUrl ?? deps.publicUrl;
     this.#webhooks = config.webhooks.map((hook) =>
       this.#runner(
         webhookConsumer({
           hook,
           presenter: deps.presenter,
           scheduler: deps.scheduler,
-          ...(config.consoleUrl ? { consoleUrl: config.consoleUrl } : {}),
+          ...(consoleUrl ? { consoleUrl } : {}),
+          ...(deps.hints ? { hints: deps.hints } : {}),
         }),
         {
           retryBaseMs: hook.retryBaseMs,

@@ -15,9 +15,10 @@ export function prepareRequest(
   event: TicketEventDto,
   now: number,
   consoleUrl?: string,
+  hint?: string,
 ): PreparedRequest {
   if (hook.kind === 'generic') return { url: hook.url, body: ticketMessage(ticket, event) };
-  const { title, text } = ticketMarkdown(ticket, event, consoleUrl);
+  const { title, text } = ticketMarkdown(ticket, event, consoleUrl, hint);
   if (hook.kind === 'wecom')
     return { url: hook.url, body: { msgtype: 'markdown', markdown: { content: text } } };
   return {

@@ -99,4 +99,35 @@ describe('webhook formats', () => {
     expect(text).toContain('[查看工单](https://desk.example/tickets/42)');
     expect(Buffer.byteLength(text)).toBeLessThan(4096);
   });
+
+  it("puts the knowledge base's hint on one line, at most 300 characters, on the events that send someone", () => {
+    const hint = '智能门锁离线：先检查门锁处网线是否松动';
+    const { text } = ticketMarkdown(dto, raised, 'https://desk.example', hint);
+    expect(text).toContain(`> 提示：${hint}`);
+    expect(text.split('\n').at(-1)).toBe('[查看工单](https://desk.example/tickets/42)');
+    for (const type of ['dispatched', 'escalated', 'reopened'] as const)
+      expect(ticketMarkdown(dto, { ...raised, type }, undefined, hint).text).toContain('> 提示：');
+    // Not on events that send nobody anywhere.
+    for (const type of ['verified', 'sla_breached', 'closed'] as const)
+      expect(ticketMarkdown(dto, { ...raised, type }, undefined, hint).text).not.toContain('提示');
+    const long = ticketMarkdown(dto, raised, undefined, `第一行\n第二行 ${'长'.repeat(400)}`).text;
+    const line = long.split('\n').find((l) => l.startsWith('> 提示：')) ?? '';
+    expect(line.startsWith('> 提示：第一行 第二行 长')).toBe(true);
+    expect(line.length).toBe('> 提示：'.length + 300);
+    expect(ticketMarkdown(dto, raised).text).not.toContain('提示');
+  });
+
+  it('says why a ticket escalated, nobody on shift included', () => {
+    const escalated = {
+      ...raised,
+      type: 'escalated' as const,
+      detail: { reason: 'nobody_on_shift', level: 1 },
+    };
+    expect(ticketMarkdown(dto, escalated).text).toContain('> 升级原因：现场无人值班');
+    const wecom = prepareRequest(hook('wecom'), dto, escalated, T0, 'https://desk.example', '先关阀');
+    expect((wecom.body as { markdown: { content: string } }).markdown.content).toContain('> 提示：先关阀');
+    // The generic JSON carries the ticket itself, not a rendering of it.
+    const generic = prepareRequest(hook('generic'), dto, escalated, T0, undefined, '先关阀');
+    expect(JSON.stringify(generic.body)).not.toContain('先关阀');
+  });
 });
