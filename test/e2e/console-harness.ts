@@ -51,6 +51,8 @@ export interface ConsoleHarness {
 export interface HarnessOptions {
   /** shifts.escalateWhenUnstaffed (the product's default is true). */
   escalateWhenUnstaffed?: boolean;
+  /** tickets.verifyMinutes: how long a repaired sensor must stay clear (the product's default is 10). */
+  verifyMinutes?: number;
 }
 
 /** The example config on loopback, with InfluxDB, shift escalation as asked and the console on. */
@@ -64,6 +66,7 @@ function harnessConfig(dir: string, influxUrl: string, opts: HarnessOptions): st
     '  database: xiaoer_console_e2e',
     'shifts:',
     `  escalateWhenUnstaffed: ${opts.escalateWhenUnstaffed ?? true}`,
+    ...(opts.verifyMinutes === undefined ? [] : ['tickets:', `  verifyMinutes: ${opts.verifyMinutes}`]),
     '',
   ].join('\n');
   writeFileSync(file, `${text}\n${extra}`);
@@ -134,7 +137,7 @@ export async function startConsoleHarness(opts: HarnessOptions = {}): Promise<Co
   };
 
   for (const person of Object.values(PEOPLE)) {
-    await api('admin', 'POST', '/admin/users', {
+    await api('admin', 'POST', '/users', {
       username: person.username,
       displayName: person.displayName,
       role: person.role,
