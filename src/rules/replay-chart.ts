@@ -106,12 +106,7 @@ export class ChartKeeper {
     const key = keyOf(site, assetId);
     let pending = this.#pending.get(key);
     if (!pending) {
-      pending = {
-        site,
-        assetId,
-        current: new EvenSample(this.#maxMarkers),
-        proposed: new EvenSample(this.#maxMarkers),
-      };
+      pending = { current: new EvenSample(this.#maxMarkers), proposed: new EvenSample(this.#maxMarkers) };
       this.#pending.set(key, pending);
     }
     pending[side].add(at);
@@ -212,8 +207,6 @@ interface Candidate {
 }
 
 interface PendingRaises {
-  site: string;
-  assetId: string;
   current: EvenSample;
   proposed: EvenSample;
 }
