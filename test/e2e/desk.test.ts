@@ -110,7 +110,8 @@ describe('desk board and maintainer phone (escalation when nobody is on shift)',
     await assignee.selectOption('wang');
     await board.getByTestId('dispatch-confirm').click();
     await expect.poll(() => attr(board, `status-${leakId}`, 'data-status'), WAIT).toBe('dispatched');
-    expect(await text(board, `assignee-${leakId}`)).toBe('wang');
+    expect(await attr(board, `assignee-${leakId}`, 'data-assignee')).toBe('wang');
+    await expect.poll(() => text(board, `assignee-${leakId}`), WAIT).toBe('王师傅');
     expect(await sameDocument(board)).toBe(true);
     await h.screenshot(board, 'board');
   });
@@ -230,6 +231,23 @@ describe('desk board and maintainer phone (escalation when nobody is on shift)',
     expect(staffedNow.events?.some((e) => e.type === 'escalated')).toBe(false);
     expect(await attr(board, `arrival-clock-${staffed.id}`, 'data-state')).toBe('ok');
     await h.screenshot(board, 'board-escalated');
+
+    // Nearest deadline first: the two running arrival clocks by due time, the verified leak last.
+    const order = async () =>
+      (
+        await board
+          .locator('[data-testid^="ticket-row-"]')
+          .evaluateAll((rows) => rows.map((r) => r.dataset.testid))
+      ).map((id) => Number(id?.replace('ticket-row-', '')));
+    expect(await order()).toEqual([staffed.id, unstaffedId, leakId]);
+    // The filters: one site, then one category.
+    await board.getByTestId('filter-site').selectOption('east');
+    await expect.poll(order, WAIT).toEqual([unstaffedId]);
+    await board.getByTestId('filter-site').selectOption('');
+    await board.getByTestId('filter-category').selectOption('plumbing');
+    await expect.poll(order, WAIT).toEqual([leakId]);
+    await board.getByTestId('filter-category').selectOption('');
+    await expect.poll(order, WAIT).toHaveLength(3);
   });
 
   it("shows the asset's readings and its tickets with their timings", async () => {
