@@ -6,6 +6,7 @@ import { LiveClients } from './api/routes/live.ts';
 import { gatewayWarning } from './api/routes/sites.ts';
 import { AssetRegistry } from './assets/asset-registry.ts';
 import { AuthService } from './auth/auth-service.ts';
+import { QrSigner } from './auth/qr-signer.ts';
 import { Directory } from './config/directory.ts';
 import type { Config } from './config/schema.ts';
 import type { Clock } from './core/clock.ts';
@@ -18,10 +19,12 @@ import { EventLog } from './events/event-log.ts';
 import { AlarmPipeline } from './ingest/alarm-pipeline.ts';
 import { Ingest } from './ingest/ingest.ts';
 import { MqttSource } from './ingest/mqtt-source.ts';
+import { KnowledgeBase } from './knowledge/knowledge-base.ts';
 import { MaintenanceService } from './maintenance/maintenance-service.ts';
 import { type MqttPublish, Notifier } from './notify/notifier.ts';
 import { OpcUaSource } from './opcua/opcua-source.ts';
 import { RuleEngine } from './rules/engine.ts';
+import { ShiftService } from './shifts/shift-service.ts';
 import { SqliteStore } from './store/sqlite/sqlite-store.ts';
 import type { Store } from './store/store.ts';
 import { TelemetryWriter } from './telemetry/influx-writer.ts';
@@ -54,11 +57,14 @@ interface Core {
   ingest: Ingest;
   presenter: TicketPresenter;
   ruleVersions: RuleVersions;
+  shifts: ShiftService;
+  knowledge: KnowledgeBase;
+  qr: QrSigner;
 }
 
 /**
  * The composition root: builds every component and owns the start-up and shutdown order.
- * Start: store → tickets, rules, assets (re-armed from the store) → notifications → telemetry →
+ * Start: store → tickets, rules, assets (re-armed from the store) → shifts → notifications → telemetry →
  * maintenance windows → ingest → MQTT → OPC UA → SLA clocks → HTTP, and only then (on the very
  * first start) the admin user, so that its generated password is never printed by a start that
  * failed afterwards. Stop is the reverse: HTTP,
@@ -107,7 +113,8 @@ export class App {
       await this.store.migrate();
       this.#track('store', () => this.store.close());
       const core = await this.#buildCore();
-      await this.#startNotifier(core.presenter);
+      await this.#startService(core.shifts);
+      await this.#startNotifier(core);
       await this.#startTelemetry(core.assets);
       await this.#startService(core.maintenance);
       await this.#startService(core.ingest);
@@ -119,6 +126,9 @@ export class App {
         eventLog: this.eventLog,
         tickets: core.tickets,
         directory: this.directory,
+        ...(this.config.shifts.escalateWhenUnstaffed
+          ? { staffed: (site: string) => core.shifts.staffed(site) }
+          : {}),
       });
       await this.#startService(this.#sla);
       await this.#startApi(core);
@@ -218,15 +228,21 @@ export class App {
     this.#ingest = ingest;
     this.#pipeline = pipeline;
     const presenter = new TicketPresenter({ directory, clock: this.clock, assets });
-    return { auth, tickets, assets, maintenance, ingest, presenter, ruleVersions };
+    const shifts = new ShiftService({ ...this.#deps('shifts'), directory, maxHours: config.shifts.maxHours });
+    const knowledge = new KnowledgeBase({ ...this.#deps('knowledge'), directory });
+    await knowledge.addDefaultsOnce();
+    const qr = await QrSigner.fromStore(store);
+    return { auth, tickets, assets, maintenance, ingest, presenter, ruleVersions, shifts, knowledge, qr };
   }
 
-  async #startNotifier(presenter: TicketPresenter): Promise<void> {
+  async #startNotifier(core: Core): Promise<void> {
     this.#notifier = new Notifier({
       ...this.#deps('notify'),
       eventLog: this.eventLog,
       config: this.config.notify,
-      presenter,
+      presenter: core.presenter,
+      ...(this.config.http.publicUrl ? { publicUrl: this.config.http.publicUrl } : {}),
+      hints: async (category, fault) => (await core.knowledge.hintsFor(category, fault))[0]?.hint,
     });
     await this.#startService(this.#notifier);
   }
@@ -337,6 +353,11 @@ export class App {
         assets: () => core.assets.activeAssets(),
       }),
       eventLog: this.eventLog,
+      shifts: core.shifts,
+      knowledge: core.knowledge,
+      qr: core.qr,
+      influx: this.config.influx,
+      clock: this.clock,
       bus: this.bus,
       http: this.config.http,
       liveClients: new LiveClients(this.config.http.maxLiveClients, this.config.http.maxLiveClientsPerUser),

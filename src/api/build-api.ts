@@ -11,24 +11,32 @@ import {
 } from 'fastify-type-provider-zod';
 import type { AssetRegistry } from '../assets/asset-registry.ts';
 import type { AuthService } from '../auth/auth-service.ts';
+import type { QrSigner } from '../auth/qr-signer.ts';
 import type { Directory } from '../config/directory.ts';
 import type { Config } from '../config/schema.ts';
+import type { Clock } from '../core/clock.ts';
 import { XiaoerError } from '../core/errors.ts';
 import type { EventBus } from '../core/event-bus.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Role, User } from '../domain/types.ts';
 import type { EventLog } from '../events/event-log.ts';
+import type { KnowledgeBase } from '../knowledge/knowledge-base.ts';
 import type { MaintenanceService } from '../maintenance/maintenance-service.ts';
+import type { ShiftService } from '../shifts/shift-service.ts';
 import type { Store } from '../store/store.ts';
+import type { InfluxConfig } from '../telemetry/config.ts';
 import type { GatewayStatus } from '../tickets/gateway-watch.ts';
 import type { TicketPresenter } from '../tickets/ticket-dto.ts';
 import type { TicketService } from '../tickets/ticket-service.ts';
 import type { RulePreview } from '../tuning/preview.ts';
 import type { RuleVersions } from '../tuning/rule-versions.ts';
+import { type ConsoleFallback, DEFAULT_CONSOLE_DIR, registerConsole } from './console.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { assetRoutes } from './routes/assets.ts';
 import { authRoutes } from './routes/auth.ts';
+import { fieldRoutes } from './routes/field.ts';
 import { healthRoutes } from './routes/health.ts';
+import { knowledgeRoutes } from './routes/knowledge.ts';
 import { type LiveClients, liveRoutes } from './routes/live.ts';
 import { maintenanceRoutes } from './routes/maintenance.ts';
 import { ruleRoutes } from './routes/rules.ts';
@@ -49,6 +57,14 @@ export interface ApiDeps {
   rulePreview: RulePreview;
   /** The ticket event log the live feed replays and follows. */
   eventLog: EventLog;
+  /** Who is checked in where. */
+  shifts: ShiftService;
+  knowledge: KnowledgeBase;
+  /** Signs and checks the QR labels. */
+  qr: QrSigner;
+  /** Telemetry history for the asset page's chart; absent: no InfluxDB configured. */
+  influx: InfluxConfig | undefined;
+  clock: Clock;
   log: Logger;
   bus: EventBus;
   http: Config['http'];
@@ -84,11 +100,15 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler(errorHandler);
-  app.setNotFoundHandler((req, reply) =>
-    reply
+  let consolePage: ConsoleFallback | undefined;
+  // A page of the console (asked for by a browser, outside /api and /docs) is its index.html;
+  // anything else unknown is the API's JSON error.
+  app.setNotFoundHandler((req, reply) => {
+    if (consolePage?.(req, reply)) return reply;
+    return reply
       .status(404)
-      .send({ error: { code: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0]}` } }),
-  );
+      .send({ error: { code: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0]}` } });
+  });
   app.addHook('onResponse', async (req, reply) => {
     req.log.debug(
       {
@@ -152,8 +172,16 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     liveRoutes,
     maintenanceRoutes,
     ruleRoutes,
+    fieldRoutes,
+    knowledgeRoutes,
   ]) {
     await app.register(routes(deps), { prefix: '/api' });
+  }
+  if (deps.http.console) {
+    consolePage = await registerConsole(app, {
+      dir: deps.http.consoleDir ?? DEFAULT_CONSOLE_DIR,
+      log: deps.log,
+    });
   }
   // SSE responses never end by themselves: close them so that app.close() can finish.
   app.addHook('preClose', async () => {

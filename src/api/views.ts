@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { strictObject } from '../core/strict.ts';
-import { ROLES, type User } from '../domain/types.ts';
+import { type KbEntry, ROLES, SHIFT_VIAS, type Shift, type User } from '../domain/types.ts';
 
 /** The API speaks ISO 8601 instants; the domain keeps epoch milliseconds. */
 export const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
@@ -14,6 +14,7 @@ export const userSchema = z.object({
   createdAt: z.string(),
   disabled: z.boolean(),
   disabledAt: z.string().nullable(),
+  sites: z.array(z.string()).describe('the sites the user sees and works at; empty: every site'),
 });
 
 export const errorSchema = z.object({
@@ -29,6 +30,58 @@ export function userView(u: User): z.infer<typeof userSchema> {
     createdAt: new Date(u.createdAt).toISOString(),
     disabled: u.disabledAt !== undefined,
     disabledAt: isoOrNull(u.disabledAt),
+    sites: [...u.sites],
+  };
+}
+
+export const shiftSchema = z.object({
+  id: z.number().int(),
+  username: z.string(),
+  displayName: z.string(),
+  site: z.string(),
+  startedAt: z.string(),
+  endedAt: z.string().nullable(),
+  via: z.enum(SHIFT_VIAS),
+});
+
+/** A shift with the user's display name (`displayName` falls back to the user name). */
+export function shiftView(s: Shift, displayName?: string): z.infer<typeof shiftSchema> {
+  return {
+    id: s.id,
+    username: s.username,
+    displayName: displayName ?? s.username,
+    site: s.site,
+    startedAt: new Date(s.startedAt).toISOString(),
+    endedAt: isoOrNull(s.endedAt),
+    via: s.via,
+  };
+}
+
+export const kbEntrySchema = z.object({
+  id: z.number().int(),
+  category: z.string(),
+  fault: z.string().nullable().describe('null: a hint for every fault of the category'),
+  title: z.string(),
+  hint: z.string(),
+  body: z.string(),
+  createdBy: z.string(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  sourceTicketId: z.number().int().nullable(),
+});
+
+export function kbView(e: KbEntry): z.infer<typeof kbEntrySchema> {
+  return {
+    id: e.id,
+    category: e.category,
+    fault: e.fault ?? null,
+    title: e.title,
+    hint: e.hint,
+    body: e.body,
+    createdBy: e.createdBy,
+    createdAt: new Date(e.createdAt).toISOString(),
+    updatedAt: new Date(e.updatedAt).toISOString(),
+    sourceTicketId: e.sourceTicketId ?? null,
   };
 }
 

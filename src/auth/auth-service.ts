@@ -18,6 +18,8 @@ export interface UserChanges {
   displayName?: string;
   role?: Role;
   disabled?: boolean;
+  /** The sites the user works at; empty: every site. */
+  sites?: string[];
 }
 
 /** Logins, sessions and users. Every change to a user is in the audit log, with who made it. */
@@ -50,7 +52,7 @@ export class AuthService {
   }
 
   async createUser(
-    input: { username: string; displayName: string; role: Role; password: string },
+    input: { username: string; displayName: string; role: Role; password: string; sites?: string[] },
     actor: string,
   ): Promise<User> {
     const user = await this.#store.createUser({
@@ -59,15 +61,17 @@ export class AuthService {
       role: input.role,
       passwordHash: await hashPassword(input.password),
       createdAt: this.#clock.now(),
+      sites: input.sites ?? [],
     });
     await this.#audit(actor, 'user.created', user.username, {
       role: user.role,
       displayName: user.displayName,
+      sites: user.sites,
     });
     return user;
   }
 
-  /** Name, role, or disabling; a disabled user is logged out everywhere at once. */
+  /** Name, role, sites, or disabling; a disabled user is logged out everywhere at once. */
   async updateUser(username: string, changes: UserChanges, actor: string): Promise<User> {
     const before = await this.#mustFind(username);
     const disabling = changes.disabled === true && before.disabledAt === undefined;
@@ -78,6 +82,7 @@ export class AuthService {
       ...(changes.displayName !== undefined ? { displayName: changes.displayName } : {}),
       ...(changes.role !== undefined ? { role: changes.role } : {}),
       ...(changes.disabled !== undefined ? { disabledAt: changes.disabled ? now : null } : {}),
+      ...(changes.sites !== undefined ? { sites: changes.sites } : {}),
       updatedAt: now,
     });
     if (user.disabledAt !== undefined) await this.#store.deleteUserSessions(user.id);
@@ -87,6 +92,7 @@ export class AuthService {
         displayName: before.displayName,
         role: before.role,
         disabled: before.disabledAt !== undefined,
+        sites: before.sites,
       },
     });
     return user;

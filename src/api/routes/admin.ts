@@ -1,5 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import type { Directory } from '../../config/directory.ts';
+import { badRequest } from '../../core/errors.ts';
 import { strictObject } from '../../core/strict.ts';
 import { ROLES } from '../../domain/types.ts';
 import type { ApiDeps } from '../build-api.ts';
@@ -9,6 +11,21 @@ import { actorOf } from './tickets.ts';
 const username = z.string().regex(/^[a-zA-Z0-9._-]{2,64}$/, 'expected 2-64 letters, digits, ".", "_" or "-"');
 const password = z.string().min(8, 'expected at least 8 characters').max(200);
 const userParams = strictObject({ username: z.string().min(1).max(64) });
+const sites = z
+  .array(z.string().min(1).max(64))
+  .max(100)
+  .transform((list) => [...new Set(list)])
+  .describe('the sites the user sees and works at; empty: every site');
+
+/** Each site must be one the config has: a typo would lock the user out of their own site. */
+function checkSites(directory: Directory, list: string[] | undefined): void {
+  const unknown = list?.filter((id) => !directory.site(id)) ?? [];
+  if (unknown.length > 0) {
+    throw badRequest('unknown_site', `not configured: ${unknown.join(', ')}`, {
+      known: directory.sites.map((s) => s.id),
+    });
+  }
+}
 
 /** Users, the audit log and dead letters: admins only. */
 export const adminRoutes =
@@ -41,12 +58,15 @@ export const adminRoutes =
             displayName: z.string().min(1).max(100),
             role: z.enum(ROLES),
             password,
+            sites: sites.optional(),
           }),
           response: { 201: userSchema, 400: errorSchema, 409: errorSchema },
         },
       },
-      async (req, reply) =>
-        reply.status(201).send(userView(await deps.auth.createUser(req.body, actorOf(req).name))),
+      async (req, reply) => {
+        checkSites(deps.directory, req.body.sites);
+        return reply.status(201).send(userView(await deps.auth.createUser(req.body, actorOf(req).name)));
+      },
     );
 
     app.patch(
@@ -63,11 +83,18 @@ export const adminRoutes =
             displayName: z.string().min(1).max(100).optional(),
             role: z.enum(ROLES).optional(),
             disabled: z.boolean().optional(),
-          }).refine((b) => Object.keys(b).length > 0, 'give at least one of displayName, role, disabled'),
+            sites: sites.optional(),
+          }).refine(
+            (b) => Object.keys(b).length > 0,
+            'give at least one of displayName, role, disabled, sites',
+          ),
           response: { 200: userSchema, 400: errorSchema, 404: errorSchema, 409: errorSchema },
         },
       },
-      async (req) => userView(await deps.auth.updateUser(req.params.username, req.body, actorOf(req).name)),
+      async (req) => {
+        checkSites(deps.directory, req.body.sites);
+        return userView(await deps.auth.updateUser(req.params.username, req.body, actorOf(req).name));
+      },
     );
 
     app.post(

@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { seesSite } from '../../auth/site-scope.ts';
 import { XiaoerError } from '../../core/errors.ts';
 import type { ApiDeps } from '../build-api.ts';
 import { query } from '../views.ts';
@@ -66,7 +67,7 @@ export const liveRoutes =
         schema: {
           summary: 'Live feed of ticket changes (SSE)',
           description:
-            'Server-Sent Events: `event: ticket` with `{ ticket, event }` for every ticket change; `id` is the log position. Send `Last-Event-ID` (or `?lastEventId=`) to resume without a gap. At most a few feeds per user.',
+            'Server-Sent Events: `event: ticket` with `{ ticket, event }` for every ticket change at the sites the user sees; `id` is the log position. Send `Last-Event-ID` (or `?lastEventId=`) to resume without a gap. At most a few feeds per user.',
           tags: ['live'],
           querystring: query({
             token: z.string().max(200).optional(),
@@ -107,7 +108,8 @@ export const liveRoutes =
           from = head;
         }
         const follower = deps.eventLog.follow(from, ({ ticket, event }) => {
-          if (site && ticket.site !== site) return;
+          // A user scoped to sites hears only of theirs (the ids still say how far the log went).
+          if ((site && ticket.site !== site) || !seesSite(user, ticket.site)) return;
           const data = JSON.stringify({
             ticket: deps.presenter.ticket(ticket),
             event: deps.presenter.event(event),

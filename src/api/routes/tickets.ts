@@ -2,12 +2,13 @@ import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { unauthorized } from '../../auth/auth-service.ts';
+import { assertSeesTicket, assertSite, siteFilter } from '../../auth/site-scope.ts';
 import { strictObject } from '../../core/strict.ts';
-import { RESOLUTIONS, TICKET_STATUSES } from '../../domain/types.ts';
+import { RESOLUTIONS, TICKET_STATUSES, type User } from '../../domain/types.ts';
 import { ticketDtoSchema, ticketEventDtoSchema } from '../../tickets/ticket-dto.ts';
 import type { Actor } from '../../tickets/ticket-service.ts';
 import type { ApiDeps } from '../build-api.ts';
-import { errorSchema, pageQuery, query } from '../views.ts';
+import { errorSchema, kbEntrySchema, kbView, pageQuery, query } from '../views.ts';
 
 const idParams = strictObject({ id: z.coerce.number().int().positive() });
 const ticketResponse = {
@@ -29,6 +30,12 @@ export function actorOf(req: FastifyRequest): Actor {
   return { name: req.user.username, role: req.user.role };
 }
 
+/** The logged-in user (set by `requireRole`). */
+export function userOf(req: FastifyRequest): User {
+  if (!req.user) throw unauthorized();
+  return req.user;
+}
+
 export const ticketRoutes =
   (deps: ApiDeps): FastifyPluginAsyncZod =>
   async (app) => {
@@ -36,6 +43,12 @@ export const ticketRoutes =
     const desk = app.requireRole('staff', 'admin');
     const field = app.requireRole('maintainer', 'admin');
     const dto = (t: Parameters<typeof deps.presenter.ticket>[0]) => deps.presenter.ticket(t);
+    /** The ticket, if the caller may see it: another site's is 404 like an unknown id. */
+    const visible = async (req: FastifyRequest, id: number) => {
+      const ticket = await deps.tickets.get(id);
+      assertSeesTicket(userOf(req), ticket);
+      return ticket;
+    };
 
     app.get(
       '/tickets',
@@ -61,8 +74,10 @@ export const ticketRoutes =
       },
       async (req) => {
         const { open, assignee, ...filter } = req.query;
+        const sites = siteFilter(userOf(req));
         const tickets = await deps.store.listTickets({
           ...filter,
+          ...(sites ? { sites } : {}),
           ...(assignee ? { assignee: assignee === 'me' ? actorOf(req).name : assignee } : {}),
           open: open === 'true',
         });
@@ -85,10 +100,11 @@ export const ticketRoutes =
             category: z.string().max(64).optional(),
             note: z.string().max(2000).optional(),
           }),
-          response: { 201: ticketDtoSchema, 400: errorSchema, 409: errorSchema },
+          response: { 201: ticketDtoSchema, 400: errorSchema, 403: errorSchema, 409: errorSchema },
         },
       },
       async (req, reply) => {
+        assertSite(userOf(req), req.body.site);
         const ticket = await deps.tickets.raiseManual(req.body, actorOf(req));
         return reply.status(201).send(dto(ticket));
       },
@@ -99,20 +115,35 @@ export const ticketRoutes =
       {
         onRequest: anyone,
         schema: {
-          summary: 'One ticket with its events',
-          description: 'Every change of the ticket: who, when, what (the audit trail).',
+          summary: 'One ticket with its events, hints and outage children',
+          description:
+            'Every change of the ticket: who, when, what (the audit trail). `knowledge`: the knowledge ' +
+            "base's hints for its category and fault, best first; `children`: an outage's device tickets.",
           tags: ['tickets'],
           params: idParams,
           response: {
-            200: ticketDtoSchema.extend({ events: z.array(ticketEventDtoSchema) }),
+            200: ticketDtoSchema.extend({
+              events: z.array(ticketEventDtoSchema),
+              knowledge: z.array(kbEntrySchema),
+              children: z.array(ticketDtoSchema),
+            }),
             404: errorSchema,
           },
         },
       },
       async (req) => {
-        const ticket = await deps.tickets.get(req.params.id);
-        const events = await deps.store.listTicketEvents(ticket.id);
-        return { ...dto(ticket), events: events.map((e) => deps.presenter.event(e)) };
+        const ticket = await visible(req, req.params.id);
+        const [events, knowledge, children] = await Promise.all([
+          deps.store.listTicketEvents(ticket.id),
+          deps.knowledge.hintsFor(ticket.category, ticket.fault),
+          deps.store.listTickets({ parentId: ticket.id, limit: 1000 }),
+        ]);
+        return {
+          ...dto(ticket),
+          events: events.map((e) => deps.presenter.event(e)),
+          knowledge: knowledge.map(kbView),
+          children: children.map(dto),
+        };
       },
     );
 
@@ -128,7 +159,10 @@ export const ticketRoutes =
           response: ticketResponse,
         },
       },
-      async (req) => dto(await deps.tickets.dispatch(req.params.id, req.body.assignee, actorOf(req))),
+      async (req) => {
+        await visible(req, req.params.id);
+        return dto(await deps.tickets.dispatch(req.params.id, req.body.assignee, actorOf(req)));
+      },
     );
 
     app.post(
@@ -137,7 +171,9 @@ export const ticketRoutes =
         onRequest: field,
         schema: {
           summary: 'Acknowledge arrival on site',
-          description: 'Stops the arrival clock (the 5-minute target).',
+          description:
+            "Stops the arrival clock (the 5-minute target) on the maintainer's word (`presence: unverified`); " +
+            "scanning the asset's QR label (POST /api/scan) records it as proven.",
           tags: ['tickets'],
           params: idParams,
           // A POST with no body arrives as null; an empty object is fine, anything in it is not.
@@ -145,7 +181,10 @@ export const ticketRoutes =
           response: ticketResponse,
         },
       },
-      async (req) => dto(await deps.tickets.arrive(req.params.id, actorOf(req))),
+      async (req) => {
+        await visible(req, req.params.id);
+        return dto(await deps.tickets.arrive(req.params.id, actorOf(req), 'unverified'));
+      },
     );
 
     app.post(
@@ -155,14 +194,21 @@ export const ticketRoutes =
         schema: {
           summary: 'Report the repair done',
           description:
-            'Stops the repair clock tentatively: a ticket raised by a sensor is verified once the sensor stays clear.',
+            'Stops the repair clock tentatively: a ticket raised by a sensor is verified once the sensor stays clear. ' +
+            'A resolution given here is kept and used when the ticket is closed.',
           tags: ['tickets'],
           params: idParams,
-          body: strictObject({ note: z.string().max(2000).optional() }).nullish(),
+          body: strictObject({
+            note: z.string().max(2000).optional(),
+            resolution: z.enum(RESOLUTIONS).optional(),
+          }).nullish(),
           response: ticketResponse,
         },
       },
-      async (req) => dto(await deps.tickets.repaired(req.params.id, actorOf(req), { note: req.body?.note })),
+      async (req) => {
+        await visible(req, req.params.id);
+        return dto(await deps.tickets.repaired(req.params.id, actorOf(req), req.body ?? {}));
+      },
     );
 
     app.post(
@@ -184,6 +230,9 @@ export const ticketRoutes =
           response: ticketResponse,
         },
       },
-      async (req) => dto(await deps.tickets.close(req.params.id, actorOf(req), req.body ?? {})),
+      async (req) => {
+        await visible(req, req.params.id);
+        return dto(await deps.tickets.close(req.params.id, actorOf(req), req.body ?? {}));
+      },
     );
   };
