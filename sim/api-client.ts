@@ -69,7 +69,13 @@ export class ApiClient {
   /** Creates the user unless it exists (409), then logs in as it. */
   async ensureUser(
     adminToken: string,
-    user: { username: string; displayName: string; role: 'staff' | 'maintainer'; password: string },
+    user: {
+      username: string;
+      displayName: string;
+      role: 'staff' | 'maintainer';
+      password: string;
+      sites?: string[];
+    },
   ): Promise<string> {
     try {
       await this.request('POST', '/api/users', { token: adminToken, body: user });
@@ -77,5 +83,10 @@ export class ApiClient {
       if (!(err instanceof ApiError && err.status === 409)) throw err;
     }
     return this.login(user.username, user.password);
+  }
+
+  /** Starts the user's shift at the site (checking in at the start of the working day). */
+  async checkIn(token: string, site: string): Promise<void> {
+    await this.request('POST', '/api/shifts/check-in', { token, body: { site } });
   }
 }

@@ -71,8 +71,17 @@ export class MaintainerBot {
       for (let i = 1; i <= this.#opts.perSite; i++) {
         const username = `sim-${site}-${i}`;
         const displayName = `${NAMES[n++ % NAMES.length]} (${site}, simulated)`;
-        const user = { username, displayName, role: 'maintainer' as const, password: password(username) };
-        this.#tokens.set(username, await api.ensureUser(adminToken, user));
+        const user = {
+          username,
+          displayName,
+          role: 'maintainer' as const,
+          password: password(username),
+          sites: [site],
+        };
+        const token = await api.ensureUser(adminToken, user);
+        // On shift at their site: a ticket there is not escalated at once for want of anyone.
+        await api.checkIn(token, site);
+        this.#tokens.set(username, token);
         crew.push(username);
       }
       this.#crews.set(site, crew);
