@@ -78,6 +78,7 @@ export default {
     preview: {
       title: 'Preview on history',
       run: 'Preview',
+      stale: 'The values changed since this preview: preview again',
       hint: 'Change a value and press Preview: the rule in force and the changed rule are replayed over real readings.',
       days: 'Last day | Last {n} days',
       notReplayable: 'Offline and fault-event rules are judged on events that history does not keep',
