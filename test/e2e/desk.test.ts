@@ -272,6 +272,35 @@ describe('desk board and maintainer phone (escalation when nobody is on shift)',
     await board.locator('[data-testid="readings"] [data-metric="battery_pct"] canvas').waitFor();
     await h.screenshot(board, 'asset');
   });
+
+  it('closes the verified leak from the board, and an admin turns its repair note into a knowledge-base entry', async () => {
+    await board.goto('/board');
+    await board.getByTestId(`close-${leakId}`).click();
+    // Verified by the sensor: it closes as the maintainer found it, no reason needed.
+    await board.getByTestId('close-submit').click();
+    await board.getByTestId(`ticket-row-${leakId}`).waitFor({ state: 'detached' });
+    const closed = await h.api<TicketLite & { resolution: string | null }>(
+      'desk',
+      'GET',
+      `/tickets/${leakId}`,
+    );
+    expect(closed.status).toBe('closed');
+    expect(closed.resolution).toBe('real_fault');
+
+    const admin = await h.newPage();
+    await h.login(admin, 'admin');
+    await admin.goto(`/tickets/${leakId}`);
+    await expect.poll(() => attr(admin, 'ticket-status', 'data-status'), WAIT).toBe('closed');
+    await admin.getByTestId('kb-from-ticket').click();
+    await admin.getByTestId('action-notice').waitFor();
+    const entries = await h.api<{ sourceTicketId: number | null; body: string }[]>(
+      'admin',
+      'GET',
+      '/kb?category=plumbing&fault=leak',
+    );
+    const made = entries.find((e) => e.sourceTicketId === leakId);
+    expect(made?.body).toContain('密封圈');
+  });
 });
 
 describe('site scoping and the language switch (no escalation when nobody is on shift)', () => {

@@ -15,15 +15,17 @@ export interface LiveTicketsOptions {
 
 /** After the browser gave up (the server refused the stream), a new one is tried this much later. */
 const RETRY_MS = 5000;
-
-const newer = (a: Ticket, b: Ticket) => Date.parse(a.updatedAt) >= Date.parse(b.updatedAt);
+/** How many closed ticket ids are remembered against late answers (a screen runs for months). */
+const MAX_CLOSED = 1000;
 
 /**
  * The open tickets the user may see, kept live: the list from GET /api/tickets?open=true, then
- * every change from the SSE feed (/api/live) applied to it: upserted while open, removed once
- * closed. The browser resumes a dropped stream by itself with Last-Event-ID; `event: reset`
- * (too far behind) and a stream the browser gave up on reload the list. Changes that arrive
- * while a list is being fetched are applied on top of it, so none is lost in between.
+ * every change from the SSE feed (/api/live) applied to it in the log's order: upserted while
+ * open, removed once closed. The browser resumes a dropped stream by itself with Last-Event-ID;
+ * `event: reset` (too far behind) and a stream the browser gave up on reload the list. Changes
+ * that arrive while a list is being fetched are applied on top of it, so none is lost in between.
+ * An action's own answer (`offer`) only fills in what the feed has not brought yet: two changes
+ * may carry the same `updatedAt` (an escalation is dated at the raise), so the feed's order wins.
  */
 export function useLiveTickets(options: LiveTicketsOptions = {}) {
   const byId = reactive(new Map<number, Ticket>());
@@ -38,11 +40,26 @@ export function useLiveTickets(options: LiveTicketsOptions = {}) {
   let fetchSeq = 0;
   let stopped = false;
 
+  /** Tickets the feed closed: a late answer to an action must not bring one back (the latest few). */
+  const closed = new Set<number>();
+
   function apply(ticket: Ticket): void {
+    if (ticket.status === 'closed') {
+      closed.add(ticket.id);
+      if (closed.size > MAX_CLOSED) closed.delete(closed.values().next().value as number);
+      byId.delete(ticket.id);
+    } else {
+      closed.delete(ticket.id);
+      byId.set(ticket.id, ticket);
+    }
+  }
+
+  /** A ticket from an action's answer: taken when unknown or strictly newer than what is shown. */
+  function offer(ticket: Ticket): void {
     const known = byId.get(ticket.id);
-    if (known && !newer(ticket, known)) return;
-    if (ticket.status === 'closed') byId.delete(ticket.id);
-    else byId.set(ticket.id, ticket);
+    if (closed.has(ticket.id) && ticket.status !== 'closed') return;
+    if (known && Date.parse(ticket.updatedAt) <= Date.parse(known.updatedAt)) return;
+    apply(ticket);
   }
 
   async function load(): Promise<void> {
@@ -56,7 +73,7 @@ export function useLiveTickets(options: LiveTicketsOptions = {}) {
       if (seq !== fetchSeq || stopped) return;
       const live = duringFetch;
       byId.clear();
-      for (const t of tickets) byId.set(t.id, t);
+      for (const t of tickets) if (!closed.has(t.id)) byId.set(t.id, t);
       for (const t of live?.values() ?? []) apply(t);
       error.value = null;
     } catch (e) {
@@ -114,5 +131,5 @@ export function useLiveTickets(options: LiveTicketsOptions = {}) {
   if (getCurrentScope()) onScopeDispose(stop);
 
   const tickets = computed(() => [...byId.values()]);
-  return { tickets, byId, state, loading, error, reload: load, stop };
+  return { tickets, byId, state, loading, error, offer, reload: load, stop };
 }

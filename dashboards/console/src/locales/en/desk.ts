@@ -9,6 +9,7 @@ export default {
     raise: 'Raise ticket',
     dispatch: 'Dispatch',
     redispatch: 'Re-dispatch',
+    close: 'Close',
     unassigned: 'Unassigned',
     awaitingSensor: 'Awaiting sensor',
     flapping: 'Flapping',

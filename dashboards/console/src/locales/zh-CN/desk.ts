@@ -9,6 +9,7 @@ export default {
     raise: '电话报修',
     dispatch: '派单',
     redispatch: '改派',
+    close: '关闭',
     unassigned: '未派单',
     awaitingSensor: '等待传感器确认',
     flapping: '反复报警',
