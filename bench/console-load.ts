@@ -4,6 +4,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { chromium } from 'playwright-core';
+import { CHROMIUM, CHROMIUM_ARGS } from '../test/e2e/console-harness.ts';
 import { ADMIN_PASSWORD } from '../test/helpers/test-app.ts';
 import { loopbackConfig, spawnXiaoer } from '../test/helpers/xiaoer-process.ts';
 import { progress } from './log.ts';
@@ -22,18 +23,6 @@ import { summarizeReps } from './stats.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const DIST = path.join(ROOT, 'dashboards/console/dist');
-const CHROMIUM = process.env.CHROMIUM_BIN ?? '/usr/bin/chromium';
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--disable-dev-shm-usage',
-];
 
 export interface BundleSize {
   files: number;
@@ -92,7 +81,7 @@ export async function consoleLoad(out: Collector, reps = 10): Promise<{ cold: nu
   const size = bundleSize();
   const dir = mkdtempSync(path.join(tmpdir(), 'xiaoer-bench-console-'));
   const xiaoer = spawnXiaoer({ config: loopbackConfig(dir), dataDir: path.join(dir, 'data') });
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   const cold: Load[] = [];
   const warm: Load[] = [];
   const board: number[] = [];

@@ -73,7 +73,8 @@ function harnessConfig(dir: string, influxUrl: string, opts: HarnessOptions): st
   return file;
 }
 
-const CHROMIUM_ARGS = [
+/** Debian's Chromium as root in a closed network (see the machine notes): no sandbox, no calls home. */
+export const CHROMIUM_ARGS = [
   '--headless',
   '--no-sandbox',
   '--disable-gpu',

@@ -3,7 +3,7 @@
  * versions), src/rules/replay.ts (the preview), src/api/routes/{admin,assets}.ts and the console
  * contract (labels, knowledge base).
  */
-import type { RuleLimit, User } from './types';
+import type { Asset, RuleLimit, User } from './types';
 
 /** Where a rule's value comes from: the schema's default, the rule itself, a site or an asset override. */
 export type ValueSource = 'default' | 'kind' | 'site' | 'asset';
@@ -120,17 +120,7 @@ export interface AdminUser extends User {
   disabled: boolean;
 }
 
-export interface Asset {
-  site: string;
-  id: string;
-  kind: string;
-  category: string;
-  name: string;
-  location?: string;
-  status: 'confirmed' | 'unconfirmed';
-  source: string;
-  firstSeenAt?: string;
-}
+export type { Asset };
 
 export interface AssetPage {
   total: number;

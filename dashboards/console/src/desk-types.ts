@@ -1,5 +1,5 @@
-/** Shapes of the API answers the desk, phone, scan and asset pages read (docs: /work/spec/console-contract.md). */
-import type { KbEntry, Shift, Ticket, TicketEvent } from './types';
+/** Shapes of the API answers the desk, phone, scan and asset pages read (src/api/routes/*, src/api/views.ts). */
+import type { Asset, KbEntry, Shift, Ticket, TicketEvent } from './types';
 
 export type ClockName = 'arrival' | 'repair';
 
@@ -44,21 +44,9 @@ export interface SiteInfo {
 /** POST /api/scan */
 export type ScanAnswer = { kind: 'asset'; ticket: Ticket } | { kind: 'site'; shift: Shift };
 
-export interface AssetInfo {
-  site: string;
-  id: string;
-  kind: string;
-  category: string;
-  name: string;
-  location?: string;
-  status: 'confirmed' | 'unconfirmed';
-  source: string;
-  firstSeenAt?: string;
-}
-
 /** GET /api/assets/:site/:assetId */
 export interface AssetDetail {
-  asset: AssetInfo;
+  asset: Asset;
   tickets: Ticket[];
 }
 

@@ -116,3 +116,16 @@ export interface Meta {
   roles: Role[];
   publicUrl: string | null;
 }
+
+/** One asset of GET /api/assets: configured, or discovered and awaiting confirmation. */
+export interface Asset {
+  site: string;
+  id: string;
+  kind: string;
+  category: string;
+  name: string;
+  location?: string;
+  status: 'confirmed' | 'unconfirmed';
+  source: string;
+  firstSeenAt?: string;
+}
