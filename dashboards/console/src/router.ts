@@ -3,6 +3,8 @@ import { homeFor, onSignOut, session } from './auth';
 import { adminRoutes } from './routes/admin';
 import { deskRoutes } from './routes/desk';
 import type { Role } from './types';
+// The first page anyone sees comes with the entry, not one round trip after it.
+import LoginView from './views/LoginView.vue';
 
 declare module 'vue-router' {
   interface RouteMeta {
@@ -20,7 +22,7 @@ const routes: RouteRecordRaw[] = [
   {
     path: '/login',
     name: 'login',
-    component: () => import('./views/LoginView.vue'),
+    component: LoginView,
     meta: { public: true, title: 'login.title' },
   },
   ...deskRoutes,
