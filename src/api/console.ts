@@ -54,7 +54,7 @@ export async function registerConsole(
   if (!existsSync(index)) {
     opts.log.warn(
       { dir: opts.dir },
-      'the web console is not built (run npm ci, or npm run console:build): serving the API only',
+      'the web console is not built (run npm ci, or npm run build:console): serving the API only',
     );
     return undefined;
   }
