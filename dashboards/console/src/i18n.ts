@@ -2,9 +2,11 @@ import { createI18n } from 'vue-i18n';
 import enAdmin from './locales/en/admin';
 import enCommon from './locales/en/common';
 import enDesk from './locales/en/desk';
+import enReports from './locales/en/reports';
 import zhAdmin from './locales/zh-CN/admin';
 import zhCommon from './locales/zh-CN/common';
 import zhDesk from './locales/zh-CN/desk';
+import zhReports from './locales/zh-CN/reports';
 
 /**
  * Every string of the console goes through this one layer. Messages are split by page family
@@ -24,8 +26,8 @@ function initialLocale(): LocaleId {
   return LOCALES.some((l) => l.id === saved) ? (saved as LocaleId) : 'zh-CN';
 }
 
-const zh = { ...zhCommon, ...zhDesk, ...zhAdmin };
-const en = { ...enCommon, ...enDesk, ...enAdmin };
+const zh = { ...zhCommon, ...zhDesk, ...zhAdmin, ...zhReports };
+const en = { ...enCommon, ...enDesk, ...enAdmin, ...enReports };
 
 export const i18n = createI18n({
   legacy: false,

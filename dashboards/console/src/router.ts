@@ -2,6 +2,7 @@ import { createRouter, createWebHistory, type RouteRecordRaw } from 'vue-router'
 import { homeFor, onSignOut, session } from './auth';
 import { adminRoutes } from './routes/admin';
 import { deskRoutes } from './routes/desk';
+import { reportsRoutes } from './routes/reports';
 import type { Role } from './types';
 // The first page anyone sees comes with the entry, not one round trip after it.
 import LoginView from './views/LoginView.vue';
@@ -27,6 +28,7 @@ const routes: RouteRecordRaw[] = [
   },
   ...deskRoutes,
   ...adminRoutes,
+  ...reportsRoutes,
   {
     path: '/:rest(.*)*',
     name: 'not-found',

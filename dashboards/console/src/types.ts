@@ -39,6 +39,8 @@ export interface RuleLimit {
 
 export interface Ticket {
   id: number;
+  /** The number people say on the phone, per site and day: `XC-20261201-007` (absent before issue 13's backend). */
+  workOrder?: string | null;
   site: string;
   siteName: string;
   assetId: string;

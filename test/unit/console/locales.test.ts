@@ -2,9 +2,11 @@ import { describe, expect, it } from 'vitest';
 import enAdmin from '../../../dashboards/console/src/locales/en/admin';
 import enCommon from '../../../dashboards/console/src/locales/en/common';
 import enDesk from '../../../dashboards/console/src/locales/en/desk';
+import enReports from '../../../dashboards/console/src/locales/en/reports';
 import zhAdmin from '../../../dashboards/console/src/locales/zh-CN/admin';
 import zhCommon from '../../../dashboards/console/src/locales/zh-CN/common';
 import zhDesk from '../../../dashboards/console/src/locales/zh-CN/desk';
+import zhReports from '../../../dashboards/console/src/locales/zh-CN/reports';
 
 /** Every message's key path and its placeholders ({name}), in order of appearance. */
 function flatten(messages: object, prefix = ''): Map<string, string[]> {
@@ -25,6 +27,7 @@ describe('the console messages', () => {
     ['common', zhCommon, enCommon],
     ['desk', zhDesk, enDesk],
     ['admin', zhAdmin, enAdmin],
+    ['reports', zhReports, enReports],
   ] as const;
 
   it.each(files)('%s: English has every key 简体中文 has, with the same placeholders', (_name, zh, en) => {

@@ -10,6 +10,7 @@ export default {
     assets: 'Assets',
     kb: 'Knowledge base',
     labels: 'QR labels',
+    reports: 'Reports',
     logout: 'Log out',
     language: 'Language',
   },

@@ -10,6 +10,7 @@ export default {
     assets: '设备',
     kb: '知识库',
     labels: '二维码标签',
+    reports: '统计报表',
     logout: '退出',
     language: '语言',
   },
