@@ -23,6 +23,7 @@ import { KnowledgeBase } from './knowledge/knowledge-base.ts';
 import { MaintenanceService } from './maintenance/maintenance-service.ts';
 import { type MqttPublish, Notifier } from './notify/notifier.ts';
 import { OpcUaSource } from './opcua/opcua-source.ts';
+import { ReportSource } from './reports/report-source.ts';
 import { RuleEngine } from './rules/engine.ts';
 import { ShiftService } from './shifts/shift-service.ts';
 import { SqliteStore } from './store/sqlite/sqlite-store.ts';
@@ -355,6 +356,12 @@ export class App {
       eventLog: this.eventLog,
       shifts: core.shifts,
       knowledge: core.knowledge,
+      reports: new ReportSource({
+        store: this.store,
+        directory: this.directory,
+        clock: this.clock,
+        config: this.config.reports,
+      }),
       qr: core.qr,
       influx: this.config.influx,
       clock: this.clock,

@@ -22,6 +22,7 @@ import type { Role, User } from '../domain/types.ts';
 import type { EventLog } from '../events/event-log.ts';
 import type { KnowledgeBase } from '../knowledge/knowledge-base.ts';
 import type { MaintenanceService } from '../maintenance/maintenance-service.ts';
+import type { ReportSource } from '../reports/report-source.ts';
 import type { ShiftService } from '../shifts/shift-service.ts';
 import type { Store } from '../store/store.ts';
 import type { InfluxConfig } from '../telemetry/config.ts';
@@ -39,6 +40,7 @@ import { healthRoutes } from './routes/health.ts';
 import { knowledgeRoutes } from './routes/knowledge.ts';
 import { type LiveClients, liveRoutes } from './routes/live.ts';
 import { maintenanceRoutes } from './routes/maintenance.ts';
+import { reportRoutes } from './routes/reports.ts';
 import { ruleRoutes } from './routes/rules.ts';
 import { siteRoutes } from './routes/sites.ts';
 import { ticketRoutes } from './routes/tickets.ts';
@@ -60,6 +62,8 @@ export interface ApiDeps {
   /** Who is checked in where. */
   shifts: ShiftService;
   knowledge: KnowledgeBase;
+  /** The figures of a period (SLA compliance, timings, fault mix, scores), from the event log. */
+  reports: ReportSource;
   /** Signs and checks the QR labels. */
   qr: QrSigner;
   /** Telemetry history for the asset page's chart; absent: no InfluxDB configured. */
@@ -174,6 +178,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     ruleRoutes,
     fieldRoutes,
     knowledgeRoutes,
+    reportRoutes,
   ]) {
     await app.register(routes(deps), { prefix: '/api' });
   }

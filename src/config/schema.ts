@@ -3,6 +3,7 @@ import { brokerLimitsShape } from '../../broker/config.ts';
 import { strictObject } from '../core/strict.ts';
 import { notifySchema } from '../notify/config.ts';
 import { opcuaSchema } from '../opcua/config.ts';
+import { reportsSchema } from '../reports/config.ts';
 import { flappingSchema, ruleOverrideSchema, ruleSchema } from '../rules/config.ts';
 import { shiftsSchema } from '../shifts/config.ts';
 import { influxSchema } from '../telemetry/config.ts';
@@ -195,6 +196,8 @@ export const configSchema = strictObject({
   flapping: flappingSchema,
   /** Runtime changes of rules: approval of wide changes, the noise score. */
   tuning: tuningSchema,
+  /** Reports: the time zone their periods are read in, and the scoring. */
+  reports: reportsSchema,
 })
   // Also when a section failed: every problem is reported in one run, not one layer at a time.
   .superRefine(crossCheck, { when: () => true });
