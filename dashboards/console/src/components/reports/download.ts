@@ -19,12 +19,12 @@ function fileName(disposition: string | null, fallback: string): string {
 export async function downloadReport(
   period: { week?: string | null; month?: string | null },
   format: ReportFormat,
-  filters: { site?: string } = {},
+  lang: 'zh' | 'en' = 'zh',
 ): Promise<string> {
   const query = {
     ...(period.week ? { week: period.week } : { month: period.month ?? undefined }),
     format,
-    site: filters.site || undefined,
+    lang: lang === 'zh' ? undefined : lang,
   };
   const headers: Record<string, string> = {};
   if (session.token) headers.authorization = `Bearer ${session.token}`;

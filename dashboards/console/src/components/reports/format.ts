@@ -20,6 +20,8 @@ export function humanDuration(seconds: number | null | undefined): string {
   const m = Math.floor((s % 3600) / 60);
   const sec = s % 60;
   const { t } = i18n.global;
+  if (s > 0 && sec === 0 && m === 0) return t('reports.dur.h', { h });
+  if (s > 0 && sec === 0 && h === 0) return t('reports.dur.m', { m });
   if (h > 0) return t('reports.dur.hm', { h, m: String(m).padStart(2, '0') });
   if (m > 0) return t('reports.dur.ms', { m, s: String(sec).padStart(2, '0') });
   return t('reports.dur.s', { s: sec });

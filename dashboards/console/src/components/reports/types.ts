@@ -1,3 +1,5 @@
+import type { Ticket } from '../../types';
+
 /** Shapes of the reports and call-back answers (reports contract of issue 13: src/reports/*, GET /api/reports/*, /api/callbacks). */
 
 export type GroupBy = 'site' | 'category' | 'kind' | 'maintainer' | 'week' | 'none';
@@ -92,6 +94,7 @@ export interface ScoreRow {
   reopenRate: number | null;
   satisfaction: number | null;
   score: number | null;
+  tickets?: number;
   weights?: Record<string, number>;
 }
 
@@ -103,14 +106,17 @@ export interface ScoresReport {
   teams: ScoreRow[];
 }
 
-/** One closed ticket awaiting its satisfaction call-back (GET /api/callbacks?due=true). */
-export interface DueCallback {
-  ticketId: number;
-  workOrder: string | null;
-  site: string;
-  siteName?: string;
-  assetId?: string;
-  assetName?: string;
-  closedAt: string | number | null;
-  dueAt: string | number;
+/** One closed ticket and its satisfaction call-back (GET /api/callbacks?due=true: not recorded yet). */
+export interface CallbackItem {
+  ticket: Ticket;
+  /** callbacks.dueHours after the ticket closed. */
+  dueAt: string;
+  overdue: boolean;
+  callback: {
+    reached: boolean;
+    score: number | null;
+    remark: string | null;
+    recordedBy: string;
+    recordedAt: string;
+  } | null;
 }

@@ -76,7 +76,7 @@ export default {
     weight: { sla: 'SLA compliance', reopen: 'Reopen rate', satisfaction: 'Satisfaction' },
     scoreBy: { maintainers: 'Maintainer', teams: 'Team / department' },
     score: 'Score',
-    dur: { hm: '{h} h {m} min', ms: '{m} min {s} s', s: '{s} s' },
+    dur: { h: '{h} h', m: '{m} min', hm: '{h} h {m} min', ms: '{m} min {s} s', s: '{s} s' },
     workOrder: 'Work order',
     search: {
       placeholder: 'Search a work order, e.g. XC-20261201-007',

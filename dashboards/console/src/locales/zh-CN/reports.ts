@@ -70,7 +70,7 @@ export default {
     weight: { sla: '时限达标率', reopen: '重开率', satisfaction: '满意度' },
     scoreBy: { maintainers: '维修人员', teams: '班组 / 部门' },
     score: '得分',
-    dur: { hm: '{h} 小时 {m} 分', ms: '{m} 分 {s} 秒', s: '{s} 秒' },
+    dur: { h: '{h} 小时', m: '{m} 分钟', hm: '{h} 小时 {m} 分', ms: '{m} 分 {s} 秒', s: '{s} 秒' },
     workOrder: '工单号',
     search: {
       placeholder: '搜索工单号，如 XC-20261201-007',
