@@ -14,6 +14,8 @@ command -v influxd >/dev/null 2>&1 || [ -x /usr/bin/influxd ] || need_apt+=(infl
 # browser); the CJK fonts let its screenshots show 简体中文 rather than boxes.
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
 [ -d /usr/share/fonts/opentype/noto ] || need_apt+=(fonts-noto-cjk)
+# The weekly report's test turns its PDF into PNG pages a reviewer can look at (poppler's pdftoppm).
+command -v pdftoppm >/dev/null 2>&1 || need_apt+=(poppler-utils)
 
 # A package's postinst starts its service through invoke-rc.d; a container has no init system and
 # the tests run their own instances anyway. policy-rc.d exit code 101 means "action forbidden"
@@ -46,3 +48,4 @@ echo "ensure-services: $(mosquitto -h 2>&1 | head -n1) ready"
 echo "ensure-services: $(mosquitto_pub --help 2>&1 | sed -n '2s/ running.*//p') ready"
 echo "ensure-services: $(influxd version 2>&1 | head -n1) ready"
 echo "ensure-services: $(/usr/bin/chromium --version 2>/dev/null | head -n1) ready"
+echo "ensure-services: $(pdftoppm -v 2>&1 | head -n1) ready"

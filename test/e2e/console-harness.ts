@@ -3,6 +3,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import {
+  CHROMIUM as DEBIAN_CHROMIUM,
+  CHROMIUM_ARGS as REPORT_CHROMIUM_ARGS,
+} from '../../src/reports/render/chromium.ts';
 import { type RunningInfluxd, startInfluxd } from '../helpers/influxdb.ts';
 import { ADMIN_PASSWORD, EXAMPLE_CONFIG } from '../helpers/test-app.ts';
 import { spawnXiaoer, type XiaoerProcess } from '../helpers/xiaoer-process.ts';
@@ -11,7 +15,7 @@ const ROOT = path.resolve(import.meta.dirname, '../..');
 /** Screenshots of every page, for a reviewer (git-ignored; a few are copied to docs/ for the README). */
 export const SCREENSHOT_DIR = path.join(ROOT, 'test-output', 'screenshots');
 /** Debian's Chromium, installed by scripts/ensure-services.sh: never a downloaded browser. */
-export const CHROMIUM = process.env.CHROMIUM_BIN ?? '/usr/bin/chromium';
+export const CHROMIUM = process.env.CHROMIUM_BIN ?? DEBIAN_CHROMIUM;
 export const USER_PASSWORD = 'console-test-password-1';
 
 /** The example's sites' gateway accounts (config/example.yaml). */
@@ -73,17 +77,9 @@ function harnessConfig(dir: string, influxUrl: string, opts: HarnessOptions): st
   return file;
 }
 
-/** Debian's Chromium as root in a closed network (see the machine notes): no sandbox, no calls home. */
+/** Debian's Chromium's flags for this machine (src/reports/render/chromium.ts), and a sound without a gesture. */
 export const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--disable-dev-shm-usage',
+  ...REPORT_CHROMIUM_ARGS,
   // The board's new-fault sound plays without a user gesture on a wall screen.
   '--autoplay-policy=no-user-gesture-required',
 ];
