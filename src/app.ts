@@ -21,6 +21,9 @@ import { Ingest } from './ingest/ingest.ts';
 import { MqttSource } from './ingest/mqtt-source.ts';
 import { KnowledgeBase } from './knowledge/knowledge-base.ts';
 import { MaintenanceService } from './maintenance/maintenance-service.ts';
+import { MetricsServer } from './metrics/metrics-server.ts';
+import { PrometheusMetrics } from './metrics/prometheus.ts';
+import { TicketSeries } from './metrics/ticket-series.ts';
 import { type MqttPublish, Notifier } from './notify/notifier.ts';
 import { OpcUaSource } from './opcua/opcua-source.ts';
 import { ReportSource } from './reports/report-source.ts';
@@ -47,6 +50,8 @@ export interface RunningPorts {
   http: number;
   /** The embedded broker's port; undefined when an external broker is configured. */
   mqtt?: number;
+  /** The Prometheus listener's port; undefined without `metrics.port`. */
+  metrics?: number;
 }
 
 /** The parts built once at start, before any socket opens. */
@@ -87,6 +92,7 @@ export class App {
   #notifier: Notifier | undefined;
   #opcua: OpcUaSource | undefined;
   #telemetry: TelemetryWriter | undefined;
+  #ticketSeries: TicketSeries | undefined;
   #gateways: GatewayWatch | undefined;
   #pipeline: AlarmPipeline | undefined;
   #broker: EmbeddedBroker | undefined;
@@ -133,6 +139,7 @@ export class App {
       });
       await this.#startService(this.#sla);
       await this.#startApi(core);
+      await this.#startMetrics();
       this.generatedAdminPassword = (
         await core.auth.ensureAdmin(this.config.auth.adminPassword, this.log)
       ).generatedPassword;
@@ -187,6 +194,7 @@ export class App {
         configured: false,
         message: 'InfluxDB is not configured (set influx.url): no telemetry history is kept',
       },
+      ticketSeries: this.#ticketSeries?.stats() ?? null,
     };
   }
 
@@ -318,6 +326,42 @@ export class App {
       assetKind: (site, assetId) => assets.kindOf(site, assetId),
     });
     await this.#startService(this.#telemetry);
+    if (!this.config.metrics.influxTickets) return;
+    this.#ticketSeries = new TicketSeries({
+      ...this.#deps('ticket-series'),
+      influx: this.config.influx,
+      openTicketsEverySeconds: this.config.metrics.openTicketsEverySeconds,
+      eventLog: this.eventLog,
+      directory: this.directory,
+    });
+    await this.#startService(this.#ticketSeries);
+  }
+
+  /** Last to start, first to stop: a scrape never sees a half-built service. */
+  async #startMetrics(): Promise<void> {
+    const { port, host } = this.config.metrics;
+    if (port === undefined) return;
+    const metrics = new PrometheusMetrics({
+      eventLog: this.eventLog,
+      sources: {
+        ingest: () => this.#ingest && { stats: this.#ingest.stats, routes: this.#ingest.routeCounts() },
+        telemetry: () => this.#telemetry?.stats(),
+        consumers: () => {
+          const notify = this.#notifier?.stats();
+          return [
+            ...(notify?.webhooks ?? []),
+            ...(notify?.mqttOut ? [notify.mqttOut] : []),
+            ...(this.#ticketSeries ? [this.#ticketSeries.stats()] : []),
+          ];
+        },
+        openTickets: () => this.store.listTickets({ open: true }),
+        sites: () => this.directory.sites.map((s) => s.id),
+        categories: () => this.directory.categoryIds(),
+      },
+    });
+    const server = new MetricsServer({ metrics, host, port, log: this.log.child({ component: 'metrics' }) });
+    await this.#startService(server);
+    this.ports.metrics = server.port;
   }
 
   /** OPC UA endpoints never block start-up: an unreachable server is retried in the background. */

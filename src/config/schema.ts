@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { brokerLimitsShape } from '../../broker/config.ts';
 import { strictObject } from '../core/strict.ts';
+import { metricsSchema } from '../metrics/config.ts';
 import { notifySchema } from '../notify/config.ts';
 import { opcuaSchema } from '../opcua/config.ts';
 import { reportsSchema } from '../reports/config.ts';
@@ -188,6 +189,8 @@ export const configSchema = strictObject({
   notify: notifySchema,
   /** Telemetry history in InfluxDB 1.x; absent: not kept (xiaoer still runs). */
   influx: influxSchema.optional(),
+  /** Prometheus `/metrics` on its own port, and the ticket and SLA series in InfluxDB for Grafana. */
+  metrics: metricsSchema.prefault({}),
   /** OPC UA servers (BMS / HVAC) to read; none by default. */
   opcua: opcuaSchema.prefault({}),
   categories: z.record(idSchema, categorySchema),

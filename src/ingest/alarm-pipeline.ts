@@ -30,6 +30,8 @@ export interface AlarmStats {
   unconfirmedReadings: number;
   silenced: number;
   alarms: number;
+  /** Readings and events judged by the rules. */
+  evaluations: number;
 }
 
 type AssetGroup = { site: string; assetId: string; readings: Reading[]; events: DeviceEvent[] };
@@ -50,7 +52,7 @@ export class AlarmPipeline {
   readonly #unsubscribe: (() => void)[] = [];
   /** Sites whose silence clocks run (their gateway has connected at least once). */
   readonly #watched = new Set<string>();
-  readonly stats: AlarmStats = { unconfirmedReadings: 0, silenced: 0, alarms: 0 };
+  readonly stats: AlarmStats = { unconfirmedReadings: 0, silenced: 0, alarms: 0, evaluations: 0 };
 
   constructor(deps: AlarmPipelineDeps) {
     this.#deps = deps;
@@ -166,6 +168,7 @@ export class AlarmPipeline {
       return;
     }
     const transitions = rules.evaluate(asset, g.readings, g.events);
+    this.stats.evaluations += g.readings.length + g.events.length;
     this.#ruleTimer.poke();
     await this.#recordTransitions(this.#holdBackSilenced(transitions));
   }

@@ -20,6 +20,16 @@ export interface IngestStats {
   unconfirmedReadings: number;
   silenced: number;
   alarms: number;
+  /** Rule evaluations: readings and events judged by the rule engine. */
+  evaluations: number;
+}
+
+/** Messages an adapter decoded for a site, and the readings they carried. */
+export interface RouteCount {
+  adapter: string;
+  site: string;
+  messages: number;
+  readings: number;
 }
 
 export interface IngestDeps {
@@ -65,6 +75,11 @@ export class Ingest implements Service {
     accepted: 0,
     deadLettered: {} as Record<string, number>,
   };
+  /**
+   * Per adapter and site. Bounded by the config: a decoded message names a configured site (the
+   * decoder refuses the others) and one of the registered adapters.
+   */
+  readonly #routes = new Map<string, RouteCount>();
 
   constructor(adapters: readonly Adapter[], deps: IngestDeps) {
     this.#decoder = new Decoder(adapters, deps.limits, deps.isSite);
@@ -73,6 +88,10 @@ export class Ingest implements Service {
 
   get stats(): IngestStats {
     return { ...this.#counts, ...this.#deps.pipeline.stats };
+  }
+
+  routeCounts(): RouteCount[] {
+    return [...this.#routes.values()].map((r) => ({ ...r }));
   }
 
   async start(): Promise<void> {
@@ -98,6 +117,7 @@ export class Ingest implements Service {
       await this.#deadLetter(msg, outcome.site, outcome.reason, outcome.detail);
     else {
       this.#counts.accepted++;
+      this.#countRoute(outcome.adapterId, outcome.site, outcome.normalised.readings.length);
       await this.record(outcome.normalised, outcome.adapterId, receivedAt);
     }
   }
@@ -113,6 +133,17 @@ export class Ingest implements Service {
   ): Promise<void> {
     if (normalised.readings.length > 0) this.#deps.bus.emit('readings', normalised.readings);
     await this.#deps.pipeline.record(normalised, source, receivedAt);
+  }
+
+  #countRoute(adapter: string, site: string, readings: number): void {
+    const key = `${adapter}\u0000${site}`;
+    let route = this.#routes.get(key);
+    if (!route) {
+      route = { adapter, site, messages: 0, readings: 0 };
+      this.#routes.set(key, route);
+    }
+    route.messages++;
+    route.readings += readings;
   }
 
   async #deadLetter(msg: IncomingMessage, site: string, reason: string, detail: string): Promise<void> {
