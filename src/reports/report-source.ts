@@ -25,7 +25,7 @@ export type SatisfactionLookup = (
 ) => Promise<ReadonlyMap<number, number>>;
 
 export interface ReportSourceDeps {
-  store: Pick<Store, 'listTickets' | 'listTicketEvents'>;
+  store: Pick<Store, 'listTickets' | 'listTicketEvents' | 'listUsers'>;
   directory: Directory;
   clock: Clock;
   config: ReportsConfig;
@@ -74,7 +74,9 @@ export class ReportSource {
   }
 
   async sla(filter: ReportFilter, groupBy: GroupBy, asOf?: Instant): Promise<SlaReport> {
-    return slaReport(await this.data(filter, asOf), filter, groupBy);
+    const report = slaReport(await this.data(filter, asOf), filter, groupBy);
+    if (groupBy === 'maintainer') await this.#nameMaintainers(report.groups);
+    return report;
   }
 
   async timings(filter: ReportFilter, asOf?: Instant): Promise<TimingsReport> {
@@ -87,7 +89,15 @@ export class ReportSource {
 
   async scores(filter: ReportFilter, asOf?: Instant): Promise<ScoreReport> {
     const { weights, teams } = this.#deps.config.scoring;
-    return scoreReport(await this.data(filter, asOf), filter, weights, teams);
+    const report = scoreReport(await this.data(filter, asOf), filter, weights, teams);
+    await this.#nameMaintainers(report.maintainers);
+    return report;
+  }
+
+  /** Labels maintainers' rows with their display names (王师傅), keyed by user name still. */
+  async #nameMaintainers(rows: { key: string; label: string }[]): Promise<void> {
+    const names = new Map((await this.#deps.store.listUsers()).map((u) => [u.username, u.displayName]));
+    for (const row of rows) row.label = names.get(row.key) ?? row.label;
   }
 }
 

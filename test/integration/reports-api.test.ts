@@ -60,7 +60,7 @@ describe('GET /api/reports/* over a real history', () => {
     ] as const) {
       await ok('POST', '/api/users', tokens.admin, {
         username,
-        displayName: username,
+        displayName: username === 'wang' ? '王师傅' : username,
         role: 'maintainer',
         password: `${username}-password`,
         sites,
@@ -158,6 +158,16 @@ describe('GET /api/reports/* over a real history', () => {
     ).toEqual([
       ['li', 0, 0, null, 28.6],
       ['wang', 1, 0, null, 100],
+    ]);
+    expect(s.maintainers.map((m: Body) => m.label)).toEqual(['li', '王师傅']);
+    const byMaintainer = await ok(
+      'GET',
+      '/api/reports/sla?week=2026-W48&groupBy=maintainer',
+      tokens.admin as string,
+    );
+    expect(byMaintainer.groups.map((g: Body) => [g.key, g.label, g.arrival.met])).toEqual([
+      ['li', 'li', 0],
+      ['wang', '王师傅', 1],
     ]);
     const next = await ok('GET', '/api/reports/faults?week=2026-W49', tokens.admin as string);
     expect(next.total).toBe(1);
