@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { faultsReport, scoreReport, slaReport, timingsReport } from '../../../src/reports/figures.ts';
 import { isoWeek, type Period, range } from '../../../src/reports/period.ts';
-import { dataOf, MIN, type Plan, prng, randomPlan, targets, VERIFY_DELAY } from './history-gen.ts';
+import { dataOf, historyOf, MIN, type Plan, prng, randomPlan, targets, VERIFY_DELAY } from './history-gen.ts';
 
 /*
  * The right answers are computed here from the plans (what happened, in plain terms), by a
@@ -339,5 +339,65 @@ describe('reopened tickets and paused time, by hand', () => {
       ['arrival', 120],
       ['repair', 900],
     ]);
+  });
+});
+
+describe('an outage verified by its recovery', () => {
+  it('the recovery stands for the repair: judged against the deadline, MTTR to the recovery', () => {
+    const detectedAt = W48_SHANGHAI + DAY;
+    const history = historyOf({
+      ...randomPlan(prng(5), 1, detectedAt),
+      category: 'lock',
+      assetId: 'lock-3f',
+      manual: false,
+      pauseMs: 0,
+      reopen: 'none',
+    });
+    const recoveredAt = detectedAt + 40 * MIN;
+    history.ticket = {
+      ...history.ticket,
+      meaning: 'outage',
+      ruleId: 'correlation',
+      fault: 'gateway_offline',
+    };
+    history.events = [
+      { id: 1, ticketId: 1, at: detectedAt, actor: 'system:correlation', type: 'raised', detail: {} },
+      {
+        id: 2,
+        ticketId: 1,
+        at: detectedAt + 3 * MIN,
+        actor: 'desk',
+        type: 'dispatched',
+        detail: { assignee: 'wang' },
+      },
+      {
+        id: 3,
+        ticketId: 1,
+        at: detectedAt + 4 * MIN,
+        actor: 'wang',
+        type: 'arrived',
+        detail: { met: true, dueAt: detectedAt + 5 * MIN },
+      },
+      { id: 4, ticketId: 1, at: recoveredAt, actor: 'system:rules', type: 'alarm_cleared', detail: {} },
+      {
+        id: 5,
+        ticketId: 1,
+        at: recoveredAt + 5 * MIN,
+        actor: 'system:correlation',
+        type: 'verified',
+        detail: { by: 'recovery', recoveredAt: new Date(recoveredAt).toISOString() },
+      },
+    ];
+    const data = { ...dataOf([]), histories: [history] };
+    const period = isoWeek('2026-W48', SHANGHAI);
+    expect(slaReport(data, { period }, 'none').groups[0]?.repair).toEqual({
+      total: 1,
+      met: 1,
+      breached: 0,
+      compliance: 1,
+    });
+    const t = timingsReport(data, { period });
+    expect([t.repair.meanSeconds, t.verify.meanSeconds]).toEqual([40 * 60, 5 * 60]);
+    expect(faultsReport(data, { period }).noise).toEqual([]);
   });
 });
