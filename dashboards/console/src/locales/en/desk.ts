@@ -128,6 +128,7 @@ export default {
     detached: 'Left the outage',
     sla_paused: 'Clock paused',
     sla_resumed: 'Clock resumed',
+    callback_recorded: 'Satisfaction call-back',
   },
   phone: {
     title: 'My tickets',

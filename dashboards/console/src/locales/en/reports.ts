@@ -101,6 +101,8 @@ export default {
         '5': 'Very satisfied',
       },
       remark: 'Remark',
+      scoreValue: 'satisfaction {n}/5',
+      late: 'after the due time',
       notReached: 'Could not reach the reporter',
       submit: 'Record call-back',
       scoreRequired: 'Choose 1–5, or tick “could not reach”',

@@ -122,6 +122,7 @@ export default {
     linked: '并入停运工单',
     detached: '移出停运工单',
     sla_paused: '计时暂停',
+    callback_recorded: '满意度回访',
     sla_resumed: '计时恢复',
   },
   phone: {

@@ -89,6 +89,8 @@ export default {
       score: '满意度（1–5 分）',
       scoreText: { '1': '很不满意', '2': '不满意', '3': '一般', '4': '满意', '5': '很满意' },
       remark: '备注',
+      scoreValue: '满意度 {n}/5',
+      late: '超过回访时限',
       notReached: '未联系上报修人',
       submit: '记录回访',
       scoreRequired: '请选择 1–5 分，或勾选“未联系上”',
