@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { isMetric } from '../../adapters/metrics.ts';
 import { didYouMean } from '../core/strict.ts';
+import { defaultSiteCode } from '../domain/work-order.ts';
 import { opcuaSiteIssues } from '../opcua/config.ts';
 import { type RuleConfig, ruleSchema } from '../rules/config.ts';
 import { oneOverrideIssues, ruleOverridesIssues, type SiteDevices } from './override-checks.ts';
@@ -36,6 +37,7 @@ export function crossCheck(value: unknown, ctx: z.RefinementCtx): void {
   const sites = asArray(cfg.sites).map(asRecord);
   const mqtt = asRecord(cfg.mqtt);
   checkLogins(sites, asArray(mqtt.subscribers).map(asRecord), issue);
+  checkSiteCodes(sites, issue);
   if (!mqtt.url && (mqtt.username || mqtt.password)) {
     issue('username/password are for an external broker (mqtt.url); the embedded one uses site gateways', [
       'mqtt',
@@ -139,6 +141,32 @@ function checkLogins(
   }
   for (const [i, sub] of subscribers.entries()) {
     claim(sub.username, `subscriber (mqtt.subscribers[${i}])`, ['mqtt', 'subscribers', i, 'username']);
+  }
+}
+
+/**
+ * Work-order numbers begin with the site's code (`XC-20261201-007`): two sites with one code would
+ * give the desk two tickets it cannot tell apart on the phone.
+ */
+function checkSiteCodes(
+  sites: Record<string, unknown>[],
+  issue: (message: string, path: Path) => void,
+): void {
+  const owners = new Map<string, string>();
+  for (const [s, site] of sites.entries()) {
+    // A duplicate site id is reported as such (checkLogins), not once more as its code.
+    if (typeof site.id !== 'string' || [...owners.values()].includes(site.id)) continue;
+    const own = typeof site.code === 'string';
+    const code = own ? (site.code as string) : defaultSiteCode(site.id);
+    const owner = owners.get(code);
+    if (owner === undefined) {
+      owners.set(code, site.id);
+      continue;
+    }
+    issue(
+      `site code "${code}"${own ? '' : ' (from the id)'} is already site "${owner}"'s; set \`code\` (2 to 4 upper-case letters) to tell their work-order numbers apart`,
+      ['sites', s, own ? 'code' : 'id'],
+    );
   }
 }
 

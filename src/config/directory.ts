@@ -1,4 +1,5 @@
 import type { AssetId, SiteId } from '../domain/types.ts';
+import { defaultSiteCode } from '../domain/work-order.ts';
 import type { RuleOverride } from '../rules/config.ts';
 import type { CategoryConfig, Config, DeviceConfig, SiteConfig } from './schema.ts';
 
@@ -43,6 +44,16 @@ export class Directory {
 
   get sites(): readonly SiteConfig[] {
     return this.#config.sites;
+  }
+
+  /** What the site's work-order numbers begin with (`XC`); a site no longer configured keeps its default. */
+  siteCode(id: SiteId): string {
+    return this.#sites.get(id)?.code ?? defaultSiteCode(id);
+  }
+
+  /** The time zone of reports and of the day in a work-order number. */
+  get timeZone(): string {
+    return this.#config.reports.timeZone;
   }
 
   siteOfGateway(username: string): SiteConfig | undefined {

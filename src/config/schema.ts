@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { brokerLimitsShape } from '../../broker/config.ts';
+import { callbacksSchema } from '../callbacks/config.ts';
 import { strictObject } from '../core/strict.ts';
+import { SITE_CODE } from '../domain/work-order.ts';
 import { metricsSchema } from '../metrics/config.ts';
 import { notifySchema } from '../notify/config.ts';
 import { opcuaSchema } from '../opcua/config.ts';
@@ -71,6 +73,8 @@ const gatewaySchema = strictObject({
 const siteSchema = strictObject({
   id: idSchema,
   name: z.string().min(1).max(100),
+  /** Begins its work-order numbers (`XC-20261201-007`); default: the id's first two letters, upper-cased. */
+  code: z.string().regex(SITE_CODE, 'expected 2 to 4 upper-case letters, e.g. XC').optional(),
   gateway: gatewaySchema,
   devices: z.array(deviceSchema).default([]),
 });
@@ -201,6 +205,8 @@ export const configSchema = strictObject({
   tuning: tuningSchema,
   /** Reports: the time zone their periods are read in, and the scoring. */
   reports: reportsSchema,
+  /** Satisfaction call-backs after a ticket closed. */
+  callbacks: callbacksSchema,
 })
   // Also when a section failed: every problem is reported in one run, not one layer at a time.
   .superRefine(crossCheck, { when: () => true });

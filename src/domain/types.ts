@@ -130,6 +130,12 @@ export interface ArrivalClock extends Omit<SlaClock, 'dueAt'> {
 
 export interface Ticket {
   id: number;
+  /**
+   * The number people say on the phone: `<site code>-<YYYYMMDD>-<nnn>` (e.g. `XC-20261201-007`),
+   * the day the fault was detected in the reports' time zone and the place among the site's
+   * tickets of that day. Given when the ticket is created, never changed.
+   */
+  workOrder: string;
   site: SiteId;
   assetId: AssetId;
   category: string;
@@ -200,6 +206,7 @@ export const TICKET_EVENT_TYPES = [
   'detached',
   'sla_paused',
   'sla_resumed',
+  'callback_recorded',
 ] as const;
 export type TicketEventType = (typeof TICKET_EVENT_TYPES)[number];
 
@@ -211,6 +218,22 @@ export interface TicketEvent {
   actor: string;
   type: TicketEventType;
   detail: Record<string, unknown>;
+}
+
+/** The satisfaction a reporter gives on the call-back: 1 (very dissatisfied) to 5 (very satisfied). */
+export const SATISFACTION_MIN = 1;
+export const SATISFACTION_MAX = 5;
+
+/** The desk's call to whoever reported a fault, after its ticket closed: one per ticket. */
+export interface Callback {
+  ticketId: number;
+  /** Whether anybody answered; a call nobody answered has no score. */
+  reached: boolean;
+  /** Present exactly when `reached`. */
+  score?: number;
+  remark?: string;
+  recordedBy: string;
+  recordedAt: Instant;
 }
 
 export const ROLES = ['staff', 'maintainer', 'admin'] as const;

@@ -19,6 +19,7 @@ const EVENT_TITLES: Record<TicketEventType, string> = {
   detached: '转为独立工单',
   sla_paused: '计时暂停',
   sla_resumed: '计时恢复',
+  callback_recorded: '回访已记录',
 };
 
 const CLOCK_NAMES: Record<string, string> = { arrival: '到场', repair: '修复' };
@@ -77,7 +78,12 @@ export function ticketMarkdown(
   consoleUrl?: string,
   hint?: string,
 ): { title: string; text: string } {
-  const title = `【${eventTitle(event)}】#${ticket.id} ${ticket.siteName} ${ticket.assetName}`.slice(0, 200);
+  // The work-order number next to the id: the one people say on the phone.
+  const title =
+    `【${eventTitle(event)}】#${ticket.id} ${ticket.workOrder} ${ticket.siteName} ${ticket.assetName}`.slice(
+      0,
+      200,
+    );
   const deadlines = [
     ticket.arrival.dueAt ? `到场时限：${shanghaiTime(ticket.arrival.dueAt)}` : undefined,
     ticket.repair.dueAt ? `修复时限：${shanghaiTime(ticket.repair.dueAt)}` : undefined,
@@ -97,6 +103,12 @@ export function ticketMarkdown(
   if (event.type === 'escalated') {
     const reason = String(event.detail.reason ?? '');
     lines.push(`> 升级原因：${ESCALATION_REASONS[reason] ?? reason}`);
+  }
+  if (event.type === 'callback_recorded') {
+    const answer = event.detail.reached === true ? `满意度 ${String(event.detail.score)}/5` : '未联系上';
+    const remark =
+      typeof event.detail.remark === 'string' ? `，${oneLine(event.detail.remark).slice(0, 200)}` : '';
+    lines.push(`> 回访：${answer}${remark}`);
   }
   if (ticket.assignee) lines.push(`> 维修人：${ticket.assignee}`);
   if (hint && HINT_EVENTS.has(event.type)) lines.push(`> 提示：${oneLine(hint).slice(0, KB_HINT_MAX_CHARS)}`);

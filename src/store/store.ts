@@ -1,5 +1,6 @@
 import type {
   AlarmTrigger,
+  Callback,
   Instant,
   KbEntry,
   MaintenanceWindow,
@@ -15,8 +16,8 @@ import type {
 import type { RuleConfig } from '../rules/config.ts';
 import type { RuleOverrides } from '../rules/rule-set.ts';
 
-/** A ticket as first written; the store assigns `id`. */
-export type NewTicket = Omit<Ticket, 'id'>;
+/** A ticket as first written; the store assigns `id` and the work-order number. */
+export type NewTicket = Omit<Ticket, 'id' | 'workOrder'>;
 
 /** Fields a lifecycle step may change. `null` clears an optional field. */
 export interface TicketPatch {
@@ -78,10 +79,30 @@ export interface TicketFilter {
   parentId?: number;
   /** Only tickets that are not closed. */
   open?: boolean;
+  /** Part of a work-order number (any case, dashes optional), or a ticket id. */
+  q?: string;
   /** `newest` (default): by id, newest first; `deadline`: the nearest running SLA deadline first. */
   sort?: 'newest' | 'deadline';
   limit?: number;
   offset?: number;
+}
+
+/** Call-backs of tickets closed in [from, to), of some sites. */
+export interface CallbackFilter {
+  /** `true`: closed tickets with no call-back yet, oldest closed first; else the recorded ones, newest first. */
+  due?: boolean;
+  from?: Instant;
+  to?: Instant;
+  site?: string;
+  /** Only these sites (a user scoped to some sites). */
+  sites?: readonly string[];
+  limit?: number;
+}
+
+/** A closed ticket and its call-back (absent while it is due). */
+export interface CallbackEntry {
+  ticket: Ticket;
+  callback?: Callback;
 }
 
 export interface UserRecord extends User {
@@ -267,8 +288,16 @@ export interface Store {
   close(): Promise<void>;
 
   findOpenTicket(key: OpenTicketKey): Promise<Ticket | undefined>;
-  /** Fails with `ticket_exists` if an open ticket has the same site, asset and fault. */
-  createTicket(ticket: NewTicket, event: NewTicketEvent): Promise<{ ticket: Ticket; event: TicketEvent }>;
+  /**
+   * Fails with `ticket_exists` if an open ticket has the same site, asset and fault. The ticket's
+   * work-order number is `<workOrderPrefix>-<nnn>`, the next of that prefix (`XC-20261201`), given
+   * in the same transaction.
+   */
+  createTicket(
+    ticket: NewTicket,
+    event: NewTicketEvent,
+    workOrderPrefix: string,
+  ): Promise<{ ticket: Ticket; event: TicketEvent }>;
   /** Applies the patch only while the ticket is in one of `expectStatus`; else fails `ticket_conflict`. */
   updateTicket(
     id: number,
@@ -317,6 +346,16 @@ export interface Store {
   decideRuleVersion(ruleId: string, version: number, decision: RuleDecision): Promise<RuleVersion>;
   /** Tickets closed since `since`, per rule and resolution. */
   ruleNoise(since: Instant): Promise<RuleNoiseRow[]>;
+
+  /**
+   * Records the call-back of a closed ticket with its ticket event, in one transaction. Fails
+   * `not_found`, `ticket_not_closed` (409) or `callback_exists` (409: one per ticket).
+   */
+  recordCallback(callback: Callback, event: NewTicketEvent): Promise<{ ticket: Ticket; event: TicketEvent }>;
+  /** Outage children are left out: they were closed with their outage, whose reporter is called. */
+  listCallbacks(filter: CallbackFilter): Promise<CallbackEntry[]>;
+  /** The call-backs recorded for these tickets (those without one are not in the answer). */
+  satisfaction(ticketIds: readonly number[]): Promise<Callback[]>;
 
   addAudit(entry: Omit<AuditEntry, 'id'>): Promise<AuditEntry>;
   /** Newest first. */

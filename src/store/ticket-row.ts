@@ -14,6 +14,7 @@ import type { AssetStatus, DiscoveredAsset, NewTicket, TicketPatch } from './sto
 /** A ticket as stored: flat, snake_case columns (the SQL schema in src/store/sqlite/migrations). */
 export interface TicketRow {
   id: number;
+  work_order: string | null;
   site: string;
   asset_id: string;
   category: string;
@@ -64,6 +65,8 @@ const compact = <T extends object>(o: T): T =>
 export function rowToTicket(r: TicketRow): Ticket {
   return compact({
     id: Number(r.id),
+    // Never null: migration 009 numbered every older ticket and the store numbers each new one.
+    workOrder: r.work_order ?? '',
     site: r.site,
     assetId: r.asset_id,
     category: r.category,

@@ -43,6 +43,7 @@ const valueSchema = z.union([z.number(), z.boolean(), z.string()]);
 
 export const ticketDtoSchema = z.object({
   id: z.number().int(),
+  workOrder: z.string().describe('the number people say on the phone, e.g. XC-20261201-007'),
   site: z.string(),
   siteName: z.string(),
   assetId: z.string(),
@@ -128,6 +129,7 @@ export class TicketPresenter {
     const now = this.#clock.now();
     return {
       id: t.id,
+      workOrder: t.workOrder,
       site: t.site,
       siteName: site?.name ?? t.site,
       assetId: t.assetId,

@@ -1,8 +1,10 @@
+import type { Directory } from '../config/directory.ts';
 import type { Clock } from '../core/clock.ts';
 import { notFound } from '../core/errors.ts';
 import type { EventBus } from '../core/event-bus.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Instant, Ticket, TicketEventType, TicketStatus } from '../domain/types.ts';
+import { workOrderPrefix } from '../domain/work-order.ts';
 import type { NewTicket, NewTicketEvent, Store, TicketGuard, TicketPatch } from '../store/store.ts';
 
 export interface Actor {
@@ -36,8 +38,10 @@ export class TicketWriter {
   readonly #clock: Clock;
   readonly #bus: EventBus;
   readonly #log: Logger;
+  readonly #directory: Directory;
 
-  constructor(deps: { store: Store; clock: Clock; bus: EventBus; log: Logger }) {
+  constructor(deps: { store: Store; clock: Clock; bus: EventBus; log: Logger; directory: Directory }) {
+    this.#directory = deps.directory;
     this.#store = deps.store;
     this.#clock = deps.clock;
     this.#bus = deps.bus;
@@ -71,9 +75,17 @@ export class TicketWriter {
         escalation: { arrival: 0, repair: 0 },
       },
       { at: now, actor: actor.name, type: 'raised', detail },
+      // The day the fault was detected, where the site is: the number the desk says on the phone.
+      workOrderPrefix(this.#directory.siteCode(fields.site), fields.detectedAt, this.#directory.timeZone),
     );
     this.#log.info(
-      { ticketId: ticket.id, site: ticket.site, assetId: ticket.assetId, fault: ticket.fault },
+      {
+        ticketId: ticket.id,
+        workOrder: ticket.workOrder,
+        site: ticket.site,
+        assetId: ticket.assetId,
+        fault: ticket.fault,
+      },
       'ticket raised',
     );
     this.#bus.emit('ticketChanged', ticket, event);

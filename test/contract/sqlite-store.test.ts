@@ -1,8 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, describe, expect, it } from 'vitest';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
-import { storeContract } from './store.contract.ts';
+import { ev, newTicket, storeContract } from './store.contract.ts';
+import { workOrderCallbackContract } from './work-orders-callbacks.contract.ts';
 
 let dir = '';
 const open = async () => {
@@ -11,7 +14,7 @@ const open = async () => {
   return store;
 };
 
-storeContract('sqlite', {
+const factory = {
   async create() {
     dir = mkdtempSync(path.join(tmpdir(), 'xiaoer-store-'));
     return open();
@@ -20,4 +23,50 @@ storeContract('sqlite', {
   async cleanup() {
     rmSync(dir, { recursive: true, force: true });
   },
+};
+
+storeContract('sqlite', factory);
+workOrderCallbackContract('sqlite', factory);
+
+describe('SQLite migration 009', () => {
+  afterEach(() => factory.cleanup());
+
+  /** Takes the database back to what migration 008 left (the tickets stay). */
+  function downgradeTo008(file: string): void {
+    const db = new Database(file);
+    db.exec(`
+      DROP INDEX tickets_work_order; DROP INDEX tickets_closed_at;
+      ALTER TABLE tickets DROP COLUMN work_order;
+      DROP TABLE work_order_days; DROP TABLE callbacks;
+      DELETE FROM schema_migrations WHERE version = 9;
+    `);
+    db.close();
+  }
+
+  it('numbers the tickets it finds in id order, by the default code and the day in UTC+8', async () => {
+    const store = await factory.create();
+    const at = (iso: string, site: string, assetId: string) =>
+      newTicket({ site, assetId, detectedAt: Date.parse(iso) });
+    for (const t of [
+      at('2026-12-01T15:59:00Z', 'xincheng', 'a'), // 23:59 in Shanghai
+      at('2026-12-01T16:00:00Z', 'xincheng', 'b'), // 00:00 the next day
+      at('2026-12-01T15:59:00Z', 'north', 'a'),
+      at('2026-12-01T01:00:00Z', 'xincheng', 'c'), // detected earlier, created later
+    ])
+      await store.createTicket(t, ev('raised'), 'ZZ-19700101');
+    await store.close();
+    downgradeTo008(path.join(dir, 'xiaoer.db'));
+
+    const migrated = await open();
+    expect((await migrated.listTickets({})).map((t) => t.workOrder).reverse()).toEqual([
+      'XI-20261201-001',
+      'XI-20261202-001',
+      'NO-20261201-001',
+      'XI-20261201-002',
+    ]);
+    // New tickets go on from the numbers given.
+    const next = await migrated.createTicket(newTicket({ assetId: 'd' }), ev('raised'), 'XI-20261201');
+    expect(next.ticket.workOrder).toBe('XI-20261201-003');
+    await migrated.close();
+  });
 });

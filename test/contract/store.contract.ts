@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { TicketEventType } from '../../src/domain/types.ts';
 import type { NewTicket, Store } from '../../src/store/store.ts';
 
-const T0 = Date.parse('2026-11-26T09:00:00Z');
+export const T0 = Date.parse('2026-11-26T09:00:00Z');
 
 export const newTicket = (overrides: Partial<NewTicket> = {}): NewTicket => ({
   site: 'xincheng',
@@ -25,7 +25,10 @@ export const newTicket = (overrides: Partial<NewTicket> = {}): NewTicket => ({
   ...overrides,
 });
 
-const ev = (type: TicketEventType, at = T0) => ({
+/** The work-order numbers of xincheng's tickets of T0's day (the store adds the sequence). */
+export const WO_PREFIX = 'XC-20261126';
+
+export const ev = (type: TicketEventType, at = T0) => ({
   at,
   actor: 'system:test',
   type,
@@ -62,24 +65,24 @@ export function storeContract(driver: string, factory: StoreFactory): void {
     });
 
     it('creates a ticket with its first event in one step and reads it back unchanged', async () => {
-      const { ticket, event } = await store.createTicket(newTicket(), ev('raised'));
-      expect(ticket).toEqual({ id: ticket.id, ...newTicket() });
+      const { ticket, event } = await store.createTicket(newTicket(), ev('raised'), WO_PREFIX);
+      expect(ticket).toEqual({ id: ticket.id, workOrder: 'XC-20261126-001', ...newTicket() });
       expect(event).toMatchObject({ ticketId: ticket.id, type: 'raised', detail: { nested: { ok: true } } });
       expect(await store.getTicket(ticket.id)).toEqual(ticket);
       expect(await store.listTicketEvents(ticket.id)).toEqual([event]);
     });
 
     it('keeps one open ticket per site, asset and fault', async () => {
-      const { ticket } = await store.createTicket(newTicket(), ev('raised'));
-      await expect(store.createTicket(newTicket(), ev('raised'))).rejects.toMatchObject({
+      const { ticket } = await store.createTicket(newTicket(), ev('raised'), WO_PREFIX);
+      await expect(store.createTicket(newTicket(), ev('raised'), WO_PREFIX)).rejects.toMatchObject({
         code: 'ticket_exists',
       });
       expect(
         await store.findOpenTicket({ site: 'xincheng', assetId: 'leak-b1-riser', fault: 'leak' }),
       ).toEqual(ticket);
       // Other site, asset or fault: separate tickets.
-      await store.createTicket(newTicket({ site: 'north' }), ev('raised'));
-      await store.createTicket(newTicket({ fault: 'offline' }), ev('raised'));
+      await store.createTicket(newTicket({ site: 'north' }), ev('raised'), WO_PREFIX);
+      await store.createTicket(newTicket({ fault: 'offline' }), ev('raised'), WO_PREFIX);
       expect(await store.listTickets({})).toHaveLength(3);
       // Once closed, the same fault may be ticketed again.
       await store.updateTicket(
@@ -90,11 +93,11 @@ export function storeContract(driver: string, factory: StoreFactory): void {
       expect(
         await store.findOpenTicket({ site: 'xincheng', assetId: 'leak-b1-riser', fault: 'leak' }),
       ).toBeUndefined();
-      await store.createTicket(newTicket(), ev('raised'));
+      await store.createTicket(newTicket(), ev('raised'), WO_PREFIX);
     });
 
     it('applies an update only from an expected status, and appends its event', async () => {
-      const { ticket } = await store.createTicket(newTicket(), ev('raised'));
+      const { ticket } = await store.createTicket(newTicket(), ev('raised'), WO_PREFIX);
       const { ticket: onSite } = await store.updateTicket(
         ticket.id,
         {
@@ -125,7 +128,7 @@ export function storeContract(driver: string, factory: StoreFactory): void {
     });
 
     it('stores booleans and optional instants faithfully', async () => {
-      const { ticket } = await store.createTicket(newTicket(), ev('raised'));
+      const { ticket } = await store.createTicket(newTicket(), ev('raised'), WO_PREFIX);
       const { ticket: updated } = await store.updateTicket(
         ticket.id,
         { alarmActive: false, arrivalBreachedAt: T0 + 300_000, arrivalMet: false, updatedAt: T0 + 300_000 },
@@ -137,11 +140,12 @@ export function storeContract(driver: string, factory: StoreFactory): void {
     });
 
     it('filters ticket lists by status, site, category, asset and openness, newest first', async () => {
-      const a = (await store.createTicket(newTicket(), ev('raised'))).ticket;
+      const a = (await store.createTicket(newTicket(), ev('raised'), WO_PREFIX)).ticket;
       const b = (
         await store.createTicket(
           newTicket({ site: 'north', category: 'lock', assetId: 'lock-1', fault: 'offline' }),
           ev('raised'),
+          'NO-20261126',
         )
       ).ticket;
       await store.updateTicket(a.id, { status: 'closed', closedAt: T0, updatedAt: T0 }, ev('closed'));
@@ -282,7 +286,7 @@ export function storeContract(driver: string, factory: StoreFactory): void {
       };
       const lock = await store.addKb(entry);
       expect(lock).toEqual({ id: lock.id, ...entry });
-      const { ticket } = await store.createTicket(newTicket(), ev('raised'));
+      const { ticket } = await store.createTicket(newTicket(), ev('raised'), WO_PREFIX);
       const wide = await store.addKb({
         ...entry,
         fault: undefined,
@@ -318,7 +322,7 @@ export function storeContract(driver: string, factory: StoreFactory): void {
     });
 
     it.runIf(factory.reopen !== undefined)('keeps committed tickets when reopened', async () => {
-      const { ticket } = await store.createTicket(newTicket(), ev('raised'));
+      const { ticket } = await store.createTicket(newTicket(), ev('raised'), WO_PREFIX);
       await store.close();
       store = await (factory.reopen as () => Promise<Store>)();
       expect(await store.getTicket(ticket.id)).toEqual(ticket);

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { conflict, notFound } from '../../core/errors.ts';
 import type {
+  Callback,
   KbEntry,
   MaintenanceWindow,
   Shift,
@@ -12,9 +13,12 @@ import type {
   TicketStatus,
   User,
 } from '../../domain/types.ts';
+import { workOrderNumber } from '../../domain/work-order.ts';
 import type {
   AssetConfirmation,
   AuditEntry,
+  CallbackEntry,
+  CallbackFilter,
   DeadLetter,
   DiscoveredAsset,
   GatewayRecord,
@@ -53,6 +57,7 @@ import {
   type TicketRow,
   type WindowRow,
 } from '../ticket-row.ts';
+import { SqliteCallbacks } from './callbacks.ts';
 import { SqliteFieldTables } from './field-tables.ts';
 import { SqliteRuleVersions } from './rule-versions.ts';
 
@@ -70,6 +75,9 @@ const NEXT_DEADLINE = `(MIN(
   CASE WHEN status IN ('raised', 'dispatched', 'on_site') AND repair_at IS NULL
     THEN repair_due_at ELSE ${NO_DEADLINE} END
 ) + CASE WHEN sla_paused_at IS NOT NULL OR parent_id IS NOT NULL THEN ${NO_DEADLINE} ELSE 0 END)`;
+
+/** `%`, `_` and `\` taken literally in a LIKE pattern (with `ESCAPE '\'`). */
+const likeLiteral = (s: string) => s.replace(/[\\%_]/g, '\\$&');
 
 const MIGRATIONS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'migrations');
 
@@ -118,6 +126,7 @@ export class SqliteStore implements Store {
   #deadLetterInserts = 0;
   readonly #ruleVersions: SqliteRuleVersions;
   readonly #field: SqliteFieldTables;
+  readonly #callbacks: SqliteCallbacks;
 
   /**
    * `file` is a path, or `:memory:` for unit tests. `synchronous: 'full'` (the default) syncs the
@@ -133,6 +142,7 @@ export class SqliteStore implements Store {
     this.#db.pragma('busy_timeout = 5000');
     this.#ruleVersions = new SqliteRuleVersions(this.#db);
     this.#field = new SqliteFieldTables(this.#db);
+    this.#callbacks = new SqliteCallbacks(this.#db, (ticket, e) => this.#insertEvent(ticket, e));
   }
 
   async migrate(): Promise<void> {
@@ -184,16 +194,25 @@ export class SqliteStore implements Store {
   async createTicket(
     ticket: NewTicket,
     event: NewTicketEvent,
+    workOrderPrefix: string,
   ): Promise<{ ticket: Ticket; event: TicketEvent }> {
     const columns = newTicketColumns(ticket);
-    const names = Object.keys(columns);
+    const names = [...Object.keys(columns), 'work_order'];
     const insert = this.#stmt(
       `INSERT INTO tickets (${names.join(', ')}) VALUES (${names.map((n) => `@${n}`).join(', ')})`,
+    );
+    // The counter moves inside the insert's transaction: a refused ticket rolls it back.
+    const nextSeq = this.#stmt(
+      `INSERT INTO work_order_days (prefix, last_seq) VALUES (?, 1)
+       ON CONFLICT (prefix) DO UPDATE SET last_seq = last_seq + 1 RETURNING last_seq`,
     );
     return this.#db.transaction(() => {
       let id: number;
       try {
-        id = Number(insert.run(columns).lastInsertRowid);
+        const seq = (nextSeq.get(workOrderPrefix) as { last_seq: number }).last_seq;
+        id = Number(
+          insert.run({ ...columns, work_order: workOrderNumber(workOrderPrefix, seq) }).lastInsertRowid,
+        );
       } catch (err) {
         if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') {
           throw conflict('ticket_exists', `an open ticket exists for ${ticket.assetId} / ${ticket.fault}`);
@@ -302,16 +321,21 @@ export class SqliteStore implements Store {
   }
 
   async readTicketLog(after: number, limit: number): Promise<LogEntry[]> {
-    const rows = this.#stmt('SELECT * FROM ticket_events WHERE id > ? ORDER BY id LIMIT ?').all(
-      after,
-      limit,
-    ) as (TicketEventRow & {
+    const rows = this.#stmt(
+      `SELECT e.*, t.work_order FROM ticket_events e JOIN tickets t ON t.id = e.ticket_id
+       WHERE e.id > ? ORDER BY e.id LIMIT ?`,
+    ).all(after, limit) as (TicketEventRow & {
       ticket: string | null;
+      work_order: string | null;
     })[];
     return rows.map((r) => ({
       event: rowToEvent(r),
-      // Events written before the log kept snapshots carry the ticket as it is now.
-      ticket: r.ticket === null ? this.#getTicket(r.ticket_id) : (JSON.parse(r.ticket) as Ticket),
+      // Events written before the log kept snapshots carry the ticket as it is now; those written
+      // before migration 009 lack the work-order number, which never changes.
+      ticket:
+        r.ticket === null
+          ? this.#getTicket(r.ticket_id)
+          : { ...(JSON.parse(r.ticket) as Ticket), workOrder: r.work_order ?? '' },
     }));
   }
 
@@ -348,6 +372,14 @@ export class SqliteStore implements Store {
     if (filter.status?.length) oneOf('status', filter.status);
     if (filter.sites) oneOf('site', filter.sites.length > 0 ? filter.sites : ['']);
     if (filter.open) where.push("status <> 'closed'");
+    if (filter.q !== undefined) {
+      // People say and type the number with or without its dashes, in any case.
+      const pattern = `%${likeLiteral(filter.q.replace(/[\s-]/g, '').toUpperCase())}%`;
+      const byNumber = "replace(work_order, '-', '') LIKE ? ESCAPE '\\'";
+      const id = /^\d{1,15}$/.test(filter.q.trim()) ? Number(filter.q.trim()) : undefined;
+      where.push(id === undefined ? byNumber : `(${byNumber} OR id = ?)`);
+      params.push(pattern, ...(id === undefined ? [] : [id]));
+    }
     for (const [column, value] of [
       ['site', filter.site],
       ['category', filter.category],
@@ -457,6 +489,21 @@ export class SqliteStore implements Store {
 
   async ruleNoise(since: number): Promise<RuleNoiseRow[]> {
     return this.#ruleVersions.noise(since);
+  }
+
+  async recordCallback(
+    callback: Callback,
+    event: NewTicketEvent,
+  ): Promise<{ ticket: Ticket; event: TicketEvent }> {
+    return this.#callbacks.record(callback, event);
+  }
+
+  async listCallbacks(filter: CallbackFilter): Promise<CallbackEntry[]> {
+    return this.#callbacks.list(filter);
+  }
+
+  async satisfaction(ticketIds: readonly number[]): Promise<Callback[]> {
+    return this.#callbacks.satisfaction(ticketIds);
   }
 
   async addAudit(entry: Omit<AuditEntry, 'id'>): Promise<AuditEntry> {

@@ -253,7 +253,7 @@ categories: { plumbing: { name: Plumbing } }
 mqtt: { subscribers: [{ username: north-annex, password: long-enough }] }
 sites:
   - { id: north, name: N, gateway: { username: north-annex, password: pw } }
-  - { id: north-annex, name: NA, gateway: { username: north, password: pw } }
+  - { id: north-annex, name: NA, code: NA, gateway: { username: north, password: pw } }
 `);
     expect(issues).toEqual([
       'sites[0].gateway.username: "north-annex" is already used as site id (sites[1]); site ids and MQTT logins must all differ (site "north")',

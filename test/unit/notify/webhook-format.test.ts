@@ -10,6 +10,7 @@ import { exampleConfig } from '../../helpers/domain.ts';
 const T0 = Date.parse('2026-11-26T01:00:00Z'); // 09:00 in Shanghai
 const ticket: Ticket = {
   id: 42,
+  workOrder: 'XC-20261126-003',
   site: 'xincheng',
   assetId: 'leak-b1-riser',
   category: 'plumbing',
@@ -80,7 +81,7 @@ describe('webhook formats', () => {
     expect(ding.url).toContain('&timestamp=');
     expect(ding.body).toMatchObject({
       msgtype: 'markdown',
-      markdown: { title: '【新工单】#42 新城大厦 Xincheng Tower B1 riser leak sensor' },
+      markdown: { title: '【新工单】#42 XC-20261126-003 新城大厦 Xincheng Tower B1 riser leak sensor' },
     });
     const generic = prepareRequest(hook('generic'), dto, raised, T0);
     expect(generic.body).toEqual({ type: 'ticket.raised', version: 1, ticket: dto, event: raised });

@@ -131,6 +131,7 @@ describe('RuleEngine', () => {
     const rules = new RuleEngine(config.rules);
     rules.seedFromTicket({
       id: 1,
+      workOrder: 'XC-20261126-001',
       site: 'xincheng',
       assetId: leak.id,
       category: 'plumbing',
