@@ -7,6 +7,7 @@ import { gatewayWarning } from './api/routes/sites.ts';
 import { AssetRegistry } from './assets/asset-registry.ts';
 import { AuthService } from './auth/auth-service.ts';
 import { QrSigner } from './auth/qr-signer.ts';
+import { CallbackService } from './callbacks/callback-service.ts';
 import { Directory } from './config/directory.ts';
 import type { Config } from './config/schema.ts';
 import type { Clock } from './core/clock.ts';
@@ -400,6 +401,7 @@ export class App {
       eventLog: this.eventLog,
       shifts: core.shifts,
       knowledge: core.knowledge,
+      callbacks: new CallbackService({ ...this.#deps('callbacks'), config: this.config.callbacks }),
       reports: new ReportSource({
         store: this.store,
         directory: this.directory,

@@ -12,6 +12,7 @@ import {
 import type { AssetRegistry } from '../assets/asset-registry.ts';
 import type { AuthService } from '../auth/auth-service.ts';
 import type { QrSigner } from '../auth/qr-signer.ts';
+import type { CallbackService } from '../callbacks/callback-service.ts';
 import type { Directory } from '../config/directory.ts';
 import type { Config } from '../config/schema.ts';
 import type { Clock } from '../core/clock.ts';
@@ -35,6 +36,7 @@ import { type ConsoleFallback, DEFAULT_CONSOLE_DIR, registerConsole } from './co
 import { adminRoutes } from './routes/admin.ts';
 import { assetRoutes } from './routes/assets.ts';
 import { authRoutes } from './routes/auth.ts';
+import { callbackRoutes } from './routes/callbacks.ts';
 import { fieldRoutes } from './routes/field.ts';
 import { healthRoutes } from './routes/health.ts';
 import { knowledgeRoutes } from './routes/knowledge.ts';
@@ -62,6 +64,8 @@ export interface ApiDeps {
   /** Who is checked in where. */
   shifts: ShiftService;
   knowledge: KnowledgeBase;
+  /** Satisfaction call-backs after a ticket closed. */
+  callbacks: CallbackService;
   /** The figures of a period (SLA compliance, timings, fault mix, scores), from the event log. */
   reports: ReportSource;
   /** Signs and checks the QR labels. */
@@ -178,6 +182,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     ruleRoutes,
     fieldRoutes,
     knowledgeRoutes,
+    callbackRoutes,
     reportRoutes,
   ]) {
     await app.register(routes(deps), { prefix: '/api' });

@@ -57,13 +57,15 @@ export const ticketRoutes =
         schema: {
           summary: 'List tickets',
           description:
-            "Filters combine. `assignee=me` lists the caller's own tickets; `sort=deadline` puts the nearest running SLA deadline first (missed ones first of all).",
+            "Filters combine. `assignee=me` lists the caller's own tickets; `sort=deadline` puts the nearest running SLA deadline first (missed ones first of all). " +
+            '`q`: a work-order number or part of it (`XC-20261201-007`, `xc20261201`, `1201-007`), or a ticket id.',
           tags: ['tickets'],
           querystring: query({
             status: statusList.optional(),
             site: z.string().max(64).optional(),
             category: z.string().max(64).optional(),
             assetId: z.string().max(256).optional(),
+            q: z.string().trim().min(1).max(64).optional(),
             assignee: z.string().min(1).max(64).optional().describe('a user name, or `me`'),
             open: z.enum(['true', 'false']).optional(),
             sort: z.enum(['newest', 'deadline']).default('newest'),
