@@ -408,6 +408,7 @@ export class App {
         clock: this.clock,
         config: this.config.reports,
       }),
+      sla: this.config.sla,
       qr: core.qr,
       influx: this.config.influx,
       clock: this.clock,

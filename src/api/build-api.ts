@@ -43,6 +43,7 @@ import { knowledgeRoutes } from './routes/knowledge.ts';
 import { type LiveClients, liveRoutes } from './routes/live.ts';
 import { maintenanceRoutes } from './routes/maintenance.ts';
 import { reportRoutes } from './routes/reports.ts';
+import { weeklyReportRoutes } from './routes/reports-weekly.ts';
 import { ruleRoutes } from './routes/rules.ts';
 import { siteRoutes } from './routes/sites.ts';
 import { ticketRoutes } from './routes/tickets.ts';
@@ -68,6 +69,8 @@ export interface ApiDeps {
   callbacks: CallbackService;
   /** The figures of a period (SLA compliance, timings, fault mix, scores), from the event log. */
   reports: ReportSource;
+  /** The promised targets (config `sla`), which the weekly report's headline is judged against. */
+  sla: Config['sla'];
   /** Signs and checks the QR labels. */
   qr: QrSigner;
   /** Telemetry history for the asset page's chart; absent: no InfluxDB configured. */
@@ -184,6 +187,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     knowledgeRoutes,
     callbackRoutes,
     reportRoutes,
+    weeklyReportRoutes,
   ]) {
     await app.register(routes(deps), { prefix: '/api' });
   }

@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import {
   existsSync,
   mkdirSync,
@@ -6,13 +6,16 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AuthService } from '../../src/auth/auth-service.ts';
 import { Directory } from '../../src/config/directory.ts';
 import type { Config } from '../../src/config/schema.ts';
+import { systemClock } from '../../src/core/clock.ts';
 import { XiaoerError } from '../../src/core/errors.ts';
 import { htmlToPdf } from '../../src/reports/render/chromium.ts';
 import type { WeeklyReportView } from '../../src/reports/render/model.ts';
@@ -20,14 +23,19 @@ import { ReportSource } from '../../src/reports/report-source.ts';
 import { buildWeeklyReport } from '../../src/reports/weekly.ts';
 import { renderWeeklyReport } from '../../src/reports/weekly-output.ts';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
-import { testConfig } from '../helpers/test-app.ts';
+import {
+  ADMIN_PASSWORD,
+  EXAMPLE_CONFIG,
+  startTestApp,
+  type TestApp,
+  testConfig,
+} from '../helpers/test-app.ts';
 import { type PlannedTicket, planTickets, playHistory } from '../helpers/weekly-history.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 /** The rendered report and its pages as PNG, for a reviewer (git-ignored). */
 const OUT_DIR = path.join(ROOT, 'test-output', 'reports');
 const HOUR = 3_600_000;
-const MIN = 60_000;
 
 // 2026-W48 in Asia/Shanghai: Monday 2026-11-23 00:00 +08:00 (= 11-22 16:00 UTC) to the next Monday.
 const W48_FROM = Date.parse('2026-11-22T16:00:00Z');
@@ -232,7 +240,139 @@ describe('weekly report over a generated week of tickets', () => {
 
   it('refuses a period that is not exactly one week or month', async () => {
     await expect(reportOf('2026-W54')).rejects.toMatchObject({ code: 'invalid_week', httpStatus: 400 });
-    expect(() => readFileSync(path.join(OUT_DIR, 'missing'))).toThrow();
-    expect(MIN).toBe(60_000);
+  });
+
+  describe('GET /api/reports/weekly', () => {
+    let api: TestApp;
+    let admin: string;
+    const get = (url: string, token?: string) =>
+      fetch(`${api.baseUrl}${url}`, token ? { headers: { authorization: `Bearer ${token}` } } : {});
+
+    beforeAll(async () => {
+      // xiaoer makes its admin only in an empty store, and the history has its maintainers.
+      const store = new SqliteStore(path.join(dataDir, 'xiaoer.db'));
+      const auth = new AuthService({ store, clock: systemClock, tokenTtlHours: 1 });
+      await auth.createUser(
+        { username: 'admin', displayName: 'Admin', role: 'admin', password: ADMIN_PASSWORD },
+        'test',
+      );
+      await store.close();
+      api = await startTestApp({
+        dataDir,
+        override: (c) => {
+          Object.assign(c.sites, reportConfig(dataDir).sites);
+          c.tickets.reopenHours = 1;
+        },
+      });
+      admin = await api.adminToken();
+    });
+    afterAll(() => api.stop({ keepData: true }));
+
+    it('serves the print-ready HTML with a CSP that allows no script, and the CSV as a download', async () => {
+      const want = expected(plan, W48_FROM, W48_TO);
+      const html = await get('/api/reports/weekly?week=2026-W48', admin);
+      expect(html.status).toBe(200);
+      expect(html.headers.get('content-type')).toBe('text/html; charset=utf-8');
+      expect(html.headers.get('content-security-policy')).toContain("default-src 'none'");
+      const page = await html.text();
+      expect(page).toContain(pct(want.repairCompliance));
+      expect(page).not.toContain('<script>');
+      const csv = await get('/api/reports/weekly?week=2026-W48&format=csv&lang=en', admin);
+      expect(csv.headers.get('content-disposition')).toBe(
+        'attachment; filename="xiaoer-report-2026-W48.csv"',
+      );
+      expect(new Uint8Array(await csv.arrayBuffer()).subarray(0, 3)).toEqual(
+        new Uint8Array([0xef, 0xbb, 0xbf]),
+      );
+    });
+
+    it('serves the PDF, and the month', async () => {
+      const pdf = await get('/api/reports/weekly?week=2026-W48&format=pdf', admin);
+      expect(pdf.status).toBe(200);
+      expect(pdf.headers.get('content-type')).toBe('application/pdf');
+      expect(
+        Buffer.from(await pdf.arrayBuffer())
+          .subarray(0, 5)
+          .toString(),
+      ).toBe('%PDF-');
+      const month = await get('/api/reports/weekly?month=2026-11', admin);
+      expect(month.status).toBe(200);
+      expect(await month.text()).toContain('服务台月报 2026-11');
+    });
+
+    it('answers 400 for a bad or doubled period or an unknown key, and 401 without a login', async () => {
+      const error = async (url: string) => {
+        const res = await get(url, admin);
+        return { status: res.status, code: ((await res.json()) as { error: { code: string } }).error.code };
+      };
+      expect(await error('/api/reports/weekly?week=2026-48')).toEqual({ status: 400, code: 'invalid_week' });
+      expect(await error('/api/reports/weekly?week=2026-W48&month=2026-11')).toEqual({
+        status: 400,
+        code: 'invalid_period',
+      });
+      expect((await error('/api/reports/weekly?week=2026-W48&fromat=pdf')).status).toBe(400);
+      expect((await get('/api/reports/weekly?week=2026-W48')).status).toBe(401);
+    });
+
+    it("gives a maintainer their own sites' report only", async () => {
+      const created = await api.request('POST', '/api/users', {
+        token: admin,
+        body: {
+          username: 'zhao',
+          displayName: '赵师傅',
+          role: 'maintainer',
+          password: 'zhao-password-1',
+          sites: ['north'],
+        },
+      });
+      expect(created.status).toBe(201);
+      const zhao = await api.login('zhao', 'zhao-password-1');
+      const page = await (await get('/api/reports/weekly?week=2026-W48&format=csv', zhao)).text();
+      const north = plan.filter(
+        (p) => p.site === 'north' && p.detectedAt >= W48_FROM && p.detectedAt < W48_TO,
+      );
+      expect(page).toContain(`tickets,${north.length}\r\n`);
+      expect(page).not.toContain('xincheng');
+    });
+  });
+
+  it('npm run report writes the file and its progress to standard error, reading the store only', () => {
+    const configFile = path.join(dataDir, 'report.yaml');
+    const yaml = readFileSync(EXAMPLE_CONFIG, 'utf8').replace(/^dataDir: .*$/m, `dataDir: ${dataDir}`);
+    writeFileSync(configFile, yaml);
+    const out = path.join(OUT_DIR, 'weekly-2026-W48.cli.csv');
+    const before = statSync(path.join(dataDir, 'xiaoer.db')).mtimeMs;
+    const run = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'scripts/report.ts',
+        '--week',
+        '2026-W48',
+        '--format',
+        'csv',
+        '--out',
+        out,
+        '--config',
+        configFile,
+      ],
+      { cwd: ROOT, encoding: 'utf8' },
+    );
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toContain('report: 2026-W48: 42 tickets');
+    expect(readFileSync(out, 'utf8')).toContain('tickets,42\r\n');
+    expect(statSync(path.join(dataDir, 'xiaoer.db')).mtimeMs).toBe(before);
+    const bad = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', 'scripts/report.ts', '--week', 'W48', '--config', configFile],
+      {
+        cwd: ROOT,
+        encoding: 'utf8',
+      },
+    );
+    expect(bad.status).toBe(64);
+    expect(bad.stderr).toContain('is not an ISO week');
   });
 });
