@@ -27,7 +27,7 @@ import { PrometheusMetrics } from './metrics/prometheus.ts';
 import { TicketSeries } from './metrics/ticket-series.ts';
 import { type MqttPublish, Notifier } from './notify/notifier.ts';
 import { OpcUaSource } from './opcua/opcua-source.ts';
-import { ReportSource } from './reports/report-source.ts';
+import { ReportSource, satisfactionFromCallbacks } from './reports/report-source.ts';
 import { RuleEngine } from './rules/engine.ts';
 import { ShiftService } from './shifts/shift-service.ts';
 import { SqliteStore } from './store/sqlite/sqlite-store.ts';
@@ -407,6 +407,7 @@ export class App {
         directory: this.directory,
         clock: this.clock,
         config: this.config.reports,
+        satisfaction: satisfactionFromCallbacks((ids) => this.store.satisfaction(ids)),
       }),
       sla: this.config.sla,
       qr: core.qr,

@@ -91,6 +91,13 @@ describe('GET /api/reports/* over a real history', () => {
     await at(70); // 70 minutes, 20 of them paused: 50 net, and the deadline moved to 80
     await ok('POST', `/api/tickets/${t1}/repaired`, tokens.wang as string, { note: 'valve replaced' });
     for (const id of [t1, t2]) await ok('POST', `/api/tickets/${id}/close`, tokens.admin, {});
+    await at(120); // the desk calls both reporters back
+    await ok('POST', `/api/tickets/${t1}/callback`, tokens.admin, { reached: true, score: 5 });
+    await ok('POST', `/api/tickets/${t2}/callback`, tokens.admin, {
+      reached: true,
+      score: 2,
+      remark: 'slow',
+    });
     // Next week, a ticket that must not touch W48's figures (sessions expired meanwhile).
     await at(7 * 24 * 60);
     tokens.admin = await login('admin', ADMIN_PASSWORD);
@@ -143,7 +150,7 @@ describe('GET /api/reports/* over a real history', () => {
     expect(r.trend.map((t: Body) => t.week)).toEqual(['2026-W48']);
   });
 
-  it('the fault mix, and scores with their weights', async () => {
+  it('the fault mix, and scores with their weights and the call-backs’ satisfaction', async () => {
     const f = await ok('GET', '/api/reports/faults?week=2026-W48', tokens.admin as string);
     expect(f.total).toBe(2);
     expect(f.byCategory.map((c: Body) => [c.key, c.count, c.share])).toEqual([
@@ -156,8 +163,18 @@ describe('GET /api/reports/* over a real history', () => {
     expect(
       s.maintainers.map((m: Body) => [m.key, m.slaCompliance, m.reopenRate, m.satisfaction, m.score]),
     ).toEqual([
-      ['li', 0, 0, null, 28.6],
-      ['wang', 1, 0, null, 100],
+      ['li', 0, 0, 2, 27.5],
+      ['wang', 1, 0, 5, 100],
+    ]);
+    // Before the call-backs, satisfaction is left out and the other weights count in proportion.
+    const before = await ok(
+      'GET',
+      `/api/reports/scores?week=2026-W48&asOf=${iso(T0 + 100 * MIN)}`,
+      tokens.admin as string,
+    );
+    expect(before.maintainers.map((m: Body) => [m.key, m.satisfaction, m.score])).toEqual([
+      ['li', null, 28.6],
+      ['wang', null, 100],
     ]);
     expect(s.maintainers.map((m: Body) => m.label)).toEqual(['li', '王师傅']);
     const byMaintainer = await ok(
