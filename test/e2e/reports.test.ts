@@ -280,6 +280,18 @@ describe('reports, call-backs and work-order numbers in the console', () => {
     expect(await number.textContent()).toBe(leak.workOrder);
     await h.screenshot(phone, 'phone-work-order');
 
+    // wang's reports cover xincheng only (the API scopes them), and fit a phone's width.
+    await phone.goto('/reports');
+    const mine = headline(await h.api<SlaAnswer>('wang', 'GET', `/reports/sla?week=${week}&groupBy=none`));
+    await expect.poll(() => attr(phone, 'kpi-arrival', 'data-total'), WAIT).toBe(String(mine.arrival.total));
+    await phone.getByTestId('sla-group-xincheng').waitFor();
+    expect(await phone.getByTestId('sla-group-north').count()).toBe(0);
+    const overflow = await phone.evaluate(
+      () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
+    );
+    expect(overflow).toBeLessThanOrEqual(0);
+    await h.screenshot(phone, 'reports-phone');
+
     await board.goto('/reports');
     await board.getByTestId('language').selectOption('en');
     await expect
