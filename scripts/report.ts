@@ -6,7 +6,7 @@ import { type ConfigEnv, loadConfig } from '../src/config/load.ts';
 import { systemClock } from '../src/core/clock.ts';
 import { XiaoerError } from '../src/core/errors.ts';
 import { REPORT_FORMATS, REPORT_LANGS } from '../src/reports/render/model.ts';
-import { ReportSource } from '../src/reports/report-source.ts';
+import { ReportSource, satisfactionFromCallbacks } from '../src/reports/report-source.ts';
 import { buildWeeklyReport } from '../src/reports/weekly.ts';
 import { renderWeeklyReport } from '../src/reports/weekly-output.ts';
 import { SqliteStore } from '../src/store/sqlite/sqlite-store.ts';
@@ -65,7 +65,13 @@ async function main(): Promise<number> {
   const store = new SqliteStore(file, { synchronous: config.store.synchronous });
   try {
     const directory = new Directory(config);
-    const source = new ReportSource({ store, directory, clock: systemClock, config: config.reports });
+    const source = new ReportSource({
+      store,
+      directory,
+      clock: systemClock,
+      config: config.reports,
+      satisfaction: satisfactionFromCallbacks((ids) => store.satisfaction(ids)),
+    });
     const view = await buildWeeklyReport(
       { source, directory, store, targets: config.sla, now: () => systemClock.now() },
       {

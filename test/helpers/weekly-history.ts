@@ -1,3 +1,4 @@
+import { CallbackService } from '../../src/callbacks/callback-service.ts';
 import { Directory } from '../../src/config/directory.ts';
 import type { Config } from '../../src/config/schema.ts';
 import { EventBus } from '../../src/core/event-bus.ts';
@@ -32,6 +33,8 @@ export interface PlannedTicket {
   repairMin: number;
   reopen: boolean;
   flapping: boolean;
+  /** The reporter's satisfaction (1–5) on the desk's call-back, for some tickets. */
+  satisfaction?: number;
   /** Set once raised. */
   id?: number;
 }
@@ -44,7 +47,8 @@ export const MAINTAINERS = [
 /**
  * Plans tickets at the given detection instants over the config's assets (one asset raised more
  * often: a repeat offender). Arrival takes 1–9 minutes and repair 20–100, so some miss the
- * 5-minute and 1-hour targets; every seventh ticket is reopened and every eleventh flaps.
+ * 5-minute and 1-hour targets; every seventh ticket is reopened, every eleventh flaps, and every
+ * third reporter is called back.
  */
 export function planTickets(config: Config, instants: readonly number[], seed = 48): PlannedTicket[] {
   const random = prng(seed);
@@ -68,6 +72,7 @@ export function planTickets(config: Config, instants: readonly number[], seed = 
       repairMin: arriveMin + 15 + Math.floor(random() * 80) + 0.5,
       reopen: i % 7 === 3,
       flapping: i % 11 === 5,
+      ...(i % 3 === 0 ? { satisfaction: 2 + (i % 4) } : {}),
     };
   });
 }
@@ -75,7 +80,8 @@ export function planTickets(config: Config, instants: readonly number[], seed = 
 /**
  * Plays the plan through the real ticket service and SLA scheduler over a SQLite file, driving
  * time with a manual scheduler: dispatch, arrival, repair (with the alarm cleared), the verified
- * repair closed; a reopened ticket's fault returns after closing, and it is attended and repaired again.
+ * repair closed; a reopened ticket's fault returns after closing, and it is attended and repaired
+ * again; the desk's call-backs are recorded after the close.
  */
 export async function playHistory(
   config: Config,
@@ -100,6 +106,13 @@ export async function playHistory(
     config: config.tickets,
   });
   const eventLog = new EventLog({ store, bus });
+  const callbacks = new CallbackService({
+    store,
+    clock: scheduler,
+    bus,
+    log: silentLog,
+    config: config.callbacks,
+  });
   const sla = new SlaScheduler({ store, tickets, directory, scheduler, eventLog, log: silentLog });
   await sla.start();
   const desk = { name: 'desk', role: 'staff' };
@@ -147,6 +160,9 @@ export async function playHistory(
       at(t(p.repairMin + 50), () => repair(p.repairMin + 50));
       at(t(p.repairMin + 62), () => tickets.close(id(), desk));
     }
+    const score = p.satisfaction;
+    if (score !== undefined)
+      at(t(p.repairMin + 120), () => callbacks.record(id(), { reached: true, score }, desk));
   }
   actions.sort((a, b) => a.at - b.at || a.seq - b.seq);
   for (const action of actions) {

@@ -19,7 +19,7 @@ import { systemClock } from '../../src/core/clock.ts';
 import { XiaoerError } from '../../src/core/errors.ts';
 import { htmlToPdf } from '../../src/reports/render/chromium.ts';
 import type { WeeklyReportView } from '../../src/reports/render/model.ts';
-import { ReportSource } from '../../src/reports/report-source.ts';
+import { ReportSource, satisfactionFromCallbacks } from '../../src/reports/report-source.ts';
 import { buildWeeklyReport } from '../../src/reports/weekly.ts';
 import { renderWeeklyReport } from '../../src/reports/weekly-output.ts';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
@@ -81,6 +81,7 @@ function expected(plan: readonly PlannedTicket[], from: number, to: number) {
     byCategory,
     repairOverBy: inWeek.filter((p) => p.repairMin > 60).map((p) => Math.round((p.repairMin - 60) * 60)),
     reopened: inWeek.filter((p) => p.reopen).length,
+    satisfaction: inWeek.flatMap((p) => p.satisfaction ?? []),
     flapping: inWeek.filter((p) => p.flapping).length,
   };
 }
@@ -111,7 +112,13 @@ describe('weekly report over a generated week of tickets', () => {
     const clock = { now: () => end };
     try {
       const directory = new Directory(config);
-      const source = new ReportSource({ store, directory, clock, config: config.reports });
+      const source = new ReportSource({
+        store,
+        directory,
+        clock,
+        config: config.reports,
+        satisfaction: satisfactionFromCallbacks((ids) => store.satisfaction(ids)),
+      });
       return await buildWeeklyReport(
         { source, directory, store, targets: config.sla, now: clock.now },
         { week, lang, sites },
@@ -142,6 +149,11 @@ describe('weekly report over a generated week of tickets', () => {
     expect(repairBreaches.sort()).toEqual(want.repairOverBy.sort());
     expect(view.faults.reopened).toHaveLength(want.reopened);
     expect(view.faults.flapping).toHaveLength(want.flapping);
+    expect(view.satisfaction?.responses).toBe(want.satisfaction.length);
+    expect(view.satisfaction?.mean).toBeCloseTo(
+      want.satisfaction.reduce((a, b) => a + b, 0) / want.satisfaction.length,
+      10,
+    );
     // The week before, for the headline's change.
     expect(view.previous?.tickets).toBe(expected(plan, W48_FROM - 7 * 24 * HOUR, W48_FROM).tickets);
   });

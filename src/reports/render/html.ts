@@ -90,7 +90,8 @@ function headline(r: WeeklyReportView, m: ReportMessages): string {
       ),
     );
   }
-  return `<section><h2>${esc(m.headline)}</h2><div class="tiles">${tiles.join('')}</div></section>`;
+  const cls = tiles.length > 4 ? 'tiles five' : 'tiles';
+  return `<section><h2>${esc(m.headline)}</h2><div class="${cls}">${tiles.join('')}</div></section>`;
 }
 
 function charts(r: WeeklyReportView, m: ReportMessages): string {
@@ -137,6 +138,8 @@ h3 { font-size: 11pt; margin: 4mm 0 1.5mm; break-after: avoid; }
 .org { font-size: 10pt; color: #555; letter-spacing: 0.05em; }
 .meta { margin: 0.5mm 0; color: #333; font-size: 9.5pt; }
 .tiles { display: grid; grid-template-columns: repeat(4, 1fr); gap: 3mm; }
+.tiles.five { grid-template-columns: repeat(5, 1fr); gap: 2mm; }
+.tiles.five .value { font-size: 15pt; }
 .tile { border: 0.75pt solid #c9d4e3; border-radius: 2mm; padding: 2.5mm 3mm; background: #f4f7fb; break-inside: avoid; }
 .tile .label { font-size: 9pt; color: #444; }
 .tile .value { font-size: 18pt; font-weight: bold; color: #0d3f78; margin: 1mm 0; }
