@@ -42,6 +42,8 @@ const W48_FROM = Date.parse('2026-11-22T16:00:00Z');
 const W48_TO = Date.parse('2026-11-29T16:00:00Z');
 const HOSTILE_NAME = `<script>alert("x")</script> & 'B1' 漏水探测器`;
 const HOSTILE_LOCATION = '<img src=x onerror=alert(1)>';
+/** A spreadsheet would run this as a formula (OWASP's CSV injection). */
+const FORMULA_NAME = '=HYPERLINK("http://x","3F")';
 
 /** Detections: a week before, the four instants around W48's two edges, and a busy W48. */
 function detections(): number[] {
@@ -58,6 +60,8 @@ function reportConfig(dataDir: string): Config {
     if (!device) throw new Error('example config changed: no xincheng leak-b1-riser');
     device.name = HOSTILE_NAME;
     device.location = HOSTILE_LOCATION;
+    const lock = c.sites.find((site) => site.id === 'north')?.devices.find((d) => d.id === 'lock-3f-east');
+    if (lock) lock.name = FORMULA_NAME;
     // A fault back within an hour of its verified repair reopens the ticket (the plan's reopens);
     // the repeat offender's later faults, a day apart, are tickets of their own.
     c.tickets.reopenHours = 1;
@@ -213,7 +217,10 @@ describe('weekly report over a generated week of tickets', () => {
     );
     expect(csv).toContain('# 服务时效达标情况 · 按院区');
     expect(csv).toContain('# 故障构成 · 按类别');
-    // A name that begins like a formula would be one; ours is quoted as text.
+    // A name that begins like a formula stays text: a leading apostrophe, and quoted for its commas.
+    expect(csv).toContain(`"'=HYPERLINK(""http://x"",""3F"")"`);
+    expect(csv).not.toMatch(/(^|,)=HYPERLINK/m);
+    // Markup is quoted as text too.
     expect(csv).toContain(`"<script>alert(""x"")</script> & 'B1' 漏水探测器"`);
   });
 
