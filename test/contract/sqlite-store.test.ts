@@ -38,6 +38,7 @@ describe('SQLite migration 009', () => {
       DROP INDEX tickets_work_order; DROP INDEX tickets_closed_at;
       ALTER TABLE tickets DROP COLUMN work_order;
       DROP TABLE work_order_days; DROP TABLE callbacks;
+      DELETE FROM settings WHERE key = 'callbacks.dueAfter';
       DELETE FROM schema_migrations WHERE version = 9;
     `);
     db.close();
@@ -67,6 +68,33 @@ describe('SQLite migration 009', () => {
     // New tickets go on from the numbers given.
     const next = await migrated.createTicket(newTicket({ assetId: 'd' }), ev('raised'), 'XI-20261201');
     expect(next.ticket.workOrder).toBe('XI-20261201-003');
+    await migrated.close();
+  });
+
+  it('puts no ticket closed before the upgrade on the call-back list, only those closed after it', async () => {
+    const store = await factory.create();
+    const T = Date.parse('2026-12-01T02:00:00Z');
+    const close = async (s: SqliteStore, id: number, at: number) =>
+      s.updateTicket(id, { status: 'closed', closedAt: at, updatedAt: at }, ev('closed', at));
+    const old = await store.createTicket(
+      newTicket({ assetId: 'a', detectedAt: T }),
+      ev('raised'),
+      'ZZ-19700101',
+    );
+    await close(store, old.ticket.id, T + 3_600_000);
+    await store.close();
+    downgradeTo008(path.join(dir, 'xiaoer.db'));
+
+    const migrated = await open();
+    expect(await migrated.listCallbacks({ due: true })).toEqual([]);
+    const fresh = await migrated.createTicket(
+      newTicket({ assetId: 'b', detectedAt: T }),
+      ev('raised'),
+      'XI-20261201',
+    );
+    await close(migrated, fresh.ticket.id, T + 7_200_000);
+    expect((await migrated.listCallbacks({ due: true })).map((e) => e.ticket.id)).toEqual([fresh.ticket.id]);
+    // The old ticket can still be called back by hand; it is only not listed as due.
     await migrated.close();
   });
 });

@@ -94,6 +94,12 @@ export class SqliteCallbacks {
     const where = ["t.status = 'closed'", 't.parent_id IS NULL'];
     const params: unknown[] = [];
     where.push(filter.due ? 'c.ticket_id IS NULL' : 'c.ticket_id IS NOT NULL');
+    // Tickets closed before the upgrade that brought call-backs are not due (migration 009).
+    if (filter.due) {
+      where.push(
+        "t.closed_at > COALESCE((SELECT CAST(value AS INTEGER) FROM settings WHERE key = 'callbacks.dueAfter'), -1)",
+      );
+    }
     if (filter.from !== undefined) {
       where.push('t.closed_at >= ?');
       params.push(filter.from);

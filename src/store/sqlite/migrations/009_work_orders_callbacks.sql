@@ -41,3 +41,9 @@ CREATE TABLE callbacks (
 );
 CREATE INDEX callbacks_recorded_at ON callbacks (recorded_at);
 CREATE INDEX tickets_closed_at ON tickets (closed_at) WHERE status = 'closed';
+
+-- Tickets closed before call-backs existed were never going to be called back: without this
+-- mark, an upgrade would put every one of them on the desk's list as overdue. The due list
+-- starts after the last ticket closed before this migration (0 on a new database).
+INSERT INTO settings (key, value)
+  SELECT 'callbacks.dueAfter', CAST(COALESCE(MAX(closed_at), -1) AS TEXT) FROM tickets WHERE status = 'closed';
