@@ -3,9 +3,10 @@ import path from 'node:path';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from '../core/logger.ts';
+import { PROJECT_ROOT } from '../core/paths.ts';
 
 /** Where `npm ci` builds the console (dashboards/console, its `prepare` script). */
-export const DEFAULT_CONSOLE_DIR = path.resolve(import.meta.dirname, '../../dashboards/console/dist');
+export const DEFAULT_CONSOLE_DIR = path.join(PROJECT_ROOT, 'dashboards/console/dist');
 
 /**
  * The console's Content-Security-Policy: everything from xiaoer itself, no inline script (the

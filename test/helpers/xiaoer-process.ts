@@ -37,13 +37,20 @@ export function loopbackConfig(dir: string): string {
   return file;
 }
 
-/** Runs xiaoer exactly as `npm start` does, as its own process, so it can be killed for real. */
+/** Runs xiaoer as its own process, so it can be killed for real (from its sources unless told). */
 export function spawnXiaoer(opts: {
   config: string;
   dataDir: string;
   env?: Record<string, string>;
+  /** How node runs xiaoer: its TypeScript sources through tsx (the default), or `compiled`: the
+   * JavaScript `npm run build` wrote to build/, as `npm start` runs it. */
+  from?: 'sources' | 'compiled';
 }): XiaoerProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', '--config', opts.config], {
+  const entry =
+    opts.from === 'compiled'
+      ? ['--enable-source-maps', 'build/src/main.js']
+      : ['--import', 'tsx', 'src/main.ts'];
+  const child = spawn(process.execPath, [...entry, '--config', opts.config], {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH ?? '',

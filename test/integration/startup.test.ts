@@ -1,9 +1,10 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ADMIN_PASSWORD } from '../helpers/test-app.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { loopbackConfig, spawnXiaoer, XIAOER_PROCESS_TEST_TIMEOUT_MS } from '../helpers/xiaoer-process.ts';
 
@@ -108,6 +109,44 @@ describe('start-up from the command line', () => {
     second.child.kill('SIGTERM');
     await second.exited;
     expect(second.output()).not.toContain('was created with password');
+  });
+});
+
+describe('the compiled JavaScript', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'xiaoer-compiled-'));
+  });
+  afterEach(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('is what npm start runs: built by npm ci (prepare), it serves the API and the console and stops on SIGTERM', {
+    timeout: XIAOER_PROCESS_TEST_TIMEOUT_MS,
+  }, async () => {
+    const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
+      scripts: Record<string, string>;
+    };
+    expect(pkg.scripts.start).toBe('node --enable-source-maps build/src/main.js');
+    expect(pkg.scripts.prepare).toMatch(/^npm run build && /);
+    expect(
+      existsSync(path.join(ROOT, 'build/src/main.js')),
+      'build/ is missing: run npm run build (npm ci and npm test do)',
+    ).toBe(true);
+    // Source maps beside the output: stack traces name the .ts lines.
+    expect(existsSync(path.join(ROOT, 'build/src/main.js.map'))).toBe(true);
+
+    const x = spawnXiaoer({ config: loopbackConfig(dir), dataDir: path.join(dir, 'data'), from: 'compiled' });
+    const { http } = await x.started;
+    const health = await fetch(`http://127.0.0.1:${http}/api/health`);
+    expect(await health.json()).toEqual({ status: 'ok' });
+    // The migrations (SQL in the source tree) ran: the admin could log in.
+    expect(await login(http, 'admin', ADMIN_PASSWORD)).toBe(200);
+    const page = await fetch(`http://127.0.0.1:${http}/board`, { headers: { accept: 'text/html' } });
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('<div id="app"></div>');
+    x.child.kill('SIGTERM');
+    expect((await x.exited).code).toBe(0);
   });
 });
 

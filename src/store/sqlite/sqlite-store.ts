@@ -1,8 +1,8 @@
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { conflict, notFound } from '../../core/errors.ts';
+import { PROJECT_ROOT } from '../../core/paths.ts';
 import type {
   Callback,
   KbEntry,
@@ -79,7 +79,8 @@ const NEXT_DEADLINE = `(MIN(
 /** `%`, `_` and `\` taken literally in a LIKE pattern (with `ESCAPE '\'`). */
 const likeLiteral = (s: string) => s.replace(/[\\%_]/g, '\\$&');
 
-const MIGRATIONS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'migrations');
+// The SQL files stay in the source tree; the compiled output (build/) reads them there.
+const MIGRATIONS_DIR = path.join(PROJECT_ROOT, 'src/store/sqlite/migrations');
 
 interface UserRow {
   id: number;
