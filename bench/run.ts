@@ -16,6 +16,7 @@ import {
   scenarioScale,
   scenarioSla,
 } from './scenarios.ts';
+import { startupTimes } from './startup.ts';
 
 /**
  * `npm run bench` — every scenario of issue 5 in one run on this machine, then a table on stdout
@@ -76,8 +77,8 @@ const SMOKE: BenchPlan = {
   sla: { tickets: 300, leadMs: 3000, spreadMs: 500, arrivalMinutes: 0.05 },
 };
 
-type Part = ScenarioId | 'replay' | 'console';
-const ALL: readonly Part[] = ['A', 'Amosq', 'B', 'C', 'D', 'scale', 'sla', 'replay', 'console'];
+type Part = ScenarioId | 'replay' | 'console' | 'startup';
+const ALL: readonly Part[] = ['A', 'Amosq', 'B', 'C', 'D', 'scale', 'sla', 'replay', 'console', 'startup'];
 const SMOKE_SCENARIOS: readonly Part[] = ['A', 'C'];
 
 interface Options {
@@ -115,6 +116,8 @@ const RUNNERS: Record<Part, (plan: BenchPlan, out: Collector) => Promise<void>> 
   console: async (plan, out) => {
     await consoleLoad(out, plan === SMOKE ? 2 : 10);
   },
+  // Start-up from the sources (tsx) and from the compiled build (issue 14).
+  startup: (plan, out) => startupTimes(out, plan === SMOKE ? 1 : 5),
 };
 
 async function main(): Promise<void> {
