@@ -108,11 +108,6 @@ export class CallbackService {
     );
     return { ticket, dueAt: this.dueAt(ticket), overdue: late, callback };
   }
-
-  /** The recorded call-backs of these tickets (for the reports). */
-  satisfaction(ticketIds: readonly number[]): Promise<Callback[]> {
-    return this.#store.satisfaction(ticketIds);
-  }
 }
 
 function checkScore(input: CallbackInput): number | undefined {

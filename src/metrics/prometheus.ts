@@ -4,7 +4,7 @@ import type { ConsumerStats } from '../events/consumer.ts';
 import type { EventLog } from '../events/event-log.ts';
 import type { IngestStats, RouteCount } from '../ingest/ingest.ts';
 import type { TelemetryStats } from '../telemetry/influx-writer.ts';
-import { OPEN_STATUSES } from './ticket-points.ts';
+import { OPEN_STATUSES } from '../tickets/clocks.ts';
 
 /** Where the figures come from; each is read at scrape time, nothing is counted twice. */
 export interface MetricSources {

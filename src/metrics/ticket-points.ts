@@ -1,7 +1,7 @@
 import type { IPoint } from 'influx';
-import { TICKET_STATUSES, type Ticket, type TicketEvent, type TicketStatus } from '../domain/types.ts';
+import type { Ticket, TicketEvent } from '../domain/types.ts';
 import type { LogEntry } from '../events/event-log.ts';
-import type { SlaClockName } from '../tickets/clocks.ts';
+import { OPEN_STATUSES, type SlaClockName } from '../tickets/clocks.ts';
 
 /** The InfluxDB measurements xiaoer writes for Grafana besides telemetry (one per metric). */
 export const TICKET_MEASUREMENTS = {
@@ -84,10 +84,6 @@ export function slaOutcomes(ticket: Ticket, event: TicketEvent): [SlaClockName, 
       return [];
   }
 }
-
-export const OPEN_STATUSES = TICKET_STATUSES.filter(
-  (s): s is Exclude<TicketStatus, 'closed'> => s !== 'closed',
-);
 
 /**
  * One `open_tickets` point per site and category, every pair the config knows, zeros included

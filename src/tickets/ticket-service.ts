@@ -1,3 +1,4 @@
+import { seesSite } from '../auth/site-scope.ts';
 import type { Directory } from '../config/directory.ts';
 import type { Clock } from '../core/clock.ts';
 import { badRequest, conflict, XiaoerError } from '../core/errors.ts';
@@ -145,7 +146,7 @@ export class TicketService {
       throw badRequest('unknown_maintainer', `${assignee} is not a maintainer's user name`);
     }
     const ticket = await this.get(id);
-    if (user.sites.length > 0 && !user.sites.includes(ticket.site)) {
+    if (!seesSite(user, ticket.site)) {
       throw conflict(
         'assignee_not_at_site',
         `${assignee} works at ${user.sites.join(', ')}, not at ${ticket.site}`,

@@ -99,7 +99,7 @@ export const fieldRoutes =
         const mayWork = (u: { sites: string[] }) =>
           site !== undefined
             ? seesSite(u, site)
-            : u.sites.length === 0 || user.sites.length === 0 || u.sites.some((s) => seesSite(user, s));
+            : u.sites.length === 0 || u.sites.some((s) => seesSite(user, s));
         return (await deps.store.listUsers())
           .filter((u) => u.role === 'maintainer' && u.disabledAt === undefined && mayWork(u))
           .map((u) => {

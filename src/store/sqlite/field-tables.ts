@@ -61,7 +61,7 @@ const KB_COLUMNS: Record<keyof KbPatch, string> = {
 };
 
 /** `%`, `_` and `\` taken literally in a LIKE pattern (with `ESCAPE '\'`). */
-const likeLiteral = (s: string) => s.replace(/[\\%_]/g, '\\$&');
+export const likeLiteral = (s: string) => s.replace(/[\\%_]/g, '\\$&');
 
 /**
  * The SQLite tables of the field work (issue 12): shifts, the knowledge base and settings. Kept
