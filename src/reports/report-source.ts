@@ -54,7 +54,10 @@ export class ReportSource {
 
   async data(filter: ReportFilter, asOf: Instant = this.#deps.clock.now()): Promise<ReportData> {
     const { store } = this.#deps;
+    // The period in SQL; inReport below stays the one definition of who belongs.
     const tickets = await store.listTickets({
+      detectedFrom: filter.period.from,
+      detectedTo: filter.period.to,
       ...(filter.site !== undefined ? { site: filter.site } : {}),
       ...(filter.category !== undefined ? { category: filter.category } : {}),
       ...(filter.sites && filter.sites.length > 0 ? { sites: filter.sites } : {}),

@@ -79,6 +79,9 @@ export interface TicketFilter {
   parentId?: number;
   /** Only tickets that are not closed. */
   open?: boolean;
+  /** Only tickets detected in [detectedFrom, detectedTo) (a report's period). */
+  detectedFrom?: Instant;
+  detectedTo?: Instant;
   /** Part of a work-order number (any case, dashes optional), or a ticket id. */
   q?: string;
   /** `newest` (default): by id, newest first; `deadline`: the nearest running SLA deadline first. */

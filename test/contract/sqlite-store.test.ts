@@ -35,7 +35,7 @@ describe('SQLite migration 009', () => {
   function downgradeTo008(file: string): void {
     const db = new Database(file);
     db.exec(`
-      DROP INDEX tickets_work_order; DROP INDEX tickets_closed_at;
+      DROP INDEX tickets_work_order; DROP INDEX tickets_closed_at; DROP INDEX tickets_detected_at;
       ALTER TABLE tickets DROP COLUMN work_order;
       DROP TABLE work_order_days; DROP TABLE callbacks;
       DELETE FROM settings WHERE key = 'callbacks.dueAfter';

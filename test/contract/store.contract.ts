@@ -156,6 +156,21 @@ export function storeContract(driver: string, factory: StoreFactory): void {
       expect((await store.listTickets({ category: 'plumbing' })).map((t) => t.id)).toEqual([a.id]);
       expect((await store.listTickets({ assetId: 'lock-1' })).map((t) => t.id)).toEqual([b.id]);
       expect((await store.listTickets({ limit: 1, offset: 1 })).map((t) => t.id)).toEqual([a.id]);
+      // A report's period: detected in [from, to).
+      const c = (
+        await store.createTicket(
+          newTicket({ assetId: 'late', detectedAt: T0 + 60_000 }),
+          ev('raised'),
+          WO_PREFIX,
+        )
+      ).ticket;
+      const inPeriod = async (from: number, to: number) =>
+        (await store.listTickets({ detectedFrom: from, detectedTo: to }))
+          .map((t) => t.id)
+          .sort((x, y) => x - y);
+      expect(await inPeriod(c.detectedAt, c.detectedAt + 1)).toEqual([c.id]);
+      expect(await inPeriod(c.detectedAt - 1, c.detectedAt)).toEqual([]);
+      expect(await inPeriod(Math.min(a.detectedAt, b.detectedAt), c.detectedAt)).toEqual([a.id, b.id]);
     });
 
     it('keeps users with unique names and sessions that expire', async () => {

@@ -58,7 +58,7 @@ import {
   type WindowRow,
 } from '../ticket-row.ts';
 import { SqliteCallbacks } from './callbacks.ts';
-import { SqliteFieldTables } from './field-tables.ts';
+import { likeLiteral, SqliteFieldTables } from './field-tables.ts';
 import { SqliteRuleVersions } from './rule-versions.ts';
 
 export const DEAD_LETTER_RETENTION = 10_000;
@@ -75,9 +75,6 @@ const NEXT_DEADLINE = `(MIN(
   CASE WHEN status IN ('raised', 'dispatched', 'on_site') AND repair_at IS NULL
     THEN repair_due_at ELSE ${NO_DEADLINE} END
 ) + CASE WHEN sla_paused_at IS NOT NULL OR parent_id IS NOT NULL THEN ${NO_DEADLINE} ELSE 0 END)`;
-
-/** `%`, `_` and `\` taken literally in a LIKE pattern (with `ESCAPE '\'`). */
-const likeLiteral = (s: string) => s.replace(/[\\%_]/g, '\\$&');
 
 // The SQL files stay in the source tree; the compiled output (build/) reads them there.
 const MIGRATIONS_DIR = path.join(PROJECT_ROOT, 'src/store/sqlite/migrations');
@@ -373,6 +370,14 @@ export class SqliteStore implements Store {
     if (filter.status?.length) oneOf('status', filter.status);
     if (filter.sites) oneOf('site', filter.sites.length > 0 ? filter.sites : ['']);
     if (filter.open) where.push("status <> 'closed'");
+    if (filter.detectedFrom !== undefined) {
+      where.push('detected_at >= ?');
+      params.push(filter.detectedFrom);
+    }
+    if (filter.detectedTo !== undefined) {
+      where.push('detected_at < ?');
+      params.push(filter.detectedTo);
+    }
     if (filter.q !== undefined) {
       // People say and type the number with or without its dashes, in any case.
       const pattern = `%${likeLiteral(filter.q.replace(/[\s-]/g, '').toUpperCase())}%`;

@@ -41,6 +41,8 @@ CREATE TABLE callbacks (
 );
 CREATE INDEX callbacks_recorded_at ON callbacks (recorded_at);
 CREATE INDEX tickets_closed_at ON tickets (closed_at) WHERE status = 'closed';
+-- The reports read a period's tickets by when they were detected.
+CREATE INDEX tickets_detected_at ON tickets (detected_at);
 
 -- Tickets closed before call-backs existed were never going to be called back: without this
 -- mark, an upgrade would put every one of them on the desk's list as overdue. The due list
