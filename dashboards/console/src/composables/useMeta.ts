@@ -1,10 +1,18 @@
 import { ref } from 'vue';
 import { api } from '../api';
+import { onSignOut } from '../auth';
 import type { Meta } from '../types';
 
-/** GET /api/meta, fetched once per page load (sites, categories, resolutions do not change at runtime). */
+/**
+ * GET /api/meta, fetched once per session: sites, categories and resolutions do not change at
+ * runtime, but the sites are the user's, so the next user to log in fetches their own.
+ */
 const meta = ref<Meta | null>(null);
 let pending: Promise<Meta> | null = null;
+onSignOut(() => {
+  meta.value = null;
+  pending = null;
+});
 
 export function useMeta() {
   if (!meta.value && !pending) {
