@@ -195,6 +195,15 @@ export async function startConsoleHarness(opts: HarnessOptions = {}): Promise<Co
     },
     api,
     async screenshot(page, name) {
+      // A dialog fading in or out would be caught half-drawn: wait for the page's finite
+      // animations and transitions (Element Plus fades) to end; endless ones (spinners) run on.
+      await page.waitForFunction(() =>
+        document
+          .getAnimations()
+          .every(
+            (a) => a.playState !== 'running' || a.effect?.getTiming().iterations === Number.POSITIVE_INFINITY,
+          ),
+      );
       await page.screenshot({ path: path.join(SCREENSHOT_DIR, `${name}.png`), fullPage: true });
     },
     async stop() {
