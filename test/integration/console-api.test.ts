@@ -444,6 +444,13 @@ describe('the console API', () => {
       body: { note: '立管阀门密封圈老化，已更换', resolution: 'real_fault' },
     });
     expect(repaired.body).toMatchObject({ status: 'verified', resolution: 'real_fault' });
+    // An admin of another site does not get this site's note.
+    const xinchengAdmin = await user('xincheng-admin', 'admin', ['xincheng']);
+    const otherSite = await t.request<Err>('POST', `/api/kb/from-ticket/${leak.id}`, {
+      token: xinchengAdmin,
+      body: {},
+    });
+    expect([otherSite.status, otherSite.body.error.code]).toEqual([404, 'not_found']);
     const fromTicket = await t.request<Kb>('POST', `/api/kb/from-ticket/${leak.id}`, {
       token: admin,
       body: {},

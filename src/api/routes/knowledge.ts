@@ -1,10 +1,11 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { assertSeesTicket } from '../../auth/site-scope.ts';
 import { strictObject } from '../../core/strict.ts';
 import { KB_HINT_MAX_CHARS } from '../../domain/types.ts';
 import type { ApiDeps } from '../build-api.ts';
 import { errorSchema, kbEntrySchema, kbView, query } from '../views.ts';
-import { actorOf } from './tickets.ts';
+import { actorOf, userOf } from './tickets.ts';
 
 const idParams = strictObject({ id: z.coerce.number().int().positive() });
 const title = z.string().trim().min(1).max(200);
@@ -112,7 +113,12 @@ export const knowledgeRoutes =
           response: { 201: kbEntrySchema, ...entryResponse },
         },
       },
-      async (req, reply) =>
-        reply.status(201).send(kbView(await kb.fromTicket(req.params.id, actorOf(req).name, req.body ?? {}))),
+      async (req, reply) => {
+        // An admin of some sites may not copy another site's repair note (404, as elsewhere).
+        assertSeesTicket(userOf(req), await deps.tickets.get(req.params.id));
+        return reply
+          .status(201)
+          .send(kbView(await kb.fromTicket(req.params.id, actorOf(req).name, req.body ?? {})));
+      },
     );
   };
