@@ -24,6 +24,24 @@ export const loginThrottleSchema = strictObject({
 
 export type LoginThrottleSettings = z.infer<typeof loginThrottleSchema>;
 
+/** Backpressure on device connections; see broker/flow-control.ts. */
+export const flowSchema = strictObject({
+  /**
+   * Messages a second one gateway login may send, over all its connections; above it, xiaoer
+   * stops reading from them until the rate is back under the ceiling. A site of a few thousand
+   * devices sends hundreds a second; the ceiling is for a gateway gone wrong (a retry loop).
+   */
+  gatewayMessagesPerSecond: count(10_000_000).default(5000),
+  /** Messages a gateway may send at once above its rate (a gateway reconnecting with a backlog). */
+  gatewayBurst: count(100_000_000).default(20_000),
+  /** Messages being recorded at once, over every connection; above it, reading waits. */
+  maxInFlight: count(1_000_000).default(5000),
+  /** Reading waits while the event loop runs later than this, so timers and the API keep their turn. */
+  maxLoopDelayMs: ms(10, 10_000).default(100),
+});
+
+export type FlowSettings = z.infer<typeof flowSchema>;
+
 /**
  * Limits of the embedded broker, merged into the `mqtt` section of the config (see
  * src/config/schema.ts). Each field is a zod schema with its default.
@@ -51,6 +69,7 @@ export const brokerLimitsShape = {
   /** Longest username, in UTF-8 bytes; longer ones are refused before any lookup. */
   maxUsernameBytes: count(65_535).default(128),
   loginThrottle: loginThrottleSchema.prefault({}),
+  flow: flowSchema.prefault({}),
 } satisfies z.ZodRawShape;
 
 export type BrokerLimits = z.infer<z.ZodObject<typeof brokerLimitsShape>>;

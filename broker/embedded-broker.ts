@@ -20,6 +20,7 @@ import { type Principal, SiteAcl, type SubscriberLogin } from './acl.ts';
 import { clip, LogRateLimit } from './bounded.ts';
 import type { BrokerLimits } from './config.ts';
 import { addressKey, ConnectionCaps } from './connection-caps.ts';
+import { FlowControl, type FlowStats, monotonicTime } from './flow-control.ts';
 import { LoginThrottle } from './login-throttle.ts';
 import { guardedConnection } from './packet-guard.ts';
 
@@ -44,6 +45,8 @@ export interface EmbeddedBrokerDeps {
   onPublish(msg: IncomingMessage): Promise<void>;
   /** A site gateway's connection came or went (not called while the broker itself stops). */
   onGateway?(site: string, username: string, change: 'connected' | 'disconnected'): void;
+  /** The telemetry writer is behind while InfluxDB answers: reading waits for it (backpressure). */
+  telemetryBehind?(): boolean;
 }
 
 /** A logged-in connection: who it is, and the client id the device itself sent. */
@@ -89,6 +92,9 @@ export class EmbeddedBroker implements Service {
   readonly #throttle: LoginThrottle;
   readonly #refusalLog: LogRateLimit;
   readonly #caps: ConnectionCaps;
+  readonly #flow: FlowControl;
+  /** The rate bucket of a connection logged in as a site gateway: its login. */
+  readonly #gatewayOf = new WeakMap<Duplex, string>();
   readonly #sessions = new WeakMap<Client, Session>();
   /** The client id as the CONNECT carried it (aedes replaces an empty one before `authenticate`). */
   readonly #sentIds = new WeakMap<Client, string>();
@@ -116,6 +122,24 @@ export class EmbeddedBroker implements Service {
       now: () => clock.now(),
     });
     this.#caps = new ConnectionCaps(deps.limits);
+    this.#flow = new FlowControl({
+      settings: deps.limits.flow,
+      time: monotonicTime,
+      ...(deps.telemetryBehind ? { telemetryBehind: deps.telemetryBehind } : {}),
+      onHold: (reason, detail) => {
+        const slot = this.#refusalLog.take(`flow${SESSION_SEPARATOR}${reason}`);
+        if (slot)
+          deps.log.warn(
+            { reason, ...detail, ...(slot.suppressed > 0 ? { suppressedSinceLast: slot.suppressed } : {}) },
+            'reading from device connections held back (backpressure)',
+          );
+      },
+    });
+  }
+
+  /** Backpressure: messages in flight, and how often and how long reading was held, per reason. */
+  get flow(): FlowStats {
+    return this.#flow.stats();
   }
 
   /** Connections closed at accept by the caps, and logins refused, since start. */
@@ -146,6 +170,7 @@ export class EmbeddedBroker implements Service {
         this.#deps.onGateway?.(who.site, who.username, 'disconnected');
     });
     const server = createServer((socket) => this.#accept(aedes, socket));
+    this.#flow.start();
     this.#aedes = aedes;
     this.#server = server;
     try {
@@ -162,6 +187,7 @@ export class EmbeddedBroker implements Service {
     const aedes = this.#aedes;
     if (!server || !aedes) return;
     this.#stopping = true;
+    this.#flow.stop();
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     await new Promise<void>((resolve) => aedes.close(resolve));
     for (const socket of this.#sockets) socket.destroy();
@@ -234,9 +260,14 @@ export class EmbeddedBroker implements Service {
     }
     // xiaoer is the only consumer of device topics; retained copies would only grow memory.
     packet.retain = false;
+    this.#flow.started();
     this.#deps.onPublish({ topic: packet.topic, payload: packet.payload as Buffer, qos: packet.qos }).then(
-      () => done(null),
+      () => {
+        this.#flow.finished();
+        done(null);
+      },
       (err: unknown) => {
+        this.#flow.finished();
         this.#deps.log.error({ err, topic: packet.topic }, 'message not recorded; acknowledgement withheld');
         done(err instanceof Error ? err : new Error(String(err)));
       },
@@ -303,6 +334,7 @@ export class EmbeddedBroker implements Service {
     const login = username ?? '';
     // An empty id has become `aedes_<uuid>` by now [MQTT-3.1.3-6]: unique under the login too.
     this.#sessions.set(client, { principal: outcome, login, deviceId: client.id, address: attempt.address });
+    if (outcome.kind === 'gateway') this.#gatewayOf.set(client.conn as Duplex, outcome.username);
     client.id = `${login}${SESSION_SEPARATOR}${client.id}`;
     done(null, true);
   }
@@ -345,10 +377,11 @@ export class EmbeddedBroker implements Service {
       this.#sockets.delete(socket);
       this.#caps.release(address);
     });
-    const conn = guardedConnection(socket, {
+    const { conn, guard } = guardedConnection(socket, {
       maxConnectBytes: Math.min(this.#limits.maxConnectBytes, this.#deps.maxPacketBytes),
       maxPacketBytes: this.#deps.maxPacketBytes,
     });
+    guard.gate = (publishes, resume) => this.#flow.passed(this.#gatewayOf.get(conn), publishes, resume);
     this.#addresses.set(conn, address);
     aedes.handle(conn);
   }

@@ -18,8 +18,18 @@ export interface PacketSizeLimits {
  * cannot tell here when the login has succeeded; the first packet is the only one known to come
  * before it. aedes pauses reading while it authenticates, so later packets wait in the socket.
  */
+/**
+ * Told of each chunk passed on and how many PUBLISH packets began in it; the next chunk is read
+ * once `resume` is called (see broker/flow-control.ts).
+ */
+export type ChunkGate = (publishes: number, resume: () => void) => void;
+
+const PUBLISH = 3;
+
 export class PacketSizeGuard extends Transform {
   readonly #limits: PacketSizeLimits;
+  /** Set once the connection is known (its login); until then chunks pass at once. */
+  gate: ChunkGate | undefined;
   #maxBytes: number;
   #state: 'type' | 'length' | 'body' = 'type';
   #length = 0;
@@ -35,9 +45,10 @@ export class PacketSizeGuard extends Transform {
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
     let i = 0;
+    let publishes = 0;
     while (i < chunk.length) {
       if (this.#state === 'type') {
-        i++;
+        if ((chunk[i++] as number) >> 4 === PUBLISH) publishes++;
         this.#state = 'length';
         this.#length = 0;
         this.#multiplier = 1;
@@ -66,12 +77,20 @@ export class PacketSizeGuard extends Transform {
         if (this.#remaining === 0) this.#state = 'type';
       }
     }
-    done(null, chunk);
+    if (!this.gate) {
+      done(null, chunk);
+      return;
+    }
+    this.push(chunk);
+    this.gate(publishes, () => done());
   }
 }
 
 /** The socket as aedes sees it: reads go through the guard, writes go straight to the socket. */
-export function guardedConnection(socket: Socket, limits: PacketSizeLimits): Duplex {
+export function guardedConnection(
+  socket: Socket,
+  limits: PacketSizeLimits,
+): { conn: Duplex; guard: PacketSizeGuard } {
   const guard = new PacketSizeGuard(limits);
   socket.pipe(guard);
   const conn = Duplex.from({ readable: guard, writable: socket });
@@ -83,5 +102,5 @@ export function guardedConnection(socket: Socket, limits: PacketSizeLimits): Dup
   // aedes listens for errors on `conn`; a reset socket must not become an uncaught exception.
   socket.on('error', destroyAll);
   socket.once('close', () => conn.destroy());
-  return conn;
+  return { conn, guard };
 }

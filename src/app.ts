@@ -177,7 +177,12 @@ export class App {
       warnings: gateways.filter((g) => g.state === 'not_commissioned').map((g) => gatewayWarning(g.username)),
       mqtt: this.config.mqtt.url
         ? { mode: 'external' }
-        : { mode: 'embedded', port: this.ports.mqtt, refused: this.#broker?.refusals },
+        : {
+            mode: 'embedded',
+            port: this.ports.mqtt,
+            refused: this.#broker?.refusals,
+            flow: this.#broker?.flow,
+          },
       gateways: gateways.map((g) => ({
         site: g.site,
         username: g.username,
@@ -310,6 +315,7 @@ export class App {
       onPublish: (msg) => ingest.accept(msg),
       onGateway: (site, username, change) =>
         change === 'connected' ? gateways.connected(site, username) : gateways.disconnected(site, username),
+      telemetryBehind: () => this.#telemetry?.behind() ?? false,
     });
     await this.#startService(broker);
     this.#broker = broker;
@@ -347,6 +353,7 @@ export class App {
       sources: {
         ingest: () => this.#ingest && { stats: this.#ingest.stats, routes: this.#ingest.routeCounts() },
         telemetry: () => this.#telemetry?.stats(),
+        flow: () => this.#broker?.flow,
         consumers: () => {
           const notify = this.#notifier?.stats();
           return [

@@ -1,4 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import type { FlowStats } from '../../broker/flow-control.ts';
 import type { Ticket } from '../domain/types.ts';
 import type { ConsumerStats } from '../events/consumer.ts';
 import type { EventLog } from '../events/event-log.ts';
@@ -11,6 +12,8 @@ export interface MetricSources {
   ingest(): { stats: IngestStats; routes: RouteCount[] } | undefined;
   /** Undefined when InfluxDB is not configured. */
   telemetry(): TelemetryStats | undefined;
+  /** The embedded broker's backpressure; undefined with an external broker. */
+  flow(): FlowStats | undefined;
   /** Every durable consumer of the event log running in this process. */
   consumers(): ConsumerStats[];
   openTickets(): Promise<Ticket[]>;
@@ -25,6 +28,9 @@ export const METRIC_HELP = {
   xiaoer_ingest_received_total: 'Device messages received, decoded or not',
   xiaoer_ingest_unrouted_total: 'Device messages on a topic no adapter routes',
   xiaoer_dead_letters_total: 'Device messages rejected (dead-lettered), per reason',
+  xiaoer_ingest_in_flight: 'Device messages being recorded now (embedded broker)',
+  xiaoer_ingest_held_seconds_total:
+    'Time device connections spent with reading held back (backpressure), per reason, summed over connections',
   xiaoer_rule_evaluations_total: 'Readings and events judged by the rules',
   xiaoer_alarm_transitions_total: 'Alarms raised or cleared by the rules',
   xiaoer_open_tickets: 'Open tickets per site, category and state',
@@ -145,6 +151,15 @@ export class PrometheusMetrics {
       ['xiaoer_alarm_transitions_total', (s) => s.alarms],
     ];
     for (const [name, pick] of totals) this.#total(name, () => ingest()?.stats, pick);
+    const flow = () => this.#sources.flow();
+    this.#gauge('xiaoer_ingest_in_flight', [], (g) => {
+      const f = flow();
+      if (f) g.set(f.inFlight);
+    });
+    this.#mirror('xiaoer_ingest_held_seconds_total', ['reason'], () => {
+      const f = flow();
+      return f && Object.entries(f.heldMs).map(([reason, ms]): [Labels, number] => [{ reason }, ms / 1000]);
+    });
     this.#mirror('xiaoer_dead_letters_total', ['reason'], () => {
       const stats = ingest()?.stats;
       return (

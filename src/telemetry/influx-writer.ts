@@ -176,6 +176,15 @@ export class TelemetryWriter implements Service {
     };
   }
 
+  /**
+   * Behind while InfluxDB answers: half the memory bound is waiting. The broker then holds reading
+   * (backpressure) so points are written rather than shed; while InfluxDB fails, points go to the
+   * spool instead and ingest does not wait for a database that is down.
+   */
+  behind(): boolean {
+    return !this.#failing && this.#pendingPoints() > this.#maxPending / 2;
+  }
+
   #pendingPoints(): number {
     return this.#batch.length + this.#readyPoints + this.#sendingPoints + (this.#spool?.queuedPoints ?? 0);
   }

@@ -33,6 +33,12 @@ describe('the Prometheus registry', () => {
           routes: [{ adapter: 'zigbee2mqtt', site: 'xincheng', messages: 3, readings: 6 }],
         }),
         telemetry: () => undefined,
+        flow: () => ({
+          inFlight: 7,
+          holding: null,
+          holds: { gateway_rate: 2, in_flight: 0, telemetry: 0, event_loop: 1 },
+          heldMs: { gateway_rate: 1500, in_flight: 0, telemetry: 0, event_loop: 20 },
+        }),
         consumers: () => [
           {
             id: 'mqtt-out',
@@ -56,6 +62,8 @@ describe('the Prometheus registry', () => {
     expect(text).toMatch(/^xiaoer_dead_letters_total\{reason="invalid_payload"\} 1$/m);
     expect(text).toMatch(/^xiaoer_ingest_readings_total\{adapter="zigbee2mqtt",site="xincheng"\} 6$/m);
     expect(text).toMatch(/^xiaoer_rule_evaluations_total 4$/m);
+    expect(text).toMatch(/^xiaoer_ingest_in_flight 7$/m);
+    expect(text).toMatch(/^xiaoer_ingest_held_seconds_total\{reason="gateway_rate"\} 1\.5$/m);
     expect(text).toMatch(/^xiaoer_consumer_lag_events\{consumer="mqtt-out"\} 1$/m);
     expect(text).toMatch(/^xiaoer_open_tickets\{site="xincheng",category="plumbing",state="raised"\} 1$/m);
     expect(text).toMatch(
