@@ -38,6 +38,11 @@ export const flowSchema = strictObject({
   maxInFlight: count(1_000_000).default(5000),
   /** Reading waits while the event loop runs later than this, so timers and the API keep their turn. */
   maxLoopDelayMs: ms(10, 10_000).default(100),
+  /**
+   * Reading waits while the telemetry writer is behind with InfluxDB answering, so readings are
+   * written rather than shed; false sheds telemetry first and never slows the alarms for it.
+   */
+  holdForTelemetry: z.boolean().default(true),
 });
 
 export type FlowSettings = z.infer<typeof flowSchema>;

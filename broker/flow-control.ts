@@ -182,7 +182,7 @@ export class FlowControl {
   #globalReason(): HoldReason | null {
     if (this.#inFlight > this.#deps.settings.maxInFlight) return 'in_flight';
     if (this.#loopLate) return 'event_loop';
-    if (this.#deps.telemetryBehind?.()) return 'telemetry';
+    if (this.#deps.settings.holdForTelemetry && this.#deps.telemetryBehind?.()) return 'telemetry';
     return null;
   }
 

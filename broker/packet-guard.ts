@@ -25,6 +25,8 @@ export interface PacketSizeLimits {
 export type ChunkGate = (publishes: number, resume: () => void) => void;
 
 const PUBLISH = 3;
+/** PUBLISH packets handed to aedes in one turn of the event loop, per connection. */
+const SLICE_PUBLISHES = 64;
 
 export class PacketSizeGuard extends Transform {
   readonly #limits: PacketSizeLimits;
@@ -44,10 +46,26 @@ export class PacketSizeGuard extends Transform {
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
-    let i = 0;
+    this.#scan(chunk, 0, done);
+  }
+
+  /**
+   * Measures the packets of `chunk` from `from` on. With a gate, the bytes are passed on in slices
+   * of at most SLICE_PUBLISHES PUBLISH packets, and the next slice is scanned only on a later turn
+   * of the event loop (setImmediate), once the gate lets it: a 64 KiB read of small messages is a
+   * few hundred messages, and handling them in one go would keep timers and the API waiting.
+   */
+  #scan(chunk: Buffer, from: number, done: TransformCallback): void {
+    let i = from;
     let publishes = 0;
     while (i < chunk.length) {
       if (this.#state === 'type') {
+        if (publishes === SLICE_PUBLISHES && this.gate) {
+          const at = i;
+          this.push(chunk.subarray(from, at));
+          this.gate(publishes, () => setImmediate(() => this.#scan(chunk, at, done)));
+          return;
+        }
         if ((chunk[i++] as number) >> 4 === PUBLISH) publishes++;
         this.#state = 'length';
         this.#length = 0;
@@ -77,12 +95,14 @@ export class PacketSizeGuard extends Transform {
         if (this.#remaining === 0) this.#state = 'type';
       }
     }
+    const rest = from === 0 ? chunk : chunk.subarray(from);
     if (!this.gate) {
-      done(null, chunk);
+      done(null, rest);
       return;
     }
-    this.push(chunk);
-    this.gate(publishes, () => done());
+    this.push(rest);
+    // A slice with publishes ends its turn: the next read waits for the loop's next turn too.
+    this.gate(publishes, publishes > 0 ? () => setImmediate(done) : () => done());
   }
 }
 

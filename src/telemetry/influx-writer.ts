@@ -63,7 +63,7 @@ const DEFAULT_MAX_PENDING_POINTS = 200_000;
  * MAX_BATCHES_PER_WRITE batches each.
  * Batches wait in memory while InfluxDB keeps up; they go to the on-disk spool, behind what it
  * holds, when a write has failed (down, slower than `requestTimeoutMs`, 5xx; until one succeeds)
- * or when more than a round is waiting. A batch whose write fails is put in front of the spool,
+ * or when more than 60% of `maxPendingPoints` (at least a round) is waiting. A batch whose write fails is put in front of the spool,
  * being older than anything spooled meanwhile. So points reach InfluxDB in arrival order and
  * "drop the oldest" really drops the oldest; and once the spool is read to its end the sender
  * takes the batches in memory directly, so a backlog shrinks under sustained input instead of
@@ -71,7 +71,8 @@ const DEFAULT_MAX_PENDING_POINTS = 200_000;
  * Memory is bounded: past `maxPendingPoints` waiting in memory (appends waiting for the disk
  * included), the oldest waiting points are dropped and counted.
  * A crash loses only what is in memory: readings not yet cut (at most `flushIntervalMs` of them),
- * up to two rounds of batches waiting or being written, and appends not yet on disk.
+ * the batches waiting or being written (up to 60% of `maxPendingPoints` and a round), and appends
+ * not yet on disk.
  */
 export class TelemetryWriter implements Service {
   readonly name = 'telemetry';
@@ -177,6 +178,15 @@ export class TelemetryWriter implements Service {
   }
 
   /**
+   * While InfluxDB answers, batches wait in memory up to 60% of the bound: above half of it the
+   * embedded broker holds reading (`behind()`), so under a flood they are written from memory
+   * rather than written to disk and read back, which would cost the flooded event loop twice.
+   */
+  #spillAbove(): number {
+    return Math.max(this.#roundPoints(), Math.floor(this.#maxPending * 0.6));
+  }
+
+  /**
    * Behind while InfluxDB answers: half the memory bound is waiting. The broker then holds reading
    * (backpressure) so points are written rather than shed; while InfluxDB fails, points go to the
    * spool instead and ingest does not wait for a database that is down.
@@ -200,7 +210,7 @@ export class TelemetryWriter implements Service {
     else points = this.#batch.splice(0, n);
     this.#ready.push(points);
     this.#readyPoints += n;
-    if (this.#failing || this.#readyPoints > this.#roundPoints()) this.#spill();
+    if (this.#failing || this.#readyPoints > this.#spillAbove()) this.#spill();
     this.#startSender(0);
   }
 

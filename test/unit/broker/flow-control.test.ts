@@ -36,6 +36,7 @@ const SETTINGS: FlowSettings = {
   gatewayBurst: 100,
   maxInFlight: 10,
   maxLoopDelayMs: 100,
+  holdForTelemetry: true,
 };
 
 function setUp(settings: Partial<FlowSettings> = {}, telemetryBehind = () => false) {
@@ -110,6 +111,12 @@ describe('flow control (backpressure on device connections)', () => {
     time.run(20);
     expect(resumed()).toBe(1);
     expect(flow.stats().heldMs.telemetry).toBe(20);
+  });
+
+  it('sheds telemetry instead of holding when holdForTelemetry is off', () => {
+    const { flow, resume, resumed } = setUp({ holdForTelemetry: false }, () => true);
+    flow.passed('east-gw', 5, resume);
+    expect(resumed()).toBe(1);
   });
 
   it('holds while the event loop runs late, and lets go at the first tick on time', () => {
