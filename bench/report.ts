@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import type { WindowResult } from './phase.ts';
 import type { MachineInfo } from './proc.ts';
+import { cpuSection, floodSection, singleSection } from './report-flood.ts';
 import type { BenchPlan, Collector, ScenarioId, ThroughputResult } from './scenarios.ts';
 import { formatMs, formatRate, formatRatio, type LatencySummary, summarizeReps } from './stats.ts';
 
@@ -215,6 +216,9 @@ export function renderReport(r: ReportInput): string {
     ...throughputTable(r.out),
     ...latencySection(r),
     ...sustainSection(r.out),
+    ...floodSection(r.out),
+    ...singleSection(r.out),
+    ...cpuSection(r.out),
     ...scaleSection(r.out),
     ...(r.out.notes.length ? ['Notes from the run:', '', ...r.out.notes.map((n) => `- ${n}`), ''] : []),
   ].join('\n');

@@ -26,10 +26,16 @@ export class RpcChild {
   readonly #pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
 
   /** `nodeArgs`: extra Node options, e.g. `--cpu-prof` to profile the process under test. */
-  constructor(script: string, name: string, nodeArgs: readonly string[] = []) {
+  constructor(
+    script: string,
+    name: string,
+    nodeArgs: readonly string[] = [],
+    env: Record<string, string> = {},
+  ) {
     this.name = name;
     this.child = fork(path.resolve(import.meta.dirname, script), [], {
       execArgv: ['--import', 'tsx', ...nodeArgs],
+      env: { ...process.env, ...env },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     this.child.on('message', (m: Reply) => {

@@ -7,13 +7,16 @@ import { machineInfo } from './proc.ts';
 import { REPLAY_FULL, REPLAY_SMOKE, scenarioReplay } from './replay.ts';
 import { renderReport, spliceResults } from './report.ts';
 import { scenarioD } from './scenario-d.ts';
+import { scenarioFlood } from './scenario-flood.ts';
 import {
   type BenchPlan,
   type Collector,
   type ScenarioId,
   scenarioA,
   scenarioBC,
+  scenarioCpu,
   scenarioScale,
+  scenarioSingle,
   scenarioSla,
 } from './scenarios.ts';
 import { startupTimes } from './startup.ts';
@@ -47,6 +50,9 @@ const FULL: BenchPlan = {
   seedSpreadMs: 600_000,
   scale: { normal: 90_000, tickets: 10_000 },
   sla: { tickets: 100_000, leadMs: 45_000, spreadMs: 60_000, arrivalMinutes: 1 },
+  flood: { seconds: 60 },
+  singleDevices: 1000,
+  cpuRate: 10_000,
 };
 
 const QUICK: BenchPlan = {
@@ -59,6 +65,7 @@ const QUICK: BenchPlan = {
   fleet: { sites: BENCH_SITES, normal: 3000, faultPool: 3000, seeded: 2000 },
   scale: { normal: 9000, tickets: 1000 },
   sla: { tickets: 10_000, leadMs: 15_000, spreadMs: 10_000, arrivalMinutes: 1 },
+  flood: { seconds: 20 },
 };
 
 const SMOKE: BenchPlan = {
@@ -75,10 +82,29 @@ const SMOKE: BenchPlan = {
   sseClients: 5,
   scale: { normal: 900, tickets: 100 },
   sla: { tickets: 300, leadMs: 3000, spreadMs: 500, arrivalMinutes: 0.05 },
+  flood: { seconds: 14 },
+  singleDevices: 100,
+  cpuRate: 2000,
 };
 
-type Part = ScenarioId | 'replay' | 'console' | 'startup';
-const ALL: readonly Part[] = ['A', 'Amosq', 'B', 'C', 'D', 'scale', 'sla', 'replay', 'console', 'startup'];
+type Part = ScenarioId | 'flood' | 'floodoff' | 'single' | 'cpu' | 'replay' | 'console' | 'startup';
+const ALL: readonly Part[] = [
+  'A',
+  'Amosq',
+  'B',
+  'C',
+  'D',
+  'flood',
+  'single',
+  'cpu',
+  'scale',
+  'sla',
+  'replay',
+  'console',
+  'startup',
+];
+/** Run on request only: the flood with backpressure's holds off, the "before" of issue 14. */
+const EXTRA: readonly Part[] = ['floodoff'];
 const SMOKE_SCENARIOS: readonly Part[] = ['A', 'C'];
 
 interface Options {
@@ -96,7 +122,8 @@ function parseArgs(argv: readonly string[]): Options {
       ? SMOKE_SCENARIOS
       : ALL;
   for (const id of only)
-    if (!ALL.includes(id)) throw new Error(`unknown scenario ${id} (known: ${ALL.join(', ')})`);
+    if (!ALL.includes(id) && !EXTRA.includes(id))
+      throw new Error(`unknown scenario ${id} (known: ${[...ALL, ...EXTRA].join(', ')})`);
   const write = argv.includes('--write') || (mode === 'full' && !onlyArg && !argv.includes('--no-write'));
   return { mode, only, write };
 }
@@ -107,6 +134,10 @@ const RUNNERS: Record<Part, (plan: BenchPlan, out: Collector) => Promise<void>> 
   B: (plan, out) => scenarioBC(plan, out, 'B'),
   C: (plan, out) => scenarioBC(plan, out, 'C'),
   D: scenarioD,
+  flood: (plan, out) => scenarioFlood(plan, out, 'on'),
+  floodoff: (plan, out) => scenarioFlood(plan, out, 'off'),
+  single: scenarioSingle,
+  cpu: scenarioCpu,
   scale: scenarioScale,
   sla: scenarioSla,
   // The full week of 300 assets in every mode but smoke: the target is about that size.

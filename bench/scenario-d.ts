@@ -27,7 +27,7 @@ import type { SutMarks, SutReady } from './sut.ts';
  * answering, then saturation at QoS 0 and 1.
  */
 
-interface ApiLoad {
+export interface ApiLoad {
   sse: SseClients;
   /** Starts a measured window of the request loop. */
   mark(): void;
@@ -36,7 +36,7 @@ interface ApiLoad {
   stop(): void;
 }
 
-async function startApiLoad(plan: BenchPlan, httpPort: number): Promise<ApiLoad> {
+export async function startApiLoad(plan: BenchPlan, httpPort: number): Promise<ApiLoad> {
   const base = `http://127.0.0.1:${httpPort}`;
   const token = await login(base, 'admin', BENCH_ADMIN_PASSWORD);
   const sse = new SseClients();
@@ -71,7 +71,7 @@ function httpSummary(windows: readonly (HttpWindow & { seconds: number })[]): Th
 }
 
 /** Collects the API load's figures over a phase's measured windows. */
-function apiWindows(api: ApiLoad) {
+export function apiWindows(api: ApiLoad) {
   const windows: (HttpWindow & { seconds: number })[] = [];
   return {
     onWindow: (edge: 'start' | 'end') => {

@@ -6,12 +6,26 @@ import { progress } from './log.ts';
 import { type LoadPlan, type PhaseResult, type Probe, runPhase } from './phase.ts';
 import { hrMicros, sampleProc } from './proc.ts';
 import { RpcChild } from './rpc.ts';
+import type { FloodResult } from './scenario-flood.ts';
 import { startBenchMosquitto } from './services.ts';
 import type { SlaPrecisionResult, SlaPrecisionSpec } from './sla-precision.ts';
 import type { LatencySummary } from './stats.ts';
 import type { SutReady, SutSample, SutSpec } from './sut.ts';
 
 export type ScenarioId = 'A' | 'Amosq' | 'B' | 'C' | 'D' | 'scale' | 'sla';
+
+/** One gateway connection (the real shape: one Zigbee2MQTT per site), bare aedes against xiaoer. */
+export interface SingleConnectionResult {
+  devices: number;
+  aedes: PhaseResult;
+  xiaoer: PhaseResult;
+}
+
+/** Server CPU per message at one paced rate, the sources through tsx against the compiled build. */
+export interface CpuPerMessage {
+  rate: number;
+  runs: { source: 'ts' | 'build'; phase: PhaseResult }[];
+}
 
 export interface BenchPlan extends LoadPlan {
   /** The QoS levels every throughput scenario runs at. */
@@ -33,6 +47,11 @@ export interface BenchPlan extends LoadPlan {
   seedSpreadMs: number;
   scale: { normal: number; tickets: number };
   sla: SlaPrecisionSpec;
+  flood: { seconds: number };
+  /** The single-connection scenario's configured devices. */
+  singleDevices: number;
+  /** The paced rate at which CPU per message is compared. */
+  cpuRate: number;
 }
 
 export interface ThroughputResult {
@@ -85,6 +104,9 @@ export type Collector = {
   sustain?: SustainStep[];
   scale?: ScaleResult;
   sla?: SlaPrecisionResult;
+  flood?: FloodResult[];
+  single?: SingleConnectionResult;
+  cpu?: CpuPerMessage;
   notes: string[];
 };
 
@@ -97,8 +119,9 @@ function profileArgs(): string[] {
 export async function startSut(
   spec: SutSpec,
   nodeArgs: readonly string[] = [],
+  env: Record<string, string> = {},
 ): Promise<{ sut: RpcChild; ready: SutReady }> {
-  const sut = new RpcChild('sut.ts', 'sut', [...nodeArgs, ...profileArgs()]);
+  const sut = new RpcChild('sut.ts', 'sut', [...nodeArgs, ...profileArgs()], env);
   const ready = await sut.call<SutReady>('start', spec, 180_000);
   return { sut, ready };
 }
@@ -261,4 +284,78 @@ export async function scenarioSla(plan: BenchPlan, out: Collector): Promise<void
   } finally {
     await sut.stop();
   }
+}
+
+/**
+ * One gateway connection, flat out at QoS 1: bare aedes relaying to a raw subscriber, then xiaoer
+ * (rules and tickets, no InfluxDB: `npm start`'s defaults) with `singleDevices` configured devices
+ * on one site and 0.1% leaks.
+ */
+export async function scenarioSingle(plan: BenchPlan, out: Collector): Promise<void> {
+  const fleet: FleetSpec = { sites: ['xincheng'], normal: plan.singleDevices, faultPool: 3000, seeded: 0 };
+  const onePlan = { ...plan, connectionsPerSite: 1 };
+  const bare = await startSut({ mode: 'aedes' });
+  let aedes: PhaseResult;
+  try {
+    const sub = await RawSubscriber.connect(bare.ready.mqttPort, 1);
+    try {
+      aedes = await runPhase(onePlan, {
+        label: 'single aedes',
+        port: bare.ready.mqttPort,
+        qos: 1,
+        fleet,
+        faultEvery: 0,
+        faultCursor: {},
+        probe: async () => ({ count: sub.received, at: hrMicros() / 1000 }),
+        pids: { server: bare.sut.pid },
+      });
+    } finally {
+      sub.close();
+    }
+  } finally {
+    await bare.sut.stop();
+  }
+  const { sut, ready } = await startSut({ mode: 'app', fleet, rules: true });
+  try {
+    const xiaoer = await runPhase(onePlan, {
+      label: 'single xiaoer',
+      port: ready.mqttPort,
+      qos: 1,
+      fleet,
+      faultEvery: plan.faultEvery,
+      faultCursor: {},
+      probe: sutProbe(sut),
+      pids: { server: sut.pid },
+    });
+    out.single = { devices: plan.singleDevices, aedes, xiaoer };
+  } finally {
+    await sut.stop();
+  }
+}
+
+/** C at a paced rate (QoS 1), once from the TypeScript sources through tsx, once compiled. */
+export async function scenarioCpu(plan: BenchPlan, out: Collector): Promise<void> {
+  const runs: CpuPerMessage['runs'] = [];
+  for (const source of ['ts', 'build'] as const) {
+    const { sut, ready } = await startSut({ mode: 'app', fleet: plan.fleet, rules: true }, [], {
+      XIAOER_BENCH_SOURCE: source,
+    });
+    try {
+      const phase = await runPhase(plan, {
+        label: `cpu (${source})`,
+        port: ready.mqttPort,
+        qos: 1,
+        fleet: plan.fleet,
+        faultEvery: plan.faultEvery,
+        faultCursor: {},
+        rate: plan.cpuRate,
+        probe: sutProbe(sut),
+        pids: { server: sut.pid },
+      });
+      runs.push({ source, phase });
+    } finally {
+      await sut.stop();
+    }
+  }
+  out.cpu = { rate: plan.cpuRate, runs };
 }

@@ -43,6 +43,10 @@ export type SutSpec =
       influxUrl?: string;
       /** Arrival deadlines of the seeded tickets: from `leadMs` after start, spread over `spreadMs`. */
       seed?: { leadMs: number; spreadMs: number };
+      /** Per gateway login, messages a second (the bench lifts the production ceiling by default). */
+      gatewayRate?: number;
+      /** Backpressure's holds off (the flood's "before"): reading never waits. */
+      flowOff?: boolean;
     };
 
 export interface SutReady {
@@ -77,8 +81,16 @@ const state: {
   dataDir?: string;
   decisions: Map<string, number>;
   tickets: Map<string, number>;
+  /** Arrival breaches as committed: the deadline, and how late (ms) the breach event came. */
+  breaches: { dueAt: number; lateMs: number }[];
   elu: ReturnType<typeof performance.eventLoopUtilization>;
-} = { sockets: new Set(), decisions: new Map(), tickets: new Map(), elu: performance.eventLoopUtilization() };
+} = {
+  sockets: new Set(),
+  decisions: new Map(),
+  tickets: new Map(),
+  breaches: [],
+  elu: performance.eventLoopUtilization(),
+};
 
 async function startBareAedes(): Promise<SutReady> {
   const started = performance.now();
@@ -102,7 +114,15 @@ async function startApp(spec: Extract<SutSpec, { mode: 'app' }>): Promise<SutRea
   const config = benchConfig(dataDir, spec.fleet, {
     rules: spec.rules,
     ...(spec.influxUrl ? { influxUrl: spec.influxUrl } : {}),
+    ...(spec.gatewayRate ? { gatewayRate: spec.gatewayRate } : {}),
   });
+  if (spec.flowOff)
+    config.mqtt.flow = {
+      ...config.mqtt.flow,
+      maxInFlight: 1_000_000,
+      maxLoopDelayMs: 10_000,
+      holdForTelemetry: false,
+    };
   const seedStarted = performance.now();
   if (spec.seed && spec.fleet.seeded > 0) {
     const { leadMs, spreadMs } = spec.seed;
@@ -123,6 +143,9 @@ async function startApp(spec: Extract<SutSpec, { mode: 'app' }>): Promise<SutRea
   app.bus.on('ticketChanged', (ticket, event) => {
     const key = `${ticket.site}/${ticket.assetId}`;
     if (event.type === 'raised' && !state.tickets.has(key)) state.tickets.set(key, hrMicros());
+    const detail = event.detail as { clock?: string; dueAt?: number };
+    if (event.type === 'sla_breached' && detail.clock === 'arrival' && detail.dueAt !== undefined)
+      state.breaches.push({ dueAt: detail.dueAt, lateMs: Date.now() - detail.dueAt });
   });
   return {
     mqttPort: app.ports.mqtt ?? 0,
@@ -160,6 +183,11 @@ function marks(): SutMarks {
   return out;
 }
 
+/** Arrival breaches committed since the last call. */
+function breaches(): { dueAt: number; lateMs: number }[] {
+  return state.breaches.splice(0);
+}
+
 async function health(): Promise<Record<string, unknown>> {
   return state.app ? state.app.health() : {};
 }
@@ -183,4 +211,14 @@ async function stop(): Promise<void> {
   if (state.dataDir) rmSync(state.dataDir, { recursive: true, force: true });
 }
 
-serveRpc({ start, sample, marks, health, stop, runSlaPrecision, collectGarbage });
+serveRpc({
+  start,
+  sample,
+  marks,
+  breaches,
+  health,
+  stop,
+  runSlaPrecision,
+  collectGarbage,
+  memory: () => process.memoryUsage(),
+});
