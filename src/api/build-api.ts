@@ -6,7 +6,6 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } 
 import {
   hasZodFastifySchemaValidationErrors,
   jsonSchemaTransform,
-  serializerCompiler,
   validatorCompiler,
 } from 'fastify-type-provider-zod';
 import type { AssetRegistry } from '../assets/asset-registry.ts';
@@ -33,6 +32,7 @@ import type { TicketService } from '../tickets/ticket-service.ts';
 import type { RulePreview } from '../tuning/preview.ts';
 import type { RuleVersions } from '../tuning/rule-versions.ts';
 import { type ConsoleFallback, DEFAULT_CONSOLE_DIR, registerConsole } from './console.ts';
+import { createFastSerializerCompiler } from './fast-serializer.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { assetRoutes } from './routes/assets.ts';
 import { authRoutes } from './routes/auth.ts';
@@ -109,7 +109,8 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     bodyLimit: 64 * 1024,
   });
   app.setValidatorCompiler(validatorCompiler);
-  app.setSerializerCompiler(serializerCompiler);
+  // Responses skip the zod walk outside tests (see fast-serializer.ts); the docs still come from the schemas.
+  app.setSerializerCompiler(createFastSerializerCompiler());
   app.setErrorHandler(errorHandler);
   let consolePage: ConsoleFallback | undefined;
   // A page of the console (asked for by a browser, outside /api and /docs) is its index.html;

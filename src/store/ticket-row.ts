@@ -57,13 +57,27 @@ export const openKey = (site: string, assetId: string, fault: string) =>
 const opt = <T>(v: T | null): T | undefined => (v === null ? undefined : v);
 // A driver may return BIGINT as a string; SQLite gives numbers.
 const optNum = (v: number | string | null): number | undefined => (v === null ? undefined : Number(v));
-const optBool = (v: number | boolean | null): boolean | undefined => (v === null ? undefined : Boolean(v));
 /** Drops undefined members so optional fields are absent rather than `undefined`. */
 const compact = <T extends object>(o: T): T =>
   Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 
+/**
+ * Built member by member rather than with `compact` (an Object.entries/fromEntries round trip per
+ * row and per clock): a page of tickets is read on every list. Optional members are set only when
+ * there, in the same order as before, so a ticket's keys (and its JSON) do not change.
+ */
 export function rowToTicket(r: TicketRow): Ticket {
-  return compact({
+  const arrival: Ticket['arrival'] = {};
+  if (r.arrival_due_at !== null) arrival.dueAt = Number(r.arrival_due_at);
+  if (r.arrival_at !== null) arrival.at = Number(r.arrival_at);
+  if (r.arrival_breached_at !== null) arrival.breachedAt = Number(r.arrival_breached_at);
+  if (r.arrival_met !== null) arrival.met = Boolean(r.arrival_met);
+  const repair: Ticket['repair'] = { dueAt: Number(r.repair_due_at) };
+  if (r.repair_at !== null) repair.at = Number(r.repair_at);
+  if (r.repair_verified_at !== null) repair.verifiedAt = Number(r.repair_verified_at);
+  if (r.repair_breached_at !== null) repair.breachedAt = Number(r.repair_breached_at);
+  if (r.repair_met !== null) repair.met = Boolean(r.repair_met);
+  const t: Ticket = {
     id: Number(r.id),
     // Never null: migration 009 numbered every older ticket and the store numbers each new one.
     workOrder: r.work_order ?? '',
@@ -78,32 +92,22 @@ export function rowToTicket(r: TicketRow): Ticket {
     alarmActive: Boolean(r.alarm_active),
     raisedAt: Number(r.raised_at),
     detectedAt: Number(r.detected_at),
-    arrival: compact({
-      dueAt: optNum(r.arrival_due_at),
-      at: optNum(r.arrival_at),
-      breachedAt: optNum(r.arrival_breached_at),
-      met: optBool(r.arrival_met),
-    }),
-    repair: compact({
-      dueAt: Number(r.repair_due_at),
-      at: optNum(r.repair_at),
-      verifiedAt: optNum(r.repair_verified_at),
-      breachedAt: optNum(r.repair_breached_at),
-      met: optBool(r.repair_met),
-    }),
-    assignee: opt(r.assignee),
-    parentId: optNum(r.parent_id),
-    closedAt: optNum(r.closed_at),
-    resolution: (r.resolution ?? undefined) as Resolution | undefined,
-    updatedAt: Number(r.updated_at),
-    flapping: Boolean(r.flapping),
-    alarmChangedAt: optNum(r.alarm_changed_at),
-    verifyDueAt: optNum(r.verify_due_at),
-    reopenCount: Number(r.reopen_count),
-    escalation: { arrival: Number(r.arrival_escalation), repair: Number(r.repair_escalation) },
-    slaPausedAt: optNum(r.sla_paused_at),
-    trigger: r.trigger === null ? undefined : (JSON.parse(r.trigger) as AlarmTrigger),
-  });
+    arrival,
+    repair,
+  } as Ticket;
+  if (r.assignee !== null) t.assignee = r.assignee;
+  if (r.parent_id !== null) t.parentId = Number(r.parent_id);
+  if (r.closed_at !== null) t.closedAt = Number(r.closed_at);
+  if (r.resolution !== null && r.resolution !== undefined) t.resolution = r.resolution as Resolution;
+  t.updatedAt = Number(r.updated_at);
+  t.flapping = Boolean(r.flapping);
+  if (r.alarm_changed_at !== null) t.alarmChangedAt = Number(r.alarm_changed_at);
+  if (r.verify_due_at !== null) t.verifyDueAt = Number(r.verify_due_at);
+  t.reopenCount = Number(r.reopen_count);
+  t.escalation = { arrival: Number(r.arrival_escalation), repair: Number(r.repair_escalation) };
+  if (r.sla_paused_at !== null) t.slaPausedAt = Number(r.sla_paused_at);
+  if (r.trigger !== null) t.trigger = JSON.parse(r.trigger) as AlarmTrigger;
+  return t;
 }
 
 /** Column values for an INSERT, in the order of `TICKET_INSERT_COLUMNS`. */
