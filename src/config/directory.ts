@@ -20,13 +20,16 @@ export interface SlaTargets {
   repairMs: number;
 }
 
-const key = (site: string, assetId: string) => `${site}\u0000${assetId}`;
-
 /** Lookups over the validated config: sites, their gateways, assets and category SLA targets. */
 export class Directory {
   readonly #sites = new Map<SiteId, SiteConfig>();
   readonly #gatewayUsers = new Map<string, SiteConfig>();
-  readonly #assets = new Map<string, Asset>();
+  /**
+   * Per site, per device id: two lookups of the strings a message already carries, where one map
+   * keyed by `site + id` would build and hash a new string for every reading (a hot path).
+   */
+  readonly #assets = new Map<string, Map<string, Asset>>();
+  readonly #assetList: Asset[];
   readonly #config: Config;
 
   constructor(config: Config) {
@@ -34,8 +37,17 @@ export class Directory {
     for (const site of config.sites) {
       this.#sites.set(site.id, site);
       this.#gatewayUsers.set(site.gateway.username, site);
-      for (const device of site.devices) this.#assets.set(key(site.id, device.id), toAsset(site.id, device));
+      for (const device of site.devices) {
+        const asset = toAsset(site.id, device);
+        let ofSite = this.#assets.get(site.id);
+        if (!ofSite) {
+          ofSite = new Map();
+          this.#assets.set(site.id, ofSite);
+        }
+        ofSite.set(device.id, asset);
+      }
     }
+    this.#assetList = [...this.#assets.values()].flatMap((ofSite) => [...ofSite.values()]);
   }
 
   site(id: SiteId): SiteConfig | undefined {
@@ -61,11 +73,11 @@ export class Directory {
   }
 
   asset(site: SiteId, id: AssetId): Asset | undefined {
-    return this.#assets.get(key(site, id));
+    return this.#assets.get(site)?.get(id);
   }
 
   assets(): IterableIterator<Asset> {
-    return this.#assets.values();
+    return this.#assetList.values();
   }
 
   /** Own keys only: a category named `__proto__` or `toString` must not be found on Object.prototype. */

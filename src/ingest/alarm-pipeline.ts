@@ -121,6 +121,20 @@ export class AlarmPipeline {
   /** Readings and events of one message (or one OPC UA batch), received at `receivedAt`. */
   async record(normalised: Normalised, source: string, receivedAt: number): Promise<void> {
     const ruleTime = this.#ruleTime(receivedAt);
+    const { readings, events } = normalised;
+    const first = readings[0] ?? events[0];
+    if (!first) return;
+    // Most messages are one device's: no grouping to do.
+    if (ofOneAsset(readings, first) && ofOneAsset(events, first)) {
+      const g = {
+        site: first.site,
+        assetId: first.assetId,
+        readings: readings.map(ruleTime),
+        events: events.map(ruleTime),
+      };
+      await this.#enqueue(g, normalised.kinds?.[g.assetId], source);
+      return;
+    }
     const byAsset = new Map<string, AssetGroup>();
     const group = (site: string, assetId: string) => {
       const k = `${site}/${assetId}`;
@@ -131,16 +145,19 @@ export class AlarmPipeline {
       }
       return g;
     };
-    for (const r of normalised.readings) group(r.site, r.assetId).readings.push(ruleTime(r));
-    for (const e of normalised.events) group(e.site, e.assetId).events.push(ruleTime(e));
-    const work: Promise<void>[] = [];
-    for (const [k, g] of byAsset) {
-      // A known asset no rule applies to (telemetry only) needs no queue and no rule step.
-      const asset = this.#deps.assets.active(g.site, g.assetId);
-      if (asset && !this.#deps.rules.hasRules(asset)) continue;
-      work.push(this.#queue.run(k, () => this.#applyRules(g, normalised.kinds?.[g.assetId], source)));
-    }
-    await Promise.all(work);
+    for (const r of readings) group(r.site, r.assetId).readings.push(ruleTime(r));
+    for (const e of events) group(e.site, e.assetId).events.push(ruleTime(e));
+    await Promise.all(
+      [...byAsset.values()].map((g) => this.#enqueue(g, normalised.kinds?.[g.assetId], source)),
+    );
+  }
+
+  /** Rules for one asset's part of a message, in the asset's queue; none for an asset no rule applies to. */
+  #enqueue(g: AssetGroup, kindHint: string | undefined, source: string): Promise<void> | undefined {
+    // A known asset no rule applies to (telemetry only) needs no queue and no rule step.
+    const asset = this.#deps.assets.active(g.site, g.assetId);
+    if (asset && !this.#deps.rules.hasRules(asset)) return undefined;
+    return this.#queue.run(`${g.site}/${g.assetId}`, () => this.#applyRules(g, kindHint, source));
   }
 
   /**
@@ -232,4 +249,12 @@ export class AlarmPipeline {
     }
     await Promise.all([...byAsset].map(([k, ts]) => this.#queue.run(k, () => this.#recordTransitions(ts))));
   }
+}
+
+function ofOneAsset(
+  items: readonly { site: string; assetId: string }[],
+  first: { site: string; assetId: string },
+) {
+  for (const item of items) if (item.assetId !== first.assetId || item.site !== first.site) return false;
+  return true;
 }

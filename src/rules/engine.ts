@@ -58,6 +58,8 @@ export class RuleEngine {
   /** The same states per asset, in the order of its rules, for one lookup per message. */
   readonly #byAsset = new Map<string, (RuleState | undefined)[]>();
   readonly #seeded = new Map<string, Alarm>();
+  /** Per asset key, how many entries of `#seeded` it has: asking about an asset with none builds no string. */
+  readonly #seededAssets = new Map<string, number>();
   readonly #snapshots = new WeakMap<AlarmTransition, Snapshot>();
   readonly #wakes = new MinHeap<Wake>((a, b) => a.at < b.at);
   readonly #memory = new AssetMemory();
@@ -174,7 +176,9 @@ export class RuleEngine {
   /** After a restart, alarms behind open tickets are active again, so that a normal value clears them. */
   seedFromTicket(ticket: Ticket): void {
     if (!ticket.alarmActive || ticket.status === 'closed') return;
-    this.#seeded.set(stateKey(ticket.site, ticket.assetId, ticket.ruleId), {
+    const key = stateKey(ticket.site, ticket.assetId, ticket.ruleId);
+    if (!this.#seeded.has(key)) this.#countSeeded(assetKey(ticket.site, ticket.assetId), 1);
+    this.#seeded.set(key, {
       site: ticket.site,
       assetId: ticket.assetId,
       ruleId: ticket.ruleId,
@@ -237,7 +241,23 @@ export class RuleEngine {
   }
 
   #isSeeded(asset: Asset, rule: RuleConfig): boolean {
-    return this.#seeded.size > 0 && this.#seeded.has(stateKey(asset.site, asset.id, rule.id));
+    return (
+      this.#seededAssets.size > 0 &&
+      this.#seededAssets.has(this.#keyOf(asset)) &&
+      this.#seeded.has(stateKey(asset.site, asset.id, rule.id))
+    );
+  }
+
+  #unseed(key: string, site: string, assetId: string): Alarm | undefined {
+    const seeded = this.#seeded.get(key);
+    if (seeded && this.#seeded.delete(key)) this.#countSeeded(assetKey(site, assetId), -1);
+    return seeded;
+  }
+
+  #countSeeded(asset: string, delta: number): void {
+    const n = (this.#seededAssets.get(asset) ?? 0) + delta;
+    if (n > 0) this.#seededAssets.set(asset, n);
+    else this.#seededAssets.delete(asset);
   }
 
   /** Confirms delayed changes and silences that are due at `now`. */
@@ -276,7 +296,7 @@ export class RuleEngine {
   /** A ticket closed while its alarm was active: the next report of the fault raises a new ticket. */
   forget(site: string, assetId: string, ruleId: string): void {
     const key = stateKey(site, assetId, ruleId);
-    this.#seeded.delete(key);
+    this.#unseed(key, site, assetId);
     const state = this.#states.get(key);
     if (state) Object.assign(state, { active: undefined, pending: undefined, changes: [], flapping: false });
   }
@@ -410,8 +430,7 @@ export class RuleEngine {
     const key = stateKey(asset.site, asset.id, rule.id);
     let state = this.#states.get(key);
     if (!state) {
-      const seeded = this.#seeded.get(key);
-      this.#seeded.delete(key);
+      const seeded = this.#unseed(key, asset.site, asset.id);
       state = { asset, rule, changes: [], flapping: false, ...(seeded ? { active: seeded } : {}) };
       this.#states.set(key, state);
     }

@@ -135,13 +135,22 @@ export class TelemetryWriter implements Service {
       this.#dropped += readings.length;
       return;
     }
+    // A message's readings are mostly of one asset: its kind is looked up once.
+    let site: string | undefined;
+    let assetId: string | undefined;
+    let kind: string | undefined;
     for (const reading of readings) {
       const reason = unwritableReason(reading);
       if (reason) {
         this.#sink.reject(1, reason, reading.metric);
         continue;
       }
-      this.#batch.push(toTelemetryPoint(reading, this.#deps.assetKind(reading.site, reading.assetId)));
+      if (reading.assetId !== assetId || reading.site !== site) {
+        site = reading.site;
+        assetId = reading.assetId;
+        kind = this.#deps.assetKind(site, assetId);
+      }
+      this.#batch.push(toTelemetryPoint(reading, kind));
     }
     if (this.#batch.length >= this.#deps.config.batchSize) this.#cut(false);
     const pending = this.#pendingPoints();
