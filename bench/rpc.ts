@@ -1,4 +1,5 @@
-import { type ChildProcess, fork } from 'node:child_process';
+import { type ChildProcess, execFileSync, fork } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
 
 /**
@@ -33,8 +34,9 @@ export class RpcChild {
     env: Record<string, string> = {},
   ) {
     this.name = name;
-    this.child = fork(path.resolve(import.meta.dirname, script), [], {
-      execArgv: ['--import', 'tsx', ...nodeArgs],
+    const fromSources = env.XIAOER_BENCH_SOURCE === 'ts' || process.env.XIAOER_BENCH_SOURCE === 'ts';
+    this.child = fork(fromSources ? path.resolve(import.meta.dirname, script) : compiled(script), [], {
+      execArgv: fromSources ? ['--import', 'tsx', ...nodeArgs] : ['--enable-source-maps', ...nodeArgs],
       env: { ...process.env, ...env },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
@@ -87,6 +89,27 @@ export class RpcChild {
     await this.exited;
     clearTimeout(killer);
   }
+}
+
+const BENCH_BUILD = path.resolve(import.meta.dirname, '../build-bench');
+
+/**
+ * The processes under test and the generator run compiled (tsconfig.bench.json, built by
+ * `buildBench()` when a run starts), as `npm start` runs xiaoer: through tsx they would carry its
+ * module-loader thread (tens of MiB of RSS) and its transforms. `XIAOER_BENCH_SOURCE=ts` runs the
+ * sources through tsx instead (the "before" of issue 14).
+ */
+function compiled(script: string): string {
+  return path.join(BENCH_BUILD, 'bench', script.replace(/\.ts$/, '.js'));
+}
+
+/** Compiles the bench's child processes and what they import into build-bench/. */
+export function buildBench(): void {
+  const tsc = path.resolve(import.meta.dirname, '../node_modules/typescript/bin/tsc');
+  rmSync(BENCH_BUILD, { recursive: true, force: true });
+  execFileSync(process.execPath, [tsc, '-p', path.resolve(import.meta.dirname, '../tsconfig.bench.json')], {
+    stdio: 'inherit',
+  });
 }
 
 type Handler = (params: never) => unknown;

@@ -6,6 +6,7 @@ import { progress } from './log.ts';
 import { machineInfo } from './proc.ts';
 import { REPLAY_FULL, REPLAY_SMOKE, scenarioReplay } from './replay.ts';
 import { renderReport, spliceResults } from './report.ts';
+import { buildBench } from './rpc.ts';
 import { scenarioD } from './scenario-d.ts';
 import { scenarioFlood } from './scenario-flood.ts';
 import {
@@ -157,6 +158,8 @@ async function main(): Promise<void> {
   const machine = machineInfo();
   const out: Collector = { throughput: [], notes: [] };
   const started = performance.now();
+  progress('compiling the processes under test (tsconfig.bench.json → build-bench/)...');
+  buildBench();
   for (const id of opts.only) {
     const t = performance.now();
     progress(`scenario ${id}...`);

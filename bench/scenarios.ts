@@ -232,6 +232,9 @@ export async function scenarioScale(plan: BenchPlan, out: Collector): Promise<vo
     await sleep(2000);
     const rssAfterTrafficBytes = sampleProc(sut.pid)?.rssBytes ?? Number.NaN;
     const afterGc = await sut.call<NodeJS.MemoryUsage>('collectGarbage');
+    // BENCH_HEAP_DIR=<dir>: a heap snapshot of the server after the sweep, to see what it keeps.
+    const heapDir = process.env.BENCH_HEAP_DIR;
+    if (heapDir) progress(`  scale: heap snapshot ${await sut.call<string>('heapSnapshot', heapDir)}`);
     progress(
       `  scale: memory after start ${JSON.stringify(startGc)}, after traffic and GC ${JSON.stringify(afterGc)}`,
     );

@@ -3,10 +3,10 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { pathToFileURL } from 'node:url';
+import { writeHeapSnapshot } from 'node:v8';
 import { Aedes } from 'aedes';
-import type { App } from '../src/app.ts';
-import { PROJECT_ROOT } from '../src/core/paths.ts';
+import { App } from '../src/app.ts';
+import { createLogger } from '../src/core/logger.ts';
 import { type FleetSpec, siteFleet } from './fleet.ts';
 import { hrMicros } from './proc.ts';
 import { serveRpc } from './rpc.ts';
@@ -14,22 +14,8 @@ import { benchConfig, seedOpenTickets } from './setup.ts';
 import { runSlaPrecision } from './sla-precision.ts';
 
 /**
- * The App under test is the JavaScript that `npm run build` compiled into build/, as `npm start`
- * runs it; `XIAOER_BENCH_SOURCE=ts` runs the TypeScript sources through tsx instead (the "before"
- * of issue 14's CPU per message). The bench's own code runs through tsx either way; tsx leaves
- * plain .js files as they are.
- */
-type Core = typeof import('../src/app.ts') & typeof import('../src/core/logger.ts');
-async function loadCore(): Promise<Core> {
-  const ts = process.env.XIAOER_BENCH_SOURCE === 'ts';
-  const at = (file: string) =>
-    ts ? `../src/${file}.ts` : pathToFileURL(path.join(PROJECT_ROOT, 'build/src', `${file}.js`)).href;
-  const [app, logger] = await Promise.all([import(at('app')), import(at('core/logger'))]);
-  return { ...app, ...logger } as Core;
-}
-
-/**
- * The process under test (a child of bench/run.ts): either a bare aedes broker with no hooks
+ * The process under test (a child of bench/run.ts), run as JavaScript compiled with
+ * tsconfig.bench.json (see bench/rpc.ts), as `npm start` runs xiaoer: either a bare aedes broker with no hooks
  * (scenario A) or the real xiaoer App (B, C, D, scale). It reports its counters and, for the
  * latency runs, when each leak became a rule decision and a ticket.
  */
@@ -132,7 +118,6 @@ async function startApp(spec: Extract<SutSpec, { mode: 'app' }>): Promise<SutRea
   }
   const seedMs = performance.now() - seedStarted;
   const started = performance.now();
-  const { App, createLogger } = await loadCore();
   const app = new App({ config, log: createLogger('silent') });
   await app.start();
   state.app = app;
@@ -221,4 +206,5 @@ serveRpc({
   runSlaPrecision,
   collectGarbage,
   memory: () => process.memoryUsage(),
+  heapSnapshot: (dir: string) => writeHeapSnapshot(path.join(dir, `sut-${process.pid}.heapsnapshot`)),
 });

@@ -6,8 +6,10 @@ import { App } from '../../src/app.ts';
 import { parseConfigText } from '../../src/config/load.ts';
 import type { Config } from '../../src/config/schema.ts';
 import { createLogger } from '../../src/core/logger.ts';
+import { PROJECT_ROOT } from '../../src/core/paths.ts';
 
-export const EXAMPLE_CONFIG = path.resolve(import.meta.dirname, '../../config/example.yaml');
+// From the project root, so that the bench's compiled copy (build-bench/) finds it too.
+export const EXAMPLE_CONFIG = path.join(PROJECT_ROOT, 'config/example.yaml');
 export const ADMIN_PASSWORD = 'test-admin-password';
 
 /** The shipped example, on ephemeral loopback ports and a fresh temporary data directory. */
