@@ -33,7 +33,7 @@ import { startupTimes } from './startup.ts';
 
 const FULL: BenchPlan = {
   warmupMs: 3000,
-  measureMs: 6000,
+  measureMs: 4000,
   reps: 3,
   qos: [0, 1],
   connectionsPerSite: 2,
@@ -50,7 +50,7 @@ const FULL: BenchPlan = {
   seedLeadMs: 30_000,
   seedSpreadMs: 600_000,
   scale: { normal: 90_000, tickets: 10_000 },
-  sla: { tickets: 100_000, leadMs: 45_000, spreadMs: 60_000, arrivalMinutes: 1 },
+  sla: { tickets: 100_000, leadMs: 25_000, spreadMs: 60_000, arrivalMinutes: 1 },
   flood: { seconds: 60 },
   singleDevices: 1000,
   cpuRate: 10_000,

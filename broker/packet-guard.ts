@@ -27,6 +27,8 @@ export type ChunkGate = (publishes: number, resume: () => void) => void;
 const PUBLISH = 3;
 /** PUBLISH packets handed to aedes in one turn of the event loop, per connection. */
 const SLICE_PUBLISHES = 64;
+/** A read with at least this many PUBLISH packets corks its socket and yields after it. */
+const YIELD_AT = 8;
 
 export class PacketSizeGuard extends Transform {
   readonly #limits: PacketSizeLimits;
@@ -121,10 +123,12 @@ export class PacketSizeGuard extends Transform {
       done(null, rest);
       return;
     }
-    if (publishes > 0) this.#cork();
+    // A read of a few messages (a gateway at a normal pace) costs neither a cork nor a yield: the
+    // point of both is a read of many.
+    if (publishes >= YIELD_AT) this.#cork();
     this.push(rest);
-    // A slice with publishes ends its turn: the next read waits for the loop's next turn too.
-    this.gate(publishes, publishes > 0 ? () => setImmediate(done) : () => done());
+    // A large slice ends its turn: the next read waits for the loop's next turn too.
+    this.gate(publishes, publishes >= YIELD_AT ? () => setImmediate(done) : () => done());
   }
 }
 
