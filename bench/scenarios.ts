@@ -281,7 +281,7 @@ async function sweep(plan: BenchPlan, fleet: FleetSpec, port: number): Promise<v
 
 /** SLA clock precision with many open tickets (in its own process: it needs the memory). */
 export async function scenarioSla(plan: BenchPlan, out: Collector): Promise<void> {
-  const sut = new RpcChild('sut.ts', 'sla');
+  const sut = new RpcChild('sut.ts', 'sla', profileArgs());
   try {
     out.sla = await sut.call<SlaPrecisionResult>('runSlaPrecision', plan.sla, 600_000);
   } finally {

@@ -3,6 +3,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { seesSite } from '../../auth/site-scope.ts';
 import { XiaoerError } from '../../core/errors.ts';
+import type { LogEntry } from '../../events/event-log.ts';
 import type { ApiDeps } from '../build-api.ts';
 import { query } from '../views.ts';
 
@@ -61,6 +62,24 @@ const MAX_REPLAY = 10_000;
 export const liveRoutes =
   (deps: ApiDeps): FastifyPluginAsyncZod =>
   async (app) => {
+    /**
+     * Each change rendered once for every feed: a desk with a wall screen per room has dozens of
+     * feeds open, and building the DTO and its JSON per feed per change cost more than the change.
+     * Keyed by the event object, which every follower of the log is handed as it is appended.
+     */
+    const rendered = new WeakMap<object, string>();
+    const frame = ({ ticket, event }: LogEntry): string => {
+      let text = rendered.get(event);
+      if (text === undefined) {
+        const data = JSON.stringify({
+          ticket: deps.presenter.ticket(ticket),
+          event: deps.presenter.event(event),
+        });
+        text = `id: ${event.id}\nevent: ticket\ndata: ${data}\n\n`;
+        rendered.set(event, text);
+      }
+      return text;
+    };
     app.get(
       '/live',
       {
@@ -107,14 +126,10 @@ export const liveRoutes =
           send(`id: ${head}\nevent: reset\ndata: {"reason":"too far behind: reload the ticket list"}\n\n`);
           from = head;
         }
-        const follower = deps.eventLog.follow(from, ({ ticket, event }) => {
+        const follower = deps.eventLog.follow(from, (entry) => {
           // A user scoped to sites hears only of theirs (the ids still say how far the log went).
-          if ((site && ticket.site !== site) || !seesSite(user, ticket.site)) return;
-          const data = JSON.stringify({
-            ticket: deps.presenter.ticket(ticket),
-            event: deps.presenter.event(event),
-          });
-          send(`id: ${event.id}\nevent: ticket\ndata: ${data}\n\n`);
+          if ((site && entry.ticket.site !== site) || !seesSite(user, entry.ticket.site)) return;
+          send(frame(entry));
         });
         follower.caughtUp.catch((err: unknown) => {
           req.log.error({ err }, 'live feed could not replay the log');
