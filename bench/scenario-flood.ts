@@ -80,6 +80,8 @@ export async function scenarioFlood(plan: BenchPlan, out: Collector, holds: 'on'
     );
     const endRssBytes = sampleProc(sut.pid)?.rssBytes ?? Number.NaN;
     const memory = await sut.call<NodeJS.MemoryUsage>('memory');
+    const heapDir = process.env.BENCH_HEAP_DIR;
+    if (heapDir) progress(`  flood: heap snapshot ${await sut.call<string>('heapSnapshot', heapDir)}`);
     await sleep(2000);
     const breaches = await sut.call<{ dueAt: number; lateMs: number }[]>('breaches');
     const late = breaches.map((b) => b.lateMs);
