@@ -61,7 +61,10 @@ export async function runSlaPrecision(spec: SlaPrecisionSpec): Promise<SlaPrecis
     await seedOpenTickets(config, devices, dueAt);
     const seedMs = performance.now() - seedStarted;
 
-    const store = new SqliteStore(path.join(dataDir, 'xiaoer.db'), { synchronous: config.store.synchronous });
+    const store = new SqliteStore(path.join(dataDir, 'xiaoer.db'), {
+      synchronous: config.store.synchronous,
+      groupCommit: true,
+    });
     const bus = new EventBus();
     const log = createLogger('silent');
     const directory = new Directory(config);

@@ -111,6 +111,7 @@ export class App {
     this.directory = new Directory(opts.config);
     this.store = new SqliteStore(path.join(opts.config.dataDir, 'xiaoer.db'), {
       synchronous: opts.config.store.synchronous,
+      groupCommit: true,
     });
     this.eventLog = new EventLog({ store: this.store, bus: this.bus });
   }
