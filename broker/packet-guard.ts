@@ -78,6 +78,8 @@ export class PacketSizeGuard extends Transform {
    * few hundred messages, and handling them in one go would keep timers and the API waiting.
    */
   #scan(chunk: Buffer, from: number, done: TransformCallback): void {
+    // The connection may have closed while a slice waited for its turn.
+    if (this.destroyed) return;
     let i = from;
     let publishes = 0;
     while (i < chunk.length) {
