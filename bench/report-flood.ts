@@ -1,12 +1,10 @@
 import type { WindowResult } from './phase.ts';
 import type { Collector } from './scenarios.ts';
-import { formatMs, formatRate, formatRatio, summarizeReps } from './stats.ts';
+import { formatMiB, formatMs, formatRate, formatRatio, summarizeReps, verdict } from './stats.ts';
 
 /** The sections of issue 14: the flood, one gateway connection, CPU per message. */
 
-const MiB = 2 ** 20;
-const mib = (bytes: number) => (Number.isFinite(bytes) ? Math.round(bytes / MiB).toString() : '–');
-const verdict = (ok: boolean) => (ok ? 'met' : '**missed**');
+const mib = formatMiB;
 const medianRate = (w: readonly WindowResult[]) => summarizeReps(w.map((x) => x.rate)).median;
 const medianCpu = (w: readonly WindowResult[]) =>
   summarizeReps(w.map((x) => x.cpu.server ?? Number.NaN)).median;

@@ -3,13 +3,19 @@ import type { WindowResult } from './phase.ts';
 import type { MachineInfo } from './proc.ts';
 import { cpuSection, floodSection, singleSection } from './report-flood.ts';
 import type { BenchPlan, Collector, ScenarioId, ThroughputResult } from './scenarios.ts';
-import { formatMs, formatRate, formatRatio, type LatencySummary, summarizeReps } from './stats.ts';
+import {
+  formatMiB,
+  formatMs,
+  formatRate,
+  formatRatio,
+  type LatencySummary,
+  summarizeReps,
+  verdict,
+} from './stats.ts';
 
 export const RESULTS_BEGIN =
   '<!-- bench:results:begin (written by `npm run bench`; edit outside these markers) -->';
 export const RESULTS_END = '<!-- bench:results:end -->';
-
-const MiB = 2 ** 20;
 
 interface ReportInput {
   machine: MachineInfo;
@@ -35,7 +41,7 @@ const D_ABSOLUTE = 25_000;
 
 const median = (xs: readonly number[]) => summarizeReps(xs).median;
 const pct = (n: number) => (Number.isFinite(n) ? Math.round(n).toString() : '–');
-const mib = (bytes: number) => (Number.isFinite(bytes) ? Math.round(bytes / MiB).toString() : '–');
+const mib = formatMiB;
 
 function rate(r: ThroughputResult) {
   return summarizeReps(r.phase.windows.map((w) => w.rate));
@@ -44,10 +50,6 @@ function rate(r: ThroughputResult) {
 function reference(out: Collector, qos: 0 | 1): number {
   const a = out.throughput.find((r) => r.scenario === 'A' && r.qos === qos);
   return a ? rate(a).median : Number.NaN;
-}
-
-function verdict(ok: boolean | undefined): string {
-  return ok === undefined ? '' : ok ? 'met' : '**missed**';
 }
 
 function throughputRow(r: ThroughputResult, out: Collector): string {

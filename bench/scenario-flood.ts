@@ -86,14 +86,14 @@ export async function scenarioFlood(plan: BenchPlan, out: Collector, holds: 'on'
     const breaches = await sut.call<{ dueAt: number; lateMs: number }[]>('breaches');
     const late = breaches.map((b) => b.lateMs);
     const health = await sut.call<{ mqtt?: { flow?: unknown } } & Record<string, unknown>>('health');
-    const measuredS = phase.windows.length * (plan.flood.seconds / reps);
     out.flood = [
       ...(out.flood ?? []),
       {
         holds,
         seconds,
         connections: plan.connectionsPerSite * plan.fleet.sites.length,
-        sentPerSecond: phase.windows.reduce((n, w) => n + w.sent, 0) / measuredS,
+        // The measured windows span the flood's `seconds` (reps × seconds / reps).
+        sentPerSecond: phase.windows.reduce((n, w) => n + w.sent, 0) / seconds,
         ingestedPerSecond: summarizeReps(phase.windows.map((w) => w.rate)).median,
         serverCpu: summarizeReps(phase.windows.map((w) => w.cpu.server ?? Number.NaN)).median,
         peakRssBytes: Math.max(peakRssBytes, endRssBytes),

@@ -80,3 +80,15 @@ export function formatMs(n: number): string {
 export function formatRatio(n: number): string {
   return Number.isFinite(n) ? n.toFixed(2) : '–';
 }
+
+const MiB = 2 ** 20;
+
+/** Bytes as whole MiB, or a dash. */
+export function formatMiB(bytes: number): string {
+  return Number.isFinite(bytes) ? Math.round(bytes / MiB).toString() : '–';
+}
+
+/** A target's verdict: met, missed (bold), or nothing when it does not apply. */
+export function verdict(ok: boolean | undefined): string {
+  return ok === undefined ? '' : ok ? 'met' : '**missed**';
+}
