@@ -1,8 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { TicketEventType } from '../../src/domain/types.ts';
-import type { NewTicket, Store } from '../../src/store/store.ts';
+import type { TicketEventType, TicketStatus } from '../../src/domain/types.ts';
+import type { NewTicket, Store, TicketGuard, TicketPatch } from '../../src/store/store.ts';
 
 export const T0 = Date.parse('2026-11-26T09:00:00Z');
+
+/** Every status but closed. */
+const OPEN: TicketStatus[] = ['raised', 'dispatched', 'on_site', 'repaired', 'verified'];
 
 export const newTicket = (overrides: Partial<NewTicket> = {}): NewTicket => ({
   site: 'xincheng',
@@ -127,6 +130,207 @@ export function storeContract(driver: string, factory: StoreFactory): void {
       expect((await store.listTicketEvents(ticket.id)).map((e) => e.type)).toEqual(['raised', 'arrived']);
     });
 
+    it('refuses a change from another status without writing it or its event', async () => {
+      const { ticket, event } = await store.createTicket(newTicket(), ev('raised'), WO_PREFIX);
+      await expect(
+        store.updateTicket(
+          ticket.id,
+          { status: 'repaired', repairAt: T0 + 5, assignee: 'li', updatedAt: T0 + 5 },
+          ev('repaired', T0 + 5),
+          ['on_site'],
+        ),
+      ).rejects.toMatchObject({ code: 'ticket_conflict', httpStatus: 409, details: { status: 'raised' } });
+      expect(await store.getTicket(ticket.id)).toEqual(ticket);
+      expect(await store.listTicketEvents(ticket.id)).toEqual([event]);
+      expect(await store.lastTicketEventId()).toBe(event.id);
+      expect((await store.readTicketLog(0, 10)).map((e) => e.event)).toEqual([event]);
+    });
+
+    it('applies an update only while its guard holds (escalation level, verification instant, pause)', async () => {
+      const { ticket } = await store.createTicket(newTicket(), ev('raised'), WO_PREFIX);
+      const refused = async (patch: Omit<TicketPatch, 'updatedAt'>, guard: TicketGuard) => {
+        const before = await store.getTicket(ticket.id);
+        const events = await store.listTicketEvents(ticket.id);
+        await expect(
+          store.updateTicket(ticket.id, { ...patch, updatedAt: T0 + 99 }, ev('escalated'), OPEN, guard),
+        ).rejects.toMatchObject({ code: 'ticket_conflict', httpStatus: 409 });
+        expect(await store.getTicket(ticket.id)).toEqual(before);
+        expect(await store.listTicketEvents(ticket.id)).toEqual(events);
+      };
+      const applied = async (patch: Omit<TicketPatch, 'updatedAt'>, guard: TicketGuard, at: number) =>
+        (await store.updateTicket(ticket.id, { ...patch, updatedAt: at }, ev('escalated', at), OPEN, guard))
+          .ticket;
+
+      // Escalation: each level once, per clock.
+      const arrivalBelow1 = { escalationBelow: { clock: 'arrival' as const, level: 1 } };
+      expect((await applied({ arrivalEscalation: 1 }, arrivalBelow1, T0 + 1)).escalation).toEqual({
+        arrival: 1,
+        repair: 0,
+      });
+      await refused({ arrivalEscalation: 1 }, arrivalBelow1);
+      // The repair clock's level is its own.
+      const repairBelow1 = { escalationBelow: { clock: 'repair' as const, level: 1 } };
+      expect((await applied({ repairEscalation: 1 }, repairBelow1, T0 + 2)).escalation).toEqual({
+        arrival: 1,
+        repair: 1,
+      });
+      await refused({ repairEscalation: 2 }, repairBelow1);
+      expect(
+        (await applied({ repairEscalation: 2 }, { escalationBelow: { clock: 'repair', level: 2 } }, T0 + 3))
+          .escalation,
+      ).toEqual({ arrival: 1, repair: 2 });
+
+      // Verification: only the instant it was planned for; none planned, none matches.
+      await refused({ repairVerifiedAt: T0 + 4 }, { verifyDueAt: T0 + 4 });
+      await applied({ verifyDueAt: T0 + 600_000 }, {}, T0 + 4);
+      await refused({ repairVerifiedAt: T0 + 5 }, { verifyDueAt: T0 + 500_000 });
+      expect(
+        (await applied({ repairVerifiedAt: T0 + 600_000 }, { verifyDueAt: T0 + 600_000 }, T0 + 5)).repair
+          .verifiedAt,
+      ).toBe(T0 + 600_000);
+
+      // Pause: clocks run (slaPaused: false) until a window pauses them, then only true applies.
+      await refused({ slaPausedAt: T0 + 6 }, { slaPaused: true });
+      expect((await applied({ slaPausedAt: T0 + 6 }, { slaPaused: false }, T0 + 6)).slaPausedAt).toBe(T0 + 6);
+      await refused({ arrivalEscalation: 2 }, { slaPaused: false });
+      const resumed = await applied({ slaPausedAt: null }, { slaPaused: true }, T0 + 7);
+      expect(resumed).not.toHaveProperty('slaPausedAt');
+
+      // Every condition at once: all must hold.
+      await refused(
+        { arrivalEscalation: 2 },
+        { escalationBelow: { clock: 'arrival', level: 2 }, slaPaused: true },
+      );
+      expect((await store.listTicketEvents(ticket.id)).map((e) => e.type)).toEqual([
+        'raised',
+        ...Array<string>(7).fill('escalated'),
+      ]);
+    });
+
+    it('refuses to reopen a closed ticket while another is open for the same asset and fault', async () => {
+      const { ticket: first } = await store.createTicket(newTicket(), ev('raised'), WO_PREFIX);
+      await store.updateTicket(
+        first.id,
+        { status: 'closed', closedAt: T0 + 1, updatedAt: T0 + 1 },
+        ev('closed'),
+      );
+      const { ticket: second } = await store.createTicket(newTicket(), ev('raised'), WO_PREFIX);
+      await expect(
+        store.updateTicket(
+          first.id,
+          { status: 'raised', closedAt: null, updatedAt: T0 + 2 },
+          ev('reopened'),
+          ['closed'],
+        ),
+      ).rejects.toMatchObject({ code: 'ticket_exists', httpStatus: 409 });
+      expect((await store.getTicket(first.id))?.status).toBe('closed');
+      await store.updateTicket(
+        second.id,
+        { status: 'closed', closedAt: T0 + 3, updatedAt: T0 + 3 },
+        ev('closed'),
+      );
+      const { ticket: reopened } = await store.updateTicket(
+        first.id,
+        { status: 'raised', closedAt: null, reopenCount: 1, updatedAt: T0 + 4 },
+        ev('reopened'),
+        ['closed'],
+      );
+      expect(reopened).toMatchObject({ status: 'raised', reopenCount: 1 });
+      expect(reopened).not.toHaveProperty('closedAt');
+      expect(
+        await store.findOpenTicket({ site: 'xincheng', assetId: 'leak-b1-riser', fault: 'leak' }),
+      ).toEqual(reopened);
+    });
+
+    it('finds the latest closed ticket of an asset and fault verified since an instant, for reopening', async () => {
+      const key = { site: 'xincheng', assetId: 'leak-b1-riser', fault: 'leak' };
+      /** Raises a ticket and closes it, repaired and verified at `verifiedAt` unless that is null. */
+      const closed = async (over: Partial<NewTicket>, verifiedAt: number | null, closedAt: number) => {
+        const { ticket } = await store.createTicket(
+          newTicket(over),
+          ev('raised'),
+          over.site === 'north' ? 'NO-20261126' : WO_PREFIX,
+        );
+        const repair = verifiedAt === null ? {} : { repairAt: verifiedAt - 1, repairVerifiedAt: verifiedAt };
+        return (
+          await store.updateTicket(
+            ticket.id,
+            { ...repair, status: 'closed', closedAt, updatedAt: closedAt },
+            ev('closed'),
+          )
+        ).ticket;
+      };
+      expect(await store.findRecentlyClosedTicket(key, T0)).toBeUndefined();
+      const older = await closed({}, T0 + 100, T0 + 110);
+      const latest = await closed({}, T0 + 200, T0 + 210);
+      expect(await store.findRecentlyClosedTicket(key, T0)).toEqual(latest);
+      // Verified at `since` counts; once the latest is too old, so is every earlier one.
+      expect(await store.findRecentlyClosedTicket(key, T0 + 200)).toEqual(latest);
+      expect(await store.findRecentlyClosedTicket(key, T0 + 201)).toBeUndefined();
+      expect(older.status).toBe('closed');
+
+      // Other faults, assets and sites are other tickets.
+      await closed({ fault: 'offline' }, T0 + 300, T0 + 310);
+      await closed({ assetId: 'leak-b2' }, T0 + 300, T0 + 310);
+      await closed({ site: 'north' }, T0 + 300, T0 + 310);
+      expect(await store.findRecentlyClosedTicket(key, T0 + 201)).toBeUndefined();
+      // A ticket closed without a verified repair (a false alarm) is not one to reopen.
+      await closed({}, null, T0 + 400);
+      expect(await store.findRecentlyClosedTicket(key, T0 + 201)).toBeUndefined();
+      // Nor is an open ticket, even with its repair verified.
+      const { ticket: open } = await store.createTicket(newTicket(), ev('raised'), WO_PREFIX);
+      await store.updateTicket(
+        open.id,
+        { status: 'verified', repairAt: T0 + 499, repairVerifiedAt: T0 + 500, updatedAt: T0 + 500 },
+        ev('verified'),
+      );
+      expect(await store.findRecentlyClosedTicket(key, T0 + 201)).toBeUndefined();
+      expect(await store.findRecentlyClosedTicket(key, T0)).toEqual(latest);
+    });
+
+    it('keeps maintenance windows: lists those not cancelled that end after an instant, cancels once', async () => {
+      const HOUR = 3_600_000;
+      const base = { site: 'xincheng', reason: 'pump overhaul', createdBy: 'admin', createdAt: T0 };
+      const site = await store.addMaintenanceWindow({
+        ...base,
+        startsAt: T0 + 2 * HOUR,
+        endsAt: T0 + 4 * HOUR,
+      });
+      expect(site).toEqual({ id: site.id, ...base, startsAt: T0 + 2 * HOUR, endsAt: T0 + 4 * HOUR });
+      expect(site).not.toHaveProperty('assetId');
+      const asset = await store.addMaintenanceWindow({
+        ...base,
+        assetId: 'leak-b1-riser',
+        startsAt: T0 + HOUR,
+        endsAt: T0 + 3 * HOUR,
+      });
+      const ended = await store.addMaintenanceWindow({ ...base, startsAt: T0 - 2 * HOUR, endsAt: T0 });
+      const dropped = await store.addMaintenanceWindow({ ...base, startsAt: T0, endsAt: T0 + 5 * HOUR });
+      expect(new Set([site.id, asset.id, ended.id, dropped.id]).size).toBe(4);
+
+      const cancelled = await store.cancelMaintenanceWindow(dropped.id, 'wang', T0 + 60_000);
+      expect(cancelled).toEqual({ ...dropped, cancelledAt: T0 + 60_000, cancelledBy: 'wang' });
+      // By start; one that ends at `after` has ended, one cancelled is gone.
+      expect((await store.listMaintenanceWindows(T0)).map((w) => w.id)).toEqual([asset.id, site.id]);
+      expect(await store.listMaintenanceWindows(T0 - 1)).toEqual([ended, asset, site]);
+      expect((await store.listMaintenanceWindows(T0 + 3 * HOUR)).map((w) => w.id)).toEqual([site.id]);
+      expect(await store.listMaintenanceWindows(T0 + 4 * HOUR)).toEqual([]);
+
+      // Cancelling twice, or a window that never was: not found (only an active window can be).
+      await expect(store.cancelMaintenanceWindow(dropped.id, 'li', T0 + 120_000)).rejects.toMatchObject({
+        code: 'not_found',
+        httpStatus: 404,
+      });
+      await expect(store.cancelMaintenanceWindow(9999, 'li', T0)).rejects.toMatchObject({
+        code: 'not_found',
+      });
+      expect((await store.listMaintenanceWindows(T0 - 1)).map((w) => w.id)).toEqual([
+        ended.id,
+        asset.id,
+        site.id,
+      ]);
+    });
+
     it('stores booleans and optional instants faithfully', async () => {
       const { ticket } = await store.createTicket(newTicket(), ev('raised'), WO_PREFIX);
       const { ticket: updated } = await store.updateTicket(
@@ -171,6 +375,36 @@ export function storeContract(driver: string, factory: StoreFactory): void {
       expect(await inPeriod(c.detectedAt, c.detectedAt + 1)).toEqual([c.id]);
       expect(await inPeriod(c.detectedAt - 1, c.detectedAt)).toEqual([]);
       expect(await inPeriod(Math.min(a.detectedAt, b.detectedAt), c.detectedAt)).toEqual([a.id, b.id]);
+    });
+
+    it('sorts tickets by the nearest running deadline: overdue first, paused and stopped clocks last', async () => {
+      const raise = async (assetId: string, over: Partial<NewTicket>) =>
+        (await store.createTicket(newTicket({ assetId, ...over }), ev('raised'), WO_PREFIX)).ticket.id;
+      const arriving = await raise('a', {});
+      const paused = await raise('c', { arrival: { dueAt: T0 + 100_000 }, slaPausedAt: T0 });
+      const repairing = await raise('b', {
+        status: 'on_site',
+        arrival: { dueAt: T0 + 300_000, at: T0 + 200_000, met: true },
+        repair: { dueAt: T0 + 1_000_000 },
+      });
+      const noArrivalTarget = await raise('d', { arrival: {}, repair: { dueAt: T0 + 2_000_000 } });
+      const repaired = await raise('e', {
+        status: 'repaired',
+        repair: { dueAt: T0 + 50_000, at: T0 + 40_000 },
+      });
+      const overdue = await raise('f', { arrival: { dueAt: T0 - 1_000 } });
+      expect((await store.listTickets({ sort: 'deadline' })).map((t) => t.id)).toEqual([
+        overdue,
+        arriving,
+        repairing,
+        noArrivalTarget,
+        repaired,
+        paused,
+      ]);
+      expect((await store.listTickets({ sort: 'deadline', limit: 2, offset: 1 })).map((t) => t.id)).toEqual([
+        arriving,
+        repairing,
+      ]);
     });
 
     it('keeps users with unique names and sessions that expire', async () => {

@@ -1,49 +1,15 @@
 import type Database from 'better-sqlite3';
 import { conflict, notFound } from '../../core/errors.ts';
 import type { Callback, Ticket, TicketEvent } from '../../domain/types.ts';
+import {
+  CALLBACK_COLUMNS,
+  type CallbackJoinedRow,
+  type CallbackRow,
+  joinedToCallbackEntry,
+  rowToCallback,
+} from '../rows.ts';
 import type { CallbackEntry, CallbackFilter, NewTicketEvent } from '../store.ts';
 import { rowToTicket, type TicketRow } from '../ticket-row.ts';
-
-interface CallbackRow {
-  ticket_id: number;
-  reached: number;
-  score: number | null;
-  remark: string | null;
-  recorded_by: string;
-  recorded_at: number;
-}
-
-const rowToCallback = (r: CallbackRow): Callback => ({
-  ticketId: Number(r.ticket_id),
-  reached: Boolean(r.reached),
-  ...(r.score === null ? {} : { score: Number(r.score) }),
-  ...(r.remark === null ? {} : { remark: r.remark }),
-  recordedBy: r.recorded_by,
-  recordedAt: Number(r.recorded_at),
-});
-
-/** The `c_` columns of a call-back next to its ticket's in one row. */
-const CALLBACK_COLUMNS =
-  'c.ticket_id AS c_ticket_id, c.reached AS c_reached, c.score AS c_score, c.remark AS c_remark, ' +
-  'c.recorded_by AS c_recorded_by, c.recorded_at AS c_recorded_at';
-
-type JoinedRow = TicketRow & { [K in keyof CallbackRow as `c_${K}`]: CallbackRow[K] | null };
-
-function joinedToEntry(r: JoinedRow): CallbackEntry {
-  const ticket = rowToTicket(r);
-  if (r.c_ticket_id === null) return { ticket };
-  return {
-    ticket,
-    callback: rowToCallback({
-      ticket_id: r.c_ticket_id,
-      reached: r.c_reached ?? 0,
-      score: r.c_score,
-      remark: r.c_remark,
-      recorded_by: r.c_recorded_by ?? '',
-      recorded_at: r.c_recorded_at ?? 0,
-    }),
-  };
-}
 
 /** SQLite allows a bounded number of parameters per statement. */
 const ID_CHUNK = 500;
@@ -124,8 +90,8 @@ export class SqliteCallbacks {
         `SELECT t.*, ${CALLBACK_COLUMNS} FROM tickets t LEFT JOIN callbacks c ON c.ticket_id = t.id
          WHERE ${where.join(' AND ')} ORDER BY ${order} LIMIT ?`,
       )
-      .all(...params) as JoinedRow[];
-    return rows.map(joinedToEntry);
+      .all(...params) as CallbackJoinedRow[];
+    return rows.map(joinedToCallbackEntry);
   }
 
   satisfaction(ticketIds: readonly number[]): Callback[] {

@@ -1,67 +1,8 @@
 import type Database from 'better-sqlite3';
 import { notFound } from '../../core/errors.ts';
-import type { Instant, KbEntry, Shift, ShiftVia } from '../../domain/types.ts';
+import type { Instant, KbEntry, Shift } from '../../domain/types.ts';
+import { KB_COLUMNS, type KbRow, likeLiteral, rowToKb, rowToShift, type ShiftRow } from '../rows.ts';
 import type { KbFilter, KbPatch, NewKbEntry, NewShift } from '../store.ts';
-
-interface ShiftRow {
-  id: number;
-  username: string;
-  site: string;
-  started_at: number;
-  ended_at: number | null;
-  via: string;
-}
-
-interface KbRow {
-  id: number;
-  category: string;
-  fault: string | null;
-  title: string;
-  hint: string;
-  body: string;
-  created_by: string;
-  created_at: number;
-  updated_at: number;
-  source_ticket_id: number | null;
-}
-
-function rowToShift(r: ShiftRow): Shift {
-  return {
-    id: Number(r.id),
-    username: r.username,
-    site: r.site,
-    startedAt: Number(r.started_at),
-    ...(r.ended_at === null ? {} : { endedAt: Number(r.ended_at) }),
-    via: r.via as ShiftVia,
-  };
-}
-
-function rowToKb(r: KbRow): KbEntry {
-  return {
-    id: Number(r.id),
-    category: r.category,
-    ...(r.fault === null ? {} : { fault: r.fault }),
-    title: r.title,
-    hint: r.hint,
-    body: r.body,
-    createdBy: r.created_by,
-    createdAt: Number(r.created_at),
-    updatedAt: Number(r.updated_at),
-    ...(r.source_ticket_id === null ? {} : { sourceTicketId: Number(r.source_ticket_id) }),
-  };
-}
-
-const KB_COLUMNS: Record<keyof KbPatch, string> = {
-  category: 'category',
-  fault: 'fault',
-  title: 'title',
-  hint: 'hint',
-  body: 'body',
-  updatedAt: 'updated_at',
-};
-
-/** `%`, `_` and `\` taken literally in a LIKE pattern (with `ESCAPE '\'`). */
-export const likeLiteral = (s: string) => s.replace(/[\\%_]/g, '\\$&');
 
 /**
  * The SQLite tables of the field work (issue 12): shifts, the knowledge base and settings. Kept

@@ -1,46 +1,8 @@
 import type Database from 'better-sqlite3';
 import { conflict, notFound } from '../../core/errors.ts';
 import { NOISE_RESOLUTIONS } from '../../domain/types.ts';
+import { type RuleVersionRow, rowToRuleVersion as rowToVersion } from '../rows.ts';
 import type { NewRuleVersion, RuleDecision, RuleNoiseRow, RuleVersion } from '../store.ts';
-
-interface RuleVersionRow {
-  rule_id: string;
-  version: number;
-  state: string;
-  document: string | null;
-  base_version: number | null;
-  author: string;
-  created_at: number;
-  comment: string;
-  diff: string;
-  assets_affected: number;
-  source_hash: string | null;
-  restored_from: number | null;
-  decided_by: string | null;
-  decided_at: number | null;
-  decision_comment: string | null;
-}
-
-function rowToVersion(r: RuleVersionRow): RuleVersion {
-  const v: RuleVersion = {
-    ruleId: r.rule_id,
-    version: Number(r.version),
-    state: r.state as RuleVersion['state'],
-    document: r.document === null ? null : (JSON.parse(r.document) as RuleVersion['document']),
-    author: r.author,
-    createdAt: Number(r.created_at),
-    comment: r.comment,
-    diff: JSON.parse(r.diff) as RuleVersion['diff'],
-    assetsAffected: Number(r.assets_affected),
-  };
-  if (r.base_version !== null) v.baseVersion = Number(r.base_version);
-  if (r.source_hash !== null) v.sourceHash = r.source_hash;
-  if (r.restored_from !== null) v.restoredFrom = Number(r.restored_from);
-  if (r.decided_by !== null) v.decidedBy = r.decided_by;
-  if (r.decided_at !== null) v.decidedAt = Number(r.decided_at);
-  if (r.decision_comment !== null) v.decisionComment = r.decision_comment;
-  return v;
-}
 
 /** The rule-version queries of the SQLite store (kept apart: sqlite-store.ts is about tickets). */
 export class SqliteRuleVersions {

@@ -15,6 +15,20 @@ import type {
   User,
 } from '../../domain/types.ts';
 import { workOrderNumber } from '../../domain/work-order.ts';
+import {
+  type AuditRow,
+  DEAD_LETTER_RETENTION,
+  type DeadLetterRow,
+  type GatewayRow,
+  likeLiteral,
+  publicUser,
+  rowToAudit,
+  rowToDeadLetter,
+  rowToGateway,
+  rowToUser,
+  USER_COLUMNS,
+  type UserRow,
+} from '../rows.ts';
 import type {
   AssetConfirmation,
   AuditEntry,
@@ -59,10 +73,10 @@ import {
   type WindowRow,
 } from '../ticket-row.ts';
 import { SqliteCallbacks } from './callbacks.ts';
-import { likeLiteral, SqliteFieldTables } from './field-tables.ts';
+import { SqliteFieldTables } from './field-tables.ts';
 import { SqliteRuleVersions } from './rule-versions.ts';
 
-export const DEAD_LETTER_RETENTION = 10_000;
+export { DEAD_LETTER_RETENTION } from '../rows.ts';
 
 const NO_DEADLINE = 9e15;
 /**
@@ -79,39 +93,6 @@ const NEXT_DEADLINE = `(MIN(
 
 // The SQL files stay in the source tree; the compiled output (build/) reads them there.
 const MIGRATIONS_DIR = path.join(PROJECT_ROOT, 'src/store/sqlite/migrations');
-
-interface UserRow {
-  id: number;
-  username: string;
-  display_name: string;
-  role: string;
-  password_hash: string;
-  created_at: number;
-  disabled_at: number | null;
-  sites: string;
-}
-
-const rowToUser = (r: UserRow): UserRecord => ({
-  id: r.id,
-  username: r.username,
-  displayName: r.display_name,
-  role: r.role as User['role'],
-  createdAt: r.created_at,
-  ...(r.disabled_at === null ? {} : { disabledAt: r.disabled_at }),
-  sites: JSON.parse(r.sites) as string[],
-  passwordHash: r.password_hash,
-});
-
-const USER_COLUMNS: Record<Exclude<keyof UserPatch, never>, string> = {
-  displayName: 'display_name',
-  role: 'role',
-  disabledAt: 'disabled_at',
-  passwordHash: 'password_hash',
-  sites: 'sites',
-  updatedAt: 'updated_at',
-};
-
-const publicUser = ({ passwordHash: _hidden, ...user }: UserRecord): User => user;
 
 /**
  * SQLite via better-sqlite3 in WAL mode. better-sqlite3 is synchronous, so each method's work is one
@@ -587,8 +568,8 @@ export class SqliteStore implements Store {
     const rows = this.#stmt('SELECT * FROM audit_log ORDER BY id DESC LIMIT ? OFFSET ?').all(
       page.limit,
       page.offset,
-    ) as { id: number; at: number; actor: string; action: string; target: string; detail: string }[];
-    return rows.map((r) => ({ ...r, detail: JSON.parse(r.detail) as Record<string, unknown> }));
+    ) as AuditRow[];
+    return rows.map(rowToAudit);
   }
 
   async recordGatewayConnected(site: string, username: string, at: number): Promise<void> {
@@ -607,20 +588,9 @@ export class SqliteStore implements Store {
   }
 
   async listGateways(): Promise<GatewayRecord[]> {
-    const rows = this.#stmt('SELECT * FROM gateways ORDER BY site, username').all() as {
-      site: string;
-      username: string;
-      first_connected_at: number;
-      last_connected_at: number;
-      last_disconnected_at: number | null;
-    }[];
-    return rows.map((r) => ({
-      site: r.site,
-      username: r.username,
-      firstConnectedAt: r.first_connected_at,
-      lastConnectedAt: r.last_connected_at,
-      ...(r.last_disconnected_at === null ? {} : { lastDisconnectedAt: r.last_disconnected_at }),
-    }));
+    return (this.#stmt('SELECT * FROM gateways ORDER BY site, username').all() as GatewayRow[]).map(
+      rowToGateway,
+    );
   }
 
   async deleteExpiredSessions(now: number): Promise<void> {
@@ -712,26 +682,8 @@ export class SqliteStore implements Store {
     const rows = this.#stmt('SELECT * FROM dead_letters ORDER BY id DESC LIMIT ? OFFSET ?').all(
       page.limit,
       page.offset,
-    ) as {
-      id: number;
-      at: number;
-      site: string | null;
-      topic: string;
-      reason: string;
-      detail: string;
-      payload_bytes: number;
-      payload_head: string;
-    }[];
-    return rows.map((r) => ({
-      id: r.id,
-      at: r.at,
-      ...(r.site === null ? {} : { site: r.site }),
-      topic: r.topic,
-      reason: r.reason,
-      detail: r.detail,
-      payloadBytes: r.payload_bytes,
-      payloadHead: r.payload_head,
-    }));
+    ) as DeadLetterRow[];
+    return rows.map(rowToDeadLetter);
   }
 
   async countDeadLetters(): Promise<number> {
