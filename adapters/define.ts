@@ -130,6 +130,12 @@ export class NonFiniteReadingError extends Error {
 
 type EmitOptions = { assetId?: string; ts?: Instant };
 
+/**
+ * How a device that is a gateway (a Tasmota ZbBridge, a Sparkplug edge node) is named when it
+ * announces itself: `<adapter id>:<asset id>`, what `sites[].gateway.presence` names.
+ */
+export const gatewayName = (adapterId: string, assetId: string): string => `${adapterId}:${assetId}`;
+
 /** Builders that stamp site, asset and time from the context, so adapters only name metrics. */
 export function emit(ctx: AdapterContext) {
   const out: Normalised = { readings: [], events: [] };
@@ -174,6 +180,10 @@ export function emit(ctx: AdapterContext) {
     /** A `sensor_fault` event (see SENSOR_FAULT). */
     sensorFault(detail: SensorFaultDetail, opts: EmitOptions = {}) {
       event('fault', SENSOR_FAULT, detail, opts);
+    },
+    /** The message announces a gateway up or down (GatewayPresence); the last call wins. */
+    presence(gateway: string, online: boolean) {
+      out.presence = { site: ctx.site, gateway, online };
     },
   };
 }

@@ -1,4 +1,11 @@
-import { type AdapterContext, defineAdapter, type Emitter, emit, type Normalised } from './define.ts';
+import {
+  type AdapterContext,
+  defineAdapter,
+  type Emitter,
+  emit,
+  gatewayName,
+  type Normalised,
+} from './define.ts';
 import { isProtocolMetric, mapMetric, typedValue } from './sparkplug/metrics.ts';
 import {
   bdSeqOf,
@@ -42,6 +49,12 @@ import {
  * detail, for whoever sends the NCMD `Node Control/Rebirth`
  * ([tck-id-operational-behavior-host-reordering-rebirth]). A sequence gap is reported the same
  * way: it is data lost between edge and xiaoer, nothing a maintainer can repair, so not a `fault`.
+ *
+ * An edge node is a gateway: each message announces it (`presence`, gateway
+ * `sparkplug:<group>.<edge>`), offline for an NDEATH of the current session, online for anything
+ * else it publishes. Not only the NBIRTH: that is QoS 0 and never retained ([tck-id-payloads-nbirth-qos],
+ * [tck-id-payloads-nbirth-retain]), so a persistent session does not keep it while xiaoer is
+ * down, and after a restart the next NDATA may be the first sign of the node.
  */
 
 /** Timestamps further off than this from the arrival are edge clock errors (local time sent as UTC). */
@@ -157,6 +170,7 @@ function onNodeData(m: Message, prior: EdgeSession | undefined): Normalised {
 function onNodeDeath(m: Message, prior: EdgeSession | undefined): Normalised {
   const bdSeq = bdSeqOf(m.p);
   if (!deathMatches(prior, bdSeq)) return m.e.out;
+  m.e.presence(gatewayName('sparkplug', m.edge), false);
   // [tck-id-operational-behavior-edge-node-termination-host-action-ndeath-node-offline] and
   // [...-ndeath-devices-offline]: the node and its devices, at the host's time. An NDEATH has no
   // seq ([tck-id-payloads-ndeath-seq]).
@@ -231,9 +245,10 @@ export const sparkplug = defineAdapter({
       toReadings(p, ctx) {
         const m = message(p, ctx);
         const prior = restoreSession(ctx.state);
+        if (ctx.params.type === 'NDEATH') return onNodeDeath(m, prior);
+        m.e.presence(gatewayName('sparkplug', m.edge), true);
         if (ctx.params.type === 'NBIRTH') return onNodeBirth(m);
-        if (ctx.params.type === 'NDATA') return onNodeData(m, prior);
-        return onNodeDeath(m, prior);
+        return onNodeData(m, prior);
       },
     },
     {
@@ -247,6 +262,8 @@ export const sparkplug = defineAdapter({
         const m = message(p, ctx);
         const prior = restoreSession(ctx.state);
         const device = ctx.params.device ?? '';
+        // Published by the edge node, so it is connected.
+        m.e.presence(gatewayName('sparkplug', m.edge), true);
         if (ctx.params.type === 'DBIRTH') return onDeviceBirth(m, prior, device);
         if (ctx.params.type === 'DDATA') return onDeviceData(m, prior, device);
         return onDeviceDeath(m, prior, device);

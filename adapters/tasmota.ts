@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { type AdapterContext, defineAdapter, type Emitter, emit } from './define.ts';
+import { type AdapterContext, defineAdapter, type Emitter, emit, gatewayName } from './define.ts';
 
 /**
  * Tasmota devices bridged under the site prefix with the default FullTopic `%prefix%/%topic%/`:
@@ -268,7 +268,9 @@ export const tasmota = defineAdapter({
       },
     },
     {
-      // Last will (retained): `Online` after connecting, `Offline` published by the broker.
+      // Last will (retained): `Online` after connecting, `Offline` published by the broker. The
+      // device's own availability, and an announcement `tasmota:<topic>` in case the device is the
+      // site's gateway (a ZbBridge; `sites[].gateway.presence`), which only xiaoer's config knows.
       topic: '{site}/tele/{device}/LWT',
       payload: 'text',
       schema: z
@@ -278,6 +280,7 @@ export const tasmota = defineAdapter({
       toReadings(state, ctx) {
         const e = emit(ctx);
         e.event('availability', state);
+        e.presence(gatewayName('tasmota', ctx.deviceId), state === 'online');
         return e.out;
       },
     },

@@ -6,6 +6,8 @@
 export interface TopicPattern {
   readonly source: string;
   readonly filter: string;
+  /** The subscription filter with some captures bound, e.g. `{site}` to one site: `north/zigbee2mqtt/+`. */
+  filterWith(bound: Readonly<Record<string, string>>): string;
   match(topic: string): Record<string, string> | undefined;
 }
 
@@ -24,6 +26,9 @@ export function compileTopic(source: string): TopicPattern {
   return {
     source,
     filter,
+    filterWith(bound) {
+      return parts.map((p) => (p.capture !== undefined ? (bound[p.capture] ?? '+') : p.literal)).join('/');
+    },
     match(topic) {
       const levels = topic.split('/');
       if (levels.length !== parts.length) return undefined;

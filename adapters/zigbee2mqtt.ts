@@ -5,7 +5,13 @@ import { defineAdapter, type Emitter, emit } from './define.ts';
  * Zigbee2MQTT, bridged by a site gateway under its site prefix: `<site>/zigbee2mqtt/<friendly_name>`
  * carries the device state as one JSON object; `/availability` carries `{"state":"online"}` or,
  * from older Zigbee2MQTT versions (legacy_availability_payload), the bare string `online`.
+ * The bridge itself is no device: `<site>/zigbee2mqtt/bridge/state` (retained, and the bridge's
+ * last will) announces the site's Zigbee2MQTT up or down (`presence`, gateway `zigbee2mqtt`); the
+ * other `bridge/...` topics (info, devices, logging, event, response...) are not routed.
  */
+
+/** How the site's Zigbee2MQTT bridge is named in its announcements (`sites[].gateway.presence`). */
+export const ZIGBEE2MQTT_BRIDGE = 'zigbee2mqtt';
 
 // ZCL "invalid value" for a signed 16-bit temperature (0x8000 / 100): the sensor has no reading.
 // There is no word for it on the wire, so the detail says `error: 'invalid_value'`, the ZCL's name.
@@ -114,6 +120,19 @@ export const zigbee2mqtt = defineAdapter({
       toReadings(action, ctx) {
         const e = emit(ctx);
         e.event('action', action);
+        return e.out;
+      },
+    },
+    {
+      // Retained, QoS 1, and the bridge's MQTT will: `{"state":"online"}`, or before Zigbee2MQTT
+      // 2.0 with legacy_availability_payload the bare `online` (lib/extension/bridge.ts).
+      topic: '{site}/zigbee2mqtt/bridge/state',
+      payload: 'json-or-text',
+      schema: availabilitySchema,
+      deviceId: () => 'bridge',
+      toReadings(state, ctx) {
+        const e = emit(ctx);
+        e.presence(ZIGBEE2MQTT_BRIDGE, state === 'online');
         return e.out;
       },
     },

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { adapters } from '../adapters/index.ts';
 import { EmbeddedBroker } from '../broker/embedded-broker.ts';
@@ -8,6 +9,8 @@ import { AssetRegistry } from './assets/asset-registry.ts';
 import { AuthService } from './auth/auth-service.ts';
 import { QrSigner } from './auth/qr-signer.ts';
 import { CallbackService } from './callbacks/callback-service.ts';
+import { ClusterCoordinator, partitionOf, type Role } from './cluster/coordinator.ts';
+import { LogFollower } from './cluster/log-follower.ts';
 import { Directory } from './config/directory.ts';
 import type { Config } from './config/schema.ts';
 import type { Clock } from './core/clock.ts';
@@ -30,6 +33,7 @@ import { OpcUaSource } from './opcua/opcua-source.ts';
 import { ReportSource, satisfactionFromCallbacks } from './reports/report-source.ts';
 import { RuleEngine } from './rules/engine.ts';
 import { ShiftService } from './shifts/shift-service.ts';
+import { PostgresStore } from './store/postgres/postgres-store.ts';
 import { SqliteStore } from './store/sqlite/sqlite-store.ts';
 import type { Store } from './store/store.ts';
 import { TelemetryWriter } from './telemetry/influx-writer.ts';
@@ -97,6 +101,11 @@ export class App {
   #gateways: GatewayWatch | undefined;
   #pipeline: AlarmPipeline | undefined;
   #broker: EmbeddedBroker | undefined;
+  #cluster: ClusterCoordinator | undefined;
+  /** The external broker's ingest connections (one per partition held, in a cluster). */
+  #sources: MqttSource[] = [];
+  #publisher: MqttSource | undefined;
+  #follower: LogFollower | undefined;
   #startedAt = 0;
   ports: RunningPorts = { http: 0 };
   /** Set on the first start when no admin password was configured; print it once. */
@@ -109,11 +118,33 @@ export class App {
     this.clock = this.scheduler;
     this.bus = new EventBus((event, err) => this.log.error({ err, event }, 'event listener failed'));
     this.directory = new Directory(opts.config);
-    this.store = new SqliteStore(path.join(opts.config.dataDir, 'xiaoer.db'), {
-      synchronous: opts.config.store.synchronous,
-      groupCommit: true,
+    const { database } = opts.config;
+    this.store = database.url
+      ? new PostgresStore(database.url, {
+          poolSize: database.poolSize,
+          log: this.log.child({ component: 'store' }),
+        })
+      : new SqliteStore(path.join(opts.config.dataDir, 'xiaoer.db'), {
+          synchronous: opts.config.store.synchronous,
+          groupCommit: true,
+        });
+    // On PostgreSQL other instances write the log too: entries are announced as read from it.
+    this.eventLog = new EventLog({
+      store: this.store,
+      bus: this.bus,
+      shared: database.url !== undefined,
+      onListenerError: (err) => this.log.error({ err }, 'ticket log listener failed'),
     });
-    this.eventLog = new EventLog({ store: this.store, bus: this.bus });
+  }
+
+  /** Several instances share the store (PostgreSQL): one leader, partitions of sites, a shared log. */
+  get clustered(): boolean {
+    return this.config.database.url !== undefined;
+  }
+
+  /** This instance's name among the others. */
+  get instanceId(): string {
+    return this.config.cluster.instanceId ?? `${hostname()}-${process.pid}`;
   }
 
   async start(): Promise<void> {
@@ -122,24 +153,16 @@ export class App {
       await this.store.migrate();
       this.#track('store', () => this.store.close());
       const core = await this.#buildCore();
+      if (this.clustered) await this.#startLogFollower(core);
       await this.#startService(core.shifts);
-      await this.#startNotifier(core);
       await this.#startTelemetry(core.assets);
       await this.#startService(core.maintenance);
       await this.#startService(core.ingest);
-      await this.#startMqtt(core);
-      await this.#startOpcUa(core.ingest);
-      // Deadlines missed while down fire as soon as this starts: by now notifications can go out.
-      this.#sla = new SlaScheduler({
-        ...this.#deps('sla'),
-        eventLog: this.eventLog,
-        tickets: core.tickets,
-        directory: this.directory,
-        ...(this.config.shifts.escalateWhenUnstaffed
-          ? { staffed: (site: string) => core.shifts.staffed(site) }
-          : {}),
-      });
-      await this.#startService(this.#sla);
+      if (this.clustered) await this.#startCluster(core);
+      else {
+        await this.#startMqtt(core);
+        await this.#startLeaderRole(core, (topic, payload) => this.#publish(topic, payload));
+      }
       await this.#startApi(core);
       await this.#startMetrics();
       this.generatedAdminPassword = (
@@ -176,8 +199,9 @@ export class App {
     return {
       uptimeSeconds: Math.round((this.clock.now() - this.#startedAt) / 1000),
       warnings: gateways.filter((g) => g.state === 'not_commissioned').map((g) => gatewayWarning(g.username)),
+      ...(this.clustered ? { cluster: this.#cluster?.stats() ?? null } : {}),
       mqtt: this.config.mqtt.url
-        ? { mode: 'external' }
+        ? { mode: 'external', sessions: this.#sources.map((s) => s.stats()) }
         : {
             mode: 'embedded',
             port: this.ports.mqtt,
@@ -218,7 +242,9 @@ export class App {
       assets: () => assets.activeAssets(),
     });
     const rules = new RuleEngine(await ruleVersions.load(), { flapping: config.flapping });
-    for (const ticket of await store.listTickets({ open: true })) rules.seedFromTicket(ticket);
+    // In a cluster each site's alarms are seeded when its partition is taken (#partitionRole).
+    if (!this.#partitioned)
+      for (const ticket of await store.listTickets({ open: true })) rules.seedFromTicket(ticket);
     const maintenance = new MaintenanceService({
       ...this.#deps('maintenance'),
       tickets,
@@ -251,7 +277,205 @@ export class App {
     return { auth, tickets, assets, maintenance, ingest, presenter, ruleVersions, shifts, knowledge, qr };
   }
 
-  async #startNotifier(core: Core): Promise<void> {
+  /**
+   * What exactly one instance does: the notifications (webhooks, robots, MQTT-out, the Influx
+   * ticket series), OPC UA polling and the SLA scheduler. Alone, this instance; in a cluster, the
+   * leader, for as long as it holds the lock. Stopped services are built anew at the next term.
+   */
+  async #startLeaderRole(core: Core, publish: MqttPublish): Promise<Service[]> {
+    const started: Service[] = [];
+    const run = async (service: Service) => {
+      await this.#startService(service);
+      started.push(service);
+    };
+    await this.#startNotifier(core, run);
+    const out = this.#notifier?.mqttOut(publish);
+    if (out) await run(out);
+    if (this.#telemetry && this.config.influx && this.config.metrics.influxTickets) {
+      this.#ticketSeries = new TicketSeries({
+        ...this.#deps('ticket-series'),
+        influx: this.config.influx,
+        openTicketsEverySeconds: this.config.metrics.openTicketsEverySeconds,
+        eventLog: this.eventLog,
+        directory: this.directory,
+      });
+      await run(this.#ticketSeries);
+    }
+    await this.#startOpcUa(core.ingest, run);
+    // Deadlines missed while down fire as soon as this starts: by now notifications can go out.
+    this.#sla = new SlaScheduler({
+      ...this.#deps('sla'),
+      eventLog: this.eventLog,
+      tickets: core.tickets,
+      directory: this.directory,
+      ...(this.config.shifts.escalateWhenUnstaffed
+        ? { staffed: (site: string) => core.shifts.staffed(site) }
+        : {}),
+    });
+    await run(this.#sla);
+    return started;
+  }
+
+  /** Whether sites are split between instances (PostgreSQL and an external broker). */
+  get #partitioned(): boolean {
+    return (
+      this.clustered && this.config.mqtt.url !== undefined && this.config.cluster.ingest === 'partitions'
+    );
+  }
+
+  /**
+   * The shared log, and what other instances change that this one keeps in memory: the rules in
+   * force, the open shifts and the planned-work windows are read again when told (CHANGES_CHANNEL).
+   */
+  async #startLogFollower(core: Core): Promise<void> {
+    const log = this.log.child({ component: 'log-follower' });
+    const refresh: Readonly<Record<ChangeTopic, () => Promise<void>>> = {
+      rules: () => core.ruleVersions.refresh(),
+      shifts: () => core.shifts.refresh(),
+      maintenance: () => core.maintenance.refresh(),
+    };
+    this.#follower = new LogFollower({
+      url: this.config.database.url as string,
+      instanceId: this.instanceId,
+      eventLog: this.eventLog,
+      pollMs: 1000,
+      onChange: (topic) => {
+        if (!Object.hasOwn(refresh, topic)) return;
+        refresh[topic as ChangeTopic]().catch((err: unknown) =>
+          log.error({ err, topic }, 'could not read again what another instance changed'),
+        );
+      },
+      log,
+    });
+    await this.#startService(this.#follower);
+  }
+
+  /**
+   * Cluster roles: the leader's services, and per site partition an MQTT session of its own. With
+   * the embedded broker (one instance per set of gateways) or shared subscriptions, the ingest
+   * runs here as without a cluster, and only the leader role is taken.
+   */
+  async #startCluster(core: Core): Promise<void> {
+    const { mqtt, cluster } = this.config;
+    const log = this.log.child({ component: 'cluster' });
+    if (!this.#partitioned) await this.#startMqtt(core);
+    else {
+      await this.#startGatewayWatch(core, 'owned');
+      await this.#startPublisher();
+    }
+    let leaderServices: Service[] = [];
+    const leader: Role = {
+      acquire: async () => {
+        leaderServices = await this.#startLeaderRole(core, (topic, payload) => this.#publish(topic, payload));
+      },
+      release: async () => {
+        for (const service of leaderServices.reverse()) await this.#stopService(service);
+        leaderServices = [];
+        this.#sla = undefined;
+        this.#ticketSeries = undefined;
+        this.#notifier = undefined;
+        this.#opcua = undefined;
+      },
+    };
+    const bySite = new Map<number, string[]>();
+    if (this.#partitioned)
+      for (const site of this.directory.sites) {
+        const n = partitionOf(site.id, cluster.partitions);
+        bySite.set(n, [...(bySite.get(n) ?? []), site.id]);
+      }
+    this.#cluster = new ClusterCoordinator({
+      url: this.config.database.url as string,
+      instanceId: this.instanceId,
+      partitions: [...bySite.keys()].sort((a, b) => a - b),
+      checkMs: cluster.checkSeconds * 1000,
+      leaseMs: cluster.leaseSeconds * 1000,
+      leader,
+      partition: (n) => this.#partitionRole(n, bySite.get(n) ?? [], core, mqtt.clientId),
+      log,
+    });
+    await this.#startService(this.#cluster);
+  }
+
+  /** One partition's sites: their alarms seeded from the store, then their MQTT session resumed. */
+  #partitionRole(n: number, sites: readonly string[], core: Core, clientId: string): Role {
+    let source: MqttSource | undefined;
+    return {
+      acquire: async () => {
+        const open = await this.store.listTickets({ open: true, sites });
+        for (const site of sites) {
+          this.#pipeline?.ownSite(site, open);
+          await this.#gateways?.ownSite(site);
+        }
+        source = this.#mqttSource(`${clientId}-p${n}`, `mqtt-ingest-p${n}`, core.ingest, () =>
+          sites.flatMap((site) => core.ingest.subscriptionFilters(site)),
+        );
+        await source.start();
+        this.#sources.push(source);
+      },
+      release: async (lost) => {
+        if (source) {
+          this.#sources = this.#sources.filter((s) => s !== source);
+          await (lost ? source.abort() : source.stop());
+        }
+        for (const site of sites) {
+          this.#gateways?.releaseSite(site);
+          this.#pipeline?.releaseSite(site);
+        }
+      },
+    };
+  }
+
+  /** An external broker's connection of this instance's own, for MQTT-out (partitions have theirs). */
+  async #startPublisher(): Promise<void> {
+    const source = this.#mqttSource(
+      `${this.config.mqtt.clientId}-${this.instanceId}`,
+      'mqtt-publisher',
+      { accept: async () => {} },
+      () => [],
+    );
+    await this.#startService(source);
+    this.#publisher = source;
+  }
+
+  #mqttSource(
+    clientId: string,
+    name: string,
+    sink: { accept: Ingest['accept'] },
+    filters: () => readonly string[],
+    shareGroup?: string,
+  ): MqttSource {
+    const { mqtt } = this.config;
+    return new MqttSource(
+      {
+        url: mqtt.url as string,
+        clientId,
+        name,
+        filters,
+        sessionExpirySeconds: mqtt.sessionExpirySeconds,
+        inFlight: mqtt.inFlight,
+        ...(shareGroup ? { shareGroup } : {}),
+        ...(mqtt.username ? { username: mqtt.username } : {}),
+        ...(mqtt.password ? { password: mqtt.password } : {}),
+      },
+      sink,
+      this.log.child({ component: name }),
+    );
+  }
+
+  /** MQTT-out's way out: the embedded broker, or this instance's connection to the external one. */
+  async #publish(topic: string, payload: string): Promise<void> {
+    if (this.#broker) return this.#broker.publish(topic, payload, 1);
+    if (!this.#publisher) throw new Error('MQTT is not connected yet');
+    return this.#publisher.publish(topic, payload);
+  }
+
+  async #stopService(service: Service): Promise<void> {
+    const i = this.#started.lastIndexOf(service);
+    if (i >= 0) this.#started.splice(i, 1);
+    await service.stop();
+  }
+
+  async #startNotifier(core: Core, run: (service: Service) => Promise<void>): Promise<void> {
     this.#notifier = new Notifier({
       ...this.#deps('notify'),
       eventLog: this.eventLog,
@@ -260,47 +484,33 @@ export class App {
       ...(this.config.http.publicUrl ? { publicUrl: this.config.http.publicUrl } : {}),
       hints: async (category, fault) => (await core.knowledge.hintsFor(category, fault))[0]?.hint,
     });
-    await this.#startService(this.#notifier);
-  }
-
-  /**
-   * The outbound MQTT topic reads the event log once MQTT is up, and stops before it. Changes
-   * made while MQTT is down (the ingest draining at shutdown) go out at the next start.
-   */
-  async #startMqttOut(publish: MqttPublish): Promise<void> {
-    const out = this.#notifier?.mqttOut(publish);
-    if (out) await this.#startService(out);
+    await run(this.#notifier);
   }
 
   async #startMqtt(core: Core): Promise<void> {
-    const { mqtt } = this.config;
+    const { mqtt, cluster } = this.config;
     const { ingest } = core;
+    // Started before any message source, so that retained announcements count.
+    await this.#startGatewayWatch(core, 'all');
     if (mqtt.url) {
-      const source = new MqttSource(
-        {
-          url: mqtt.url,
-          clientId: mqtt.clientId,
-          ...(mqtt.username ? { username: mqtt.username } : {}),
-          ...(mqtt.password ? { password: mqtt.password } : {}),
-        },
+      // Shared subscriptions: each instance its own session in the share group.
+      const shared = this.clustered && cluster.ingest === 'shared';
+      const source = this.#mqttSource(
+        shared ? `${mqtt.clientId}-${this.instanceId}` : mqtt.clientId,
+        'mqtt-ingest',
         ingest,
-        this.log.child({ component: 'mqtt-ingest' }),
+        () => ingest.subscriptionFilters(),
+        shared ? cluster.shareGroup : undefined,
       );
       await this.#startService(source);
-      await this.#startMqttOut((topic, payload) => source.publish(topic, payload));
-      // An external broker's gateways are not watched: every site's silence clocks start now.
-      for (const site of this.directory.sites) this.#pipeline?.watchSite(site.id);
+      this.#sources.push(source);
+      this.#publisher = source;
+      // Not every gateway announces itself: every site's silence clocks start now. With shared
+      // subscriptions another instance may hear an asset: only the assets heard here count.
+      if (!shared) for (const site of this.directory.sites) this.#pipeline?.watchSite(site.id);
       return;
     }
-    // Only the embedded broker sees gateways come and go.
-    const gateways = new GatewayWatch({
-      ...this.#deps('gateways'),
-      directory: this.directory,
-      tickets: core.tickets,
-      graceSeconds: this.config.tickets.correlation.gatewayGraceSeconds,
-    });
-    await this.#startService(gateways);
-    this.#gateways = gateways;
+    const gateways = this.#gateways as GatewayWatch;
     // Sites whose gateway connected before; the others start when it does (gatewayCommissioned).
     for (const site of this.directory.sites)
       if (gateways.isCommissioned(site.id)) this.#pipeline?.watchSite(site.id);
@@ -321,7 +531,23 @@ export class App {
     await this.#startService(broker);
     this.#broker = broker;
     this.ports.mqtt = broker.port;
-    await this.#startMqttOut((topic, payload) => broker.publish(topic, payload, 1));
+  }
+
+  /**
+   * Gateway outages: from the embedded broker's connections, or from what gateways announce
+   * (bridge state, last will) on an external one; `owned`: only the sites of partitions held.
+   */
+  async #startGatewayWatch(core: Core, sites: 'all' | 'owned'): Promise<void> {
+    const gateways = new GatewayWatch({
+      ...this.#deps('gateways'),
+      directory: this.directory,
+      tickets: core.tickets,
+      graceSeconds: this.config.tickets.correlation.gatewayGraceSeconds,
+      brokerConnections: !this.config.mqtt.url,
+      sites,
+    });
+    await this.#startService(gateways);
+    this.#gateways = gateways;
   }
 
   /** Started before any message source and stopped after the ingest drained, so no reading is missed. */
@@ -334,15 +560,6 @@ export class App {
       assetKind: (site, assetId) => assets.kindOf(site, assetId),
     });
     await this.#startService(this.#telemetry);
-    if (!this.config.metrics.influxTickets) return;
-    this.#ticketSeries = new TicketSeries({
-      ...this.#deps('ticket-series'),
-      influx: this.config.influx,
-      openTicketsEverySeconds: this.config.metrics.openTicketsEverySeconds,
-      eventLog: this.eventLog,
-      directory: this.directory,
-    });
-    await this.#startService(this.#ticketSeries);
   }
 
   /** Last to start, first to stop: a scrape never sees a half-built service. */
@@ -374,7 +591,7 @@ export class App {
   }
 
   /** OPC UA endpoints never block start-up: an unreachable server is retried in the background. */
-  async #startOpcUa(ingest: Ingest): Promise<void> {
+  async #startOpcUa(ingest: Ingest, run: (service: Service) => Promise<void>): Promise<void> {
     const { opcua } = this.config;
     if (opcua.endpoints.length === 0) return;
     this.#opcua = new OpcUaSource({
@@ -387,7 +604,7 @@ export class App {
       log: this.log.child({ component: 'opcua' }),
       pkiDir: path.join(this.config.dataDir, 'pki', 'opcua-client'),
     });
-    await this.#startService(this.#opcua);
+    await run(this.#opcua);
   }
 
   async #startApi(core: Core): Promise<void> {
@@ -429,6 +646,19 @@ export class App {
       health: () => this.health(),
     });
     this.#track('api', () => api.close());
+    const follower = this.#follower;
+    if (follower) {
+      // A change made through this instance's API is told to the others (and to this one).
+      api.addHook('onResponse', async (req, reply) => {
+        const topic = changeTopicOf(req.method, req.routeOptions.url, reply.statusCode);
+        if (topic)
+          await follower
+            .announceChange(topic)
+            .catch((err: unknown) =>
+              this.log.error({ err, topic }, 'could not tell the other instances of a change'),
+            );
+      });
+    }
     await api.ready();
     const { host, port } = this.config.http;
     this.ports.http = await listen(api.server, host, port, 'HTTP', 'PORT (or http.port)');
@@ -453,6 +683,21 @@ export class App {
     await service.start();
     this.#started.push(service);
   }
+}
+
+type ChangeTopic = 'rules' | 'shifts' | 'maintenance';
+
+/** What a successful API request changed that every instance keeps in memory, if anything. */
+export function changeTopicOf(
+  method: string,
+  route: string | undefined,
+  status: number,
+): ChangeTopic | undefined {
+  if (method === 'GET' || method === 'HEAD' || status >= 400 || !route) return undefined;
+  if (route.startsWith('/api/rules')) return 'rules';
+  if (route.startsWith('/api/maintenance')) return 'maintenance';
+  if (route.startsWith('/api/shifts') || route.startsWith('/api/scan')) return 'shifts';
+  return undefined;
 }
 
 function redactUrl(url: string): string {

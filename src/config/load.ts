@@ -11,6 +11,10 @@ export interface ConfigEnv {
   XIAOER_ADMIN_PASSWORD?: string;
   MQTT_PORT?: string;
   MQTT_URL?: string;
+  /** A PostgreSQL URL: the ticket store for several instances (`database.url`). */
+  DATABASE_URL?: string;
+  /** This instance's name in a cluster (`cluster.instanceId`). */
+  XIAOER_INSTANCE_ID?: string;
   PORT?: string;
   DATA_DIR?: string;
   LOG_LEVEL?: string;
@@ -93,6 +97,8 @@ function applyEnv(raw: Record<string, unknown>, env: ConfigEnv): string[] {
   if (env.MQTT_URL) section('mqtt').url = env.MQTT_URL;
   const httpPort = envNumber(env, 'PORT', errors);
   if (httpPort !== undefined) section('http').port = httpPort;
+  if (env.DATABASE_URL) section('database').url = env.DATABASE_URL;
+  if (env.XIAOER_INSTANCE_ID) section('cluster').instanceId = env.XIAOER_INSTANCE_ID;
   if (env.DATA_DIR) raw.dataDir = env.DATA_DIR;
   if (env.LOG_LEVEL) raw.logLevel = env.LOG_LEVEL;
   if (env.LOG_FORMAT) raw.logFormat = env.LOG_FORMAT;

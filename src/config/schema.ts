@@ -64,10 +64,30 @@ const deviceSchema = strictObject({
   rules: z.record(z.string(), ruleOverrideSchema).optional(),
 });
 
+/** `sites[].gateway.presence` when not given: the site's Zigbee2MQTT bridge. */
+export const DEFAULT_GATEWAY_PRESENCE = 'zigbee2mqtt';
+
 const gatewaySchema = strictObject({
   username: z.string().min(1).max(128),
   /** Plain text; keep the config file readable only by the service account. */
   password: z.string().min(1),
+  /**
+   * Which announcement on the site's topics says whether this gateway is up, the only way to know
+   * with an external broker (`mqtt.url`): `zigbee2mqtt` (the default: the bridge's retained
+   * `<site>/zigbee2mqtt/bridge/state`), `tasmota:<topic>` (a Tasmota gateway's last will
+   * `<site>/tele/<topic>/LWT`, e.g. a ZbBridge), `sparkplug:<group>.<edge node>` (a Sparkplug edge
+   * node's NBIRTH/NDEATH and its other messages), or `none` (nothing announces it: its presence is
+   * not watched on an external broker). The embedded broker watches the gateway's connection;
+   * there an announcement counts only while the gateway has no connection.
+   */
+  presence: z
+    .string()
+    .max(200)
+    .regex(
+      /^(zigbee2mqtt|none|tasmota:[^/+#\s]+|sparkplug:[^/+#\s]+\.[^/+#\s]+)$/,
+      'expected "zigbee2mqtt", "tasmota:<device topic>", "sparkplug:<group>.<edge node>" or "none"',
+    )
+    .optional(),
 });
 
 const siteSchema = strictObject({
@@ -92,7 +112,15 @@ const mqttSchema = strictObject({
   url: z.url({ protocol: /^mqtts?$/ }).optional(),
   username: z.string().optional(),
   password: z.string().optional(),
-  clientId: z.string().default('xiaoer-ingest'),
+  /**
+   * The external broker's session: this id, or `<clientId>-p<n>` per site partition in a cluster
+   * (each partition's session is persistent, so its messages wait in the broker during fail-over).
+   */
+  clientId: z.string().min(1).max(200).default('xiaoer-ingest'),
+  /** How long an external broker keeps xiaoer's session and queues its messages while away. */
+  sessionExpirySeconds: z.number().int().positive().max(4_294_967_295).default(86_400),
+  /** Messages from an external broker recorded at once per connection (PUBACKs still in order, after recording). */
+  inFlight: z.number().int().min(1).max(65_535).default(64),
   /** Other systems that may subscribe to the embedded broker's outbound topics (never publish). */
   subscribers: z.array(subscriberSchema).default([]),
   /** Largest payload accepted by the ingest, in bytes; larger ones are dead-lettered. */
@@ -178,6 +206,48 @@ export const configSchema = strictObject({
       .default(12),
     /** Password for the `admin` user created on first start; generated and printed once if absent. */
     adminPassword: z.string().min(8).optional(),
+  }).prefault({}),
+  /** PostgreSQL for the tickets and everything else the store keeps; absent: SQLite in `dataDir`. */
+  database: strictObject({
+    url: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'expected a PostgreSQL URL: postgres://user:password@host:5432/db')
+      .optional(),
+    poolSize: z.number().int().min(2).max(200).default(10),
+  }).prefault({}),
+  /** Several instances on one PostgreSQL (with `database.url`): leader, site partitions, live changes. */
+  cluster: strictObject({
+    /** This instance's name (logs, health); default `<hostname>-<pid>`. */
+    instanceId: z
+      .string()
+      .min(1)
+      .max(64)
+      .regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, `.`, `_` and `-`')
+      .optional(),
+    /**
+     * Sites are hashed into this many partitions; each partition's messages are consumed by one
+     * instance at a time (a PostgreSQL advisory lock), so an asset's rule state is never split.
+     */
+    partitions: z.number().int().min(1).max(1024).default(16),
+    /**
+     * `partitions`: one persistent MQTT session per partition, owned by one instance (any MQTT 5
+     * broker). `shared`: every instance subscribes to `$share/<shareGroup>/...`; only with a broker
+     * that sends one topic to one member (EMQX `hash_topic`), since rule state follows the asset.
+     */
+    ingest: z.enum(['partitions', 'shared']).default('partitions'),
+    shareGroup: z
+      .string()
+      .min(1)
+      .max(64)
+      .regex(/^[^/+#$]+$/, 'no `/`, `+`, `#` or `$`')
+      .default('xiaoer'),
+    /** How often an instance checks its locks and takes or hands over partitions. */
+    checkSeconds: z.number().min(0.1).max(30).default(1),
+    /**
+     * PostgreSQL ends a lock connection silent this long (a host that died without closing it),
+     * freeing its leader and partition locks; the instance gives them up itself well before.
+     */
+    leaseSeconds: z.number().min(2).max(300).default(10),
   }).prefault({}),
   store: strictObject({
     /** `full`: an acknowledged alert survives a power cut; `normal`: only a process crash. */

@@ -1,5 +1,13 @@
 import { EventEmitter } from 'node:events';
-import type { AlarmTransition, MaintenanceWindow, Reading, Ticket, TicketEvent } from '../domain/types.ts';
+import type {
+  AlarmTransition,
+  GatewayPresence,
+  Instant,
+  MaintenanceWindow,
+  Reading,
+  Ticket,
+  TicketEvent,
+} from '../domain/types.ts';
 import type { RuleSet } from '../rules/rule-set.ts';
 
 /** Everything one part of xiaoer tells the others, in one typed place (cf. Zigbee2MQTT's eventBus). */
@@ -14,6 +22,12 @@ export interface BusEvents {
   assetConfirmed: [site: string, assetId: string];
   /** A site's gateway connected for the first time ever. */
   gatewayCommissioned: [site: string];
+  /**
+   * A message announced a gateway up or down (a Zigbee2MQTT bridge state, a Tasmota last will, a
+   * Sparkplug edge node's birth or death), received at `at`; `gateway` names who announced
+   * (GatewayPresence), not necessarily the site's gateway.
+   */
+  gatewayPresence: [presence: GatewayPresence & { at: Instant }];
   /** An admin's change of the alert rules took effect: judge by this set from now on. */
   rulesChanged: [ruleSet: RuleSet];
 }

@@ -30,10 +30,27 @@ export interface DeviceEvent {
   ts: Instant;
 }
 
+/**
+ * A gateway announcing whether it is up, as the message itself says (a Zigbee2MQTT bridge state,
+ * a Tasmota last will, a Sparkplug edge node's birth or death): the adapter names who announced,
+ * `GatewayWatch` decides whether that is the site's gateway (`sites[].gateway.presence`).
+ */
+export interface GatewayPresence {
+  site: SiteId;
+  /**
+   * Who announced: `zigbee2mqtt` (the site's Zigbee2MQTT bridge) or `<adapter id>:<asset id>` of
+   * the device that is a gateway (`tasmota:zb-bridge`, `sparkplug:water.pumproom-gw`).
+   */
+  gateway: string;
+  online: boolean;
+}
+
 /** What an adapter (or the OPC UA source) makes of one message. */
 export interface Normalised {
   readings: Reading[];
   events: DeviceEvent[];
+  /** The message announces a gateway up or down (see GatewayPresence); absent for most messages. */
+  presence?: GatewayPresence;
   /** The route's new state for this `stateKey`, replacing the old one (omit to keep it). */
   state?: unknown;
   /** Asset kinds the adapter knows for sure (e.g. a Shelly flood sensor is plumbing), by asset id. */

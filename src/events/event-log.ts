@@ -14,10 +14,36 @@ const PAGE = 500;
 export class EventLog {
   readonly #store: Store;
   readonly #bus: EventBus;
+  readonly #shared: boolean;
+  readonly #listeners = new Set<(entry: LogEntry) => void>();
+  readonly #onListenerError: (err: unknown) => void;
 
-  constructor(deps: { store: Store; bus: EventBus }) {
+  /**
+   * `shared`: several instances write the log (PostgreSQL). Entries are then announced by
+   * `announce()`, called in id order by whatever reads the shared log (src/cluster/log-follower.ts),
+   * this instance's own changes included, rather than by this instance's bus.
+   */
+  constructor(deps: {
+    store: Store;
+    bus: EventBus;
+    shared?: boolean;
+    onListenerError?: (err: unknown) => void;
+  }) {
     this.#store = deps.store;
     this.#bus = deps.bus;
+    this.#shared = deps.shared ?? false;
+    this.#onListenerError = deps.onListenerError ?? (() => {});
+  }
+
+  /** A shared log's next entry, in id order (each once). A listener that throws stops no other. */
+  announce(entry: LogEntry): void {
+    for (const listener of this.#listeners) {
+      try {
+        listener(entry);
+      } catch (err) {
+        this.#onListenerError(err);
+      }
+    }
   }
 
   read(after: number, limit = PAGE): Promise<LogEntry[]> {
@@ -30,7 +56,10 @@ export class EventLog {
 
   /** Called after each change is committed (in commit order), with its entry. */
   onAppend(listener: (entry: LogEntry) => void): () => void {
-    return this.#bus.on('ticketChanged', (ticket, event) => listener({ event, ticket }));
+    if (!this.#shared) return this.#bus.on('ticketChanged', (ticket, event) => listener({ event, ticket }));
+    const own = (entry: LogEntry) => listener(entry);
+    this.#listeners.add(own);
+    return () => this.#listeners.delete(own);
   }
 
   /**

@@ -5,7 +5,7 @@ import type { EventBus } from '../core/event-bus.ts';
 import { KeyedQueue } from '../core/keyed-queue.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Scheduler } from '../core/scheduler.ts';
-import type { Alarm, AlarmTransition, DeviceEvent, Normalised, Reading } from '../domain/types.ts';
+import type { Alarm, AlarmTransition, DeviceEvent, Normalised, Reading, Ticket } from '../domain/types.ts';
 import type { EventLog } from '../events/event-log.ts';
 import type { RuleEngine } from '../rules/engine.ts';
 import { RuleTimer } from '../rules/rule-timer.ts';
@@ -112,6 +112,25 @@ export class AlarmPipeline {
     this.#watched.add(site);
     this.#deps.rules.watch(this.#siteAssets(site), this.#deps.scheduler.now());
     this.#ruleTimer.poke();
+  }
+
+  /**
+   * This instance consumes the site from now on (a cluster's partition, src/cluster): what it knew
+   * of the site is dropped, the alarms behind the site's open tickets (read from the store just
+   * before) are active again, and its silence clocks start now, as at a start.
+   */
+  ownSite(site: string, openTickets: readonly Ticket[]): void {
+    const { rules } = this.#deps;
+    rules.dropSite(site);
+    for (const ticket of openTickets) if (ticket.site === site) rules.seedFromTicket(ticket);
+    this.watchSite(site);
+  }
+
+  /** Another instance consumes the site now: its rule state and held alarms are no longer this one's. */
+  releaseSite(site: string): void {
+    this.#watched.delete(site);
+    for (const [key, alarm] of this.#held) if (alarm.site === site) this.#held.delete(key);
+    this.#deps.rules.dropSite(site);
   }
 
   #siteAssets(site: string) {

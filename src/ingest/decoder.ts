@@ -59,9 +59,9 @@ export class Decoder {
     this.#isSite = isSite;
   }
 
-  /** Subscription filters covering every route, for an external broker. */
-  filters(): string[] {
-    return this.#router.filters();
+  /** Subscription filters covering every route (or one site's topics), for an external broker. */
+  filters(site?: string): string[] {
+    return this.#router.filters(site);
   }
 
   decode(msg: IncomingMessage, receivedAt: number, states: AdapterStates): DecodeOutcome {

@@ -103,8 +103,9 @@ export class Ingest implements Service {
     await this.#deps.pipeline.stop();
   }
 
-  subscriptionFilters(): string[] {
-    return this.#decoder.filters();
+  /** What to subscribe to on an external broker: every site's topics, or one site's. */
+  subscriptionFilters(site?: string): string[] {
+    return this.#decoder.filters(site);
   }
 
   async accept(msg: IncomingMessage): Promise<void> {
@@ -124,7 +125,8 @@ export class Ingest implements Service {
 
   /**
    * Records normalised readings and events from any source (MQTT adapters, the OPC UA client):
-   * telemetry first, then, per asset and in arrival order, rules and ticket changes.
+   * telemetry first, then, per asset and in arrival order, rules and ticket changes. A gateway's
+   * announcement goes to the bus (`gatewayPresence`, for the GatewayWatch) with the receipt time.
    */
   async record(
     normalised: Normalised,
@@ -132,7 +134,13 @@ export class Ingest implements Service {
     receivedAt = this.#deps.scheduler.now(),
   ): Promise<void> {
     if (normalised.readings.length > 0) this.#deps.bus.emit('readings', normalised.readings);
+    this.#announce(normalised, receivedAt);
     await this.#deps.pipeline.record(normalised, source, receivedAt);
+  }
+
+  /** The message's gateway announcement, if any, for the GatewayWatch. */
+  #announce({ presence }: Normalised, at: number): void {
+    if (presence) this.#deps.bus.emit('gatewayPresence', { ...presence, at });
   }
 
   #countRoute(adapter: string, site: string, readings: number): void {

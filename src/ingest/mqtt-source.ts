@@ -1,4 +1,4 @@
-import mqtt, { type MqttClient } from 'mqtt';
+import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient, type Packet } from 'mqtt';
 import type { Logger } from '../core/logger.ts';
 import type { Service } from '../core/service.ts';
 import type { IncomingMessage } from './ingest.ts';
@@ -6,7 +6,6 @@ import type { IncomingMessage } from './ingest.ts';
 /** Where messages go: `Ingest` in production. */
 export interface MessageSink {
   accept(msg: IncomingMessage): Promise<void>;
-  subscriptionFilters(): string[];
 }
 
 export interface MqttSourceOptions {
@@ -14,67 +13,128 @@ export interface MqttSourceOptions {
   clientId: string;
   username?: string;
   password?: string;
+  /** What to subscribe to (read at each connect). */
+  filters: () => readonly string[];
+  /** Subscribe as `$share/<group>/<filter>` (MQTT 5 shared subscriptions). */
+  shareGroup?: string;
+  /** How long the broker keeps the session (and queues messages) while xiaoer is away. */
+  sessionExpirySeconds?: number;
+  /** Messages being recorded at once on this connection; 1 is strictly one after the other. */
+  inFlight?: number;
+  /** The service's name in logs and health (one source per partition in a cluster). */
+  name?: string;
 }
 
+export interface MqttSourceStats {
+  clientId: string;
+  connected: boolean;
+  received: number;
+  acknowledged: number;
+  inFlight: number;
+}
+
+/** MQTT.js's private packet writer, which the PUBACKs go through (mqtt 5.x, `client.ts`). */
+type SendPacket = (packet: Packet, cb?: (err?: Error) => void, ...rest: unknown[]) => void;
+
+const DEFAULT_SESSION_EXPIRY_S = 86_400;
+
 /**
- * Ingest from an external broker (Mosquitto, EMQX). A persistent session (clean: false) and QoS 1
- * subscriptions make the broker keep messages while xiaoer is away; MQTT.js sends the PUBACK only
- * after `handleMessage` calls back, so a message is acknowledged once recorded [MQTT-4.3.2-2].
+ * Ingest from an external broker (Mosquitto, EMQX) over MQTT 5. A persistent session (clean:
+ * false and a session expiry) and QoS 1 subscriptions make the broker keep messages while xiaoer
+ * is away, and a PUBACK goes out only once the message is recorded [MQTT-4.3.2-2].
+ *
+ * MQTT.js handles one PUBLISH at a time: it sends the PUBACK when `handleMessage` calls back, and
+ * reads the next packet only after that. Recording one message at a time capped an external
+ * broker's ingest at one store round trip per message, so messages are *pipelined*: up to
+ * `inFlight` are recorded at once (each asset's still in arrival order, by the alarm pipeline's
+ * per-asset queue), MQTT.js is let on to the next packet at once, and each PUBACK is held back
+ * until its message is recorded and every earlier one acknowledged: in the order the PUBLISHes
+ * came [MQTT-4.6.0-2]. A message that could not be recorded is never acknowledged, nor is any
+ * after it: the connection is dropped, and the broker sends them all again on the resumed session.
  */
 export class MqttSource implements Service {
-  readonly name = 'mqtt-ingest';
+  readonly name: string;
   readonly #opts: MqttSourceOptions;
-  readonly #ingest: MessageSink;
+  readonly #sink: MessageSink;
   readonly #log: Logger;
+  readonly #inFlightMax: number;
   #client: MqttClient | undefined;
+  /** Bumped when a connection ends: PUBACKs still waiting belong to it and are dropped. */
+  #generation = 0;
+  /** Settles when every earlier message of this connection was recorded and acknowledged. */
+  #ackTail: Promise<void> = Promise.resolve();
+  /** PUBACKs MQTT.js asked to send, by message id, with the promise of their recording. */
+  readonly #held = new Map<number, Promise<void>>();
+  /** MQTT.js callbacks waiting for room in the window (backpressure: the socket is not read). */
+  readonly #waiting: (() => void)[] = [];
+  #inFlight = 0;
+  #idle: (() => void) | undefined;
+  #stopping = false;
+  readonly #stats = { received: 0, acknowledged: 0 };
 
-  constructor(opts: MqttSourceOptions, ingest: MessageSink, log: Logger) {
+  constructor(opts: MqttSourceOptions, sink: MessageSink, log: Logger) {
     this.#opts = opts;
-    this.#ingest = ingest;
+    this.#sink = sink;
     this.#log = log;
+    this.#inFlightMax = Math.max(1, opts.inFlight ?? 64);
+    this.name = opts.name ?? 'mqtt-ingest';
+  }
+
+  stats(): MqttSourceStats {
+    return {
+      clientId: this.#opts.clientId,
+      connected: this.#client?.connected ?? false,
+      received: this.#stats.received,
+      acknowledged: this.#stats.acknowledged,
+      inFlight: this.#inFlight,
+    };
   }
 
   async start(): Promise<void> {
-    const client = mqtt.connect(this.#opts.url, {
+    this.#stopping = false;
+    const options: IClientOptions = {
       clientId: this.#opts.clientId,
       clean: false,
-      protocolVersion: 4,
+      protocolVersion: 5,
+      // MQTT 5 ends a session when the connection closes unless it has an expiry [MQTT-3.1.2-23].
+      properties: { sessionExpiryInterval: this.#opts.sessionExpirySeconds ?? DEFAULT_SESSION_EXPIRY_S },
       reconnectPeriod: 1000,
       connectTimeout: 10_000,
       ...(this.#opts.username ? { username: this.#opts.username } : {}),
       ...(this.#opts.password ? { password: this.#opts.password } : {}),
-    });
-    this.#client = client;
-    client.handleMessage = (packet, done) => {
-      const qos = packet.qos;
-      this.#ingest.accept({ topic: packet.topic, payload: toBytes(packet.payload), qos }).then(
-        () => done(),
-        (err: unknown) => {
-          this.#log.error({ err, topic: packet.topic }, 'message not recorded; reconnecting for redelivery');
-          done(err instanceof Error ? err : new Error(String(err)));
-          // Without a PUBACK the broker resends the message when the session resumes [MQTT-4.4.0-1].
-          client.stream.destroy();
-        },
-      );
     };
+    const client = mqtt.connect(this.#opts.url, options);
+    this.#client = client;
+    this.#holdAcks(client);
+    client.handleMessage = (packet, done) => this.#handle(client, packet, done);
     client.on('error', (err) => this.#log.error({ err: err.message }, 'MQTT client error'));
     client.on('offline', () => this.#log.warn({ url: redact(this.#opts.url) }, 'MQTT broker unreachable'));
+    client.on('close', () => this.#connectionEnded());
     // Subscribing on every connect is harmless with a resumed session, and needed after a
     // broker that lost its state; start() resolves only once the first SUBACK is in, so nothing
     // published after start() can miss the subscription.
     const subscribed = new Promise<void>((resolve, reject) => {
       client.on('connect', (connack) => {
         this.#log.info(
-          { url: redact(this.#opts.url), sessionPresent: connack.sessionPresent },
+          {
+            url: redact(this.#opts.url),
+            clientId: this.#opts.clientId,
+            sessionPresent: connack.sessionPresent,
+          },
           'connected to MQTT broker',
         );
-        const filters = Object.fromEntries(
-          this.#ingest.subscriptionFilters().map((f) => [f, { qos: 1 as const }]),
+        const filters = this.#opts.filters();
+        if (filters.length === 0) return resolve();
+        const share = this.#opts.shareGroup;
+        const request = Object.fromEntries(
+          filters.map((f) => [share ? `$share/${share}/${f}` : f, { qos: 1 as const }]),
         );
-        client.subscribe(filters, (err) => {
-          if (err) {
-            this.#log.error({ err: err.message }, 'MQTT subscribe failed');
-            reject(err);
+        client.subscribe(request, (err, granted) => {
+          const refused = granted?.filter((g) => g.qos > 2) ?? [];
+          if (err || refused.length > 0) {
+            const reason = err?.message ?? `refused: ${refused.map((g) => g.topic).join(', ')}`;
+            this.#log.error({ err: reason }, 'MQTT subscribe failed');
+            reject(new Error(`MQTT subscribe failed (${reason})`));
           } else resolve();
         });
       });
@@ -90,6 +150,7 @@ export class MqttSource implements Service {
       await Promise.race([subscribed, timeout]);
     } catch (err) {
       await client.endAsync(true);
+      this.#client = undefined;
       throw err;
     } finally {
       clearTimeout(timer);
@@ -102,9 +163,118 @@ export class MqttSource implements Service {
     await this.#client.publishAsync(topic, payload, { qos: 1 });
   }
 
+  /**
+   * Takes no new message (those not taken stay unacknowledged: the broker keeps them for the
+   * session), waits for those being recorded and their PUBACKs, then disconnects.
+   */
   async stop(): Promise<void> {
-    await this.#client?.endAsync();
+    const client = this.#client;
+    if (!client) return;
+    this.#stopping = true;
+    if (this.#inFlight > 0) await new Promise<void>((resolve) => (this.#idle = resolve));
+    await this.#ackTail.catch(() => {});
+    // A clean DISCONNECT after the PUBACKs are written; forced if the broker does not answer.
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), 5000);
+    });
+    if ((await Promise.race([client.endAsync(), late])) === 'late') await client.endAsync(true);
+    clearTimeout(timer);
     this.#client = undefined;
+  }
+
+  /**
+   * Drops the connection at once, acknowledging nothing more: this instance lost the right to
+   * consume (src/cluster), and another takes the session over. Messages being recorded finish;
+   * the broker sends the unacknowledged ones to the session's next holder.
+   */
+  async abort(): Promise<void> {
+    const client = this.#client;
+    if (!client) return;
+    this.#stopping = true;
+    this.#generation++;
+    this.#client = undefined;
+    await client.endAsync(true);
+  }
+
+  #handle(client: MqttClient, packet: IPublishPacket, done: (err?: Error) => void): void {
+    // Stopping: leave it unacknowledged; MQTT.js is not let on, so nothing more is read.
+    if (this.#stopping) return;
+    this.#stats.received++;
+    this.#inFlight++;
+    const generation = this.#generation;
+    const recorded = this.#sink.accept({
+      topic: packet.topic,
+      payload: toBytes(packet.payload),
+      qos: packet.qos,
+    });
+    const settled = recorded.then(
+      () => this.#settle(),
+      (err: unknown) => {
+        this.#settle();
+        if (generation !== this.#generation) return;
+        this.#log.error({ err, topic: packet.topic }, 'message not recorded; reconnecting for redelivery');
+        // Without a PUBACK the broker resends the message when the session resumes [MQTT-4.4.0-1].
+        this.#generation++;
+        client.stream.destroy();
+        throw err;
+      },
+    );
+    if (packet.qos > 0 && packet.messageId !== undefined) {
+      const previous = this.#ackTail;
+      this.#ackTail = previous.then(() => settled);
+      // Handled here too: a PUBACK MQTT.js never asks for (the connection ended) must not leave
+      // an unhandled rejection behind.
+      this.#ackTail.catch(() => {});
+      this.#held.set(packet.messageId, this.#ackTail);
+    } else {
+      settled.catch(() => {});
+    }
+    // MQTT.js goes on to the next packet (its PUBACK is held, #holdAcks) while there is room.
+    if (this.#inFlight < this.#inFlightMax) done();
+    else this.#waiting.push(() => done());
+  }
+
+  #settle(): void {
+    this.#inFlight--;
+    this.#waiting.shift()?.();
+    if (this.#inFlight === 0) {
+      this.#idle?.();
+      this.#idle = undefined;
+    }
+  }
+
+  /**
+   * PUBACKs MQTT.js sends for a message still being recorded wait for it (and for every earlier
+   * one); MQTT.js is told at once that the PUBACK went, so that it reads on. A PUBACK of a
+   * connection that has ended is dropped: MQTT.js would queue it for the next connection, where
+   * its message id means another message.
+   */
+  #holdAcks(client: MqttClient): void {
+    const internal = client as unknown as { _sendPacket: SendPacket };
+    const send = internal._sendPacket.bind(client);
+    internal._sendPacket = (packet, cb, ...rest) => {
+      const id = packet.cmd === 'puback' ? packet.messageId : undefined;
+      const recorded = id === undefined ? undefined : this.#held.get(id);
+      if (id === undefined || recorded === undefined) return send(packet, cb, ...rest);
+      this.#held.delete(id);
+      const generation = this.#generation;
+      recorded.then(
+        () => {
+          if (generation !== this.#generation || !client.connected) return;
+          this.#stats.acknowledged++;
+          send(packet);
+        },
+        () => {},
+      );
+      cb?.();
+    };
+  }
+
+  #connectionEnded(): void {
+    this.#generation++;
+    this.#held.clear();
+    this.#ackTail = Promise.resolve();
   }
 }
 

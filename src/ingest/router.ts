@@ -27,8 +27,12 @@ export class TopicRouter {
     return undefined;
   }
 
-  /** Subscription filters covering every route, for an external broker. */
-  filters(): string[] {
-    return [...new Set(this.#routes.map((r) => r.pattern.filter))];
+  /** Subscription filters covering every route (or one site's topics), for an external broker. */
+  filters(site?: string): string[] {
+    return [
+      ...new Set(
+        this.#routes.map((r) => (site === undefined ? r.pattern.filter : r.pattern.filterWith({ site }))),
+      ),
+    ];
   }
 }

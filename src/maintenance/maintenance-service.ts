@@ -60,6 +60,30 @@ export class MaintenanceService implements Service {
     for (const w of windows) await this.#sync(w);
   }
 
+  /**
+   * Another instance planned or cancelled a window (src/cluster): the windows read again. A new
+   * one is armed here too; one cancelled there is dropped here, and alarms it held back may be
+   * raised (the instance that cancelled it resumed the tickets' clocks).
+   */
+  async refresh(): Promise<void> {
+    if (!this.#running) return;
+    const now = this.#deps.scheduler.now();
+    const windows = await this.#deps.store.listMaintenanceWindows(now - MAX_WINDOW_MS);
+    const current = new Set(windows.map((w) => w.id));
+    for (const [id, w] of [...this.#windows]) {
+      if (current.has(id)) continue;
+      this.#windows.delete(id);
+      this.#timers.get(id)?.();
+      this.#timers.delete(id);
+      this.#deps.bus.emit('maintenanceOver', w);
+    }
+    for (const w of windows) {
+      if (this.#windows.has(w.id)) continue;
+      this.#windows.set(w.id, w);
+      await this.#sync(w);
+    }
+  }
+
   async stop(): Promise<void> {
     this.#running = false;
     for (const cancel of this.#timers.values()) cancel();

@@ -34,6 +34,12 @@ export class AssetMemory {
     perAsset.set(metric, points.slice(-MAX_HISTORY_POINTS));
   }
 
+  /** Forgets every asset whose key starts with `prefix` (a site's, when another instance takes it). */
+  forget(prefix: string): void {
+    for (const map of [this.#latest, this.#history])
+      for (const key of [...map.keys()]) if (key.startsWith(prefix)) map.delete(key);
+  }
+
   latest(assetKey: string, metric: string): ReadingValue | undefined {
     return this.#latest.get(assetKey)?.get(metric);
   }

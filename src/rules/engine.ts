@@ -301,6 +301,18 @@ export class RuleEngine {
     if (state) Object.assign(state, { active: undefined, pending: undefined, changes: [], flapping: false });
   }
 
+  /**
+   * Forgets a site's assets: rule states, alarms seeded from tickets and remembered readings.
+   * Another instance consumes the site now (src/cluster); their wake-ups left in the heap find no
+   * state and are skipped, or, if the site comes back, no longer match the new state's.
+   */
+  dropSite(site: string): void {
+    const prefix = `${site}\u001f`;
+    for (const map of [this.#states, this.#byAsset, this.#seeded, this.#seededAssets, this.#resolved])
+      for (const key of [...map.keys()]) if (key.startsWith(prefix)) map.delete(key);
+    this.#memory.forget(prefix);
+  }
+
   /** An asset's rules changed (confirmed with another kind): resolve them afresh. */
   invalidate(site: string, assetId: string): void {
     this.#resolved.delete(assetKey(site, assetId));

@@ -51,6 +51,11 @@ export class ShiftService implements Service {
     this.#open.clear();
   }
 
+  /** Another instance checked someone in or out (src/cluster): the open shifts read again. */
+  async refresh(): Promise<void> {
+    await this.start();
+  }
+
   /**
    * Starts the user's shift at `site`. Already on shift there: the same shift (scanning the
    * entrance label twice is harmless). On shift elsewhere: that one ends now.

@@ -391,6 +391,25 @@ export class RuleVersions {
     });
   }
 
+  /**
+   * Another instance applied a change (src/cluster): the versions in force read again from the
+   * store, and, if any differs from what this instance judges by, the new set handed on.
+   */
+  refresh(): Promise<void> {
+    return this.#exclusive(async () => {
+      const applied = new Map<string, RuleVersion>();
+      for (const v of await this.#deps.store.listRuleVersions())
+        if (v.state === 'applied') applied.set(v.ruleId, v);
+      const same =
+        applied.size === this.#current.size &&
+        [...applied].every(([id, v]) => this.#current.get(id)?.version === v.version);
+      if (same) return;
+      this.#current.clear();
+      for (const [id, v] of applied) this.#current.set(id, v);
+      this.#rebuild(true);
+    });
+  }
+
   /** The rules in force as one new set, handed to whoever judges by them. */
   #rebuild(announce: boolean): void {
     const docs = [...this.#current.values()].flatMap((v) => (v.document ? [v.document] : []));

@@ -63,9 +63,9 @@ describe('xiaoer against a real Mosquitto', () => {
         new Promise<void>((resolve, reject) => {
           received.push({ msg, settle: { resolve, reject } });
         }),
-      subscriptionFilters: () => ['+/zigbee2mqtt/+'],
     };
-    const source = (clientId: string) => new MqttSource({ url: broker.url, clientId }, sink, silentLog);
+    const source = (clientId: string) =>
+      new MqttSource({ url: broker.url, clientId, filters: () => ['+/zigbee2mqtt/+'] }, sink, silentLog);
     const publish = async (topic: string, payload: string) => {
       const c = await mqtt.connectAsync(broker.url, { reconnectPeriod: 0 });
       await c.publishAsync(topic, payload, { qos: 1 });
@@ -83,6 +83,42 @@ describe('xiaoer against a real Mosquitto', () => {
       expect(Buffer.from(second.msg.payload).toString()).toBe('{"water_leak":true}');
       second.settle.resolve();
       await s.stop();
+    });
+
+    it('records messages side by side, and acknowledges none before it and those before it are recorded', async () => {
+      received.length = 0;
+      const s = source('xiaoer-pipeline');
+      await s.start();
+      for (const n of [1, 2, 3]) await publish(`east/zigbee2mqtt/leak-${n}`, `{"water_leak":true,"n":${n}}`);
+      // All three are being recorded at once: MQTT.js alone hands over one at a time.
+      await waitFor(() => (received.length === 3 ? true : undefined), { what: 'three messages in flight' });
+      expect(s.stats().inFlight).toBe(3);
+      // The later two are recorded, the first not yet: no PUBACK may go out, not even theirs.
+      received[1]?.settle.resolve();
+      received[2]?.settle.resolve();
+      await waitFor(() => (s.stats().inFlight === 1 ? true : undefined), { what: 'two recorded' });
+      expect(s.stats().acknowledged).toBe(0);
+      await s.abort();
+      received.length = 0;
+      const again = source('xiaoer-pipeline');
+      const accepting = setInterval(() => {
+        for (const r of received) r.settle.resolve();
+      }, 10);
+      try {
+        await again.start();
+        // Nothing was acknowledged, so the broker sends all three again on the resumed session.
+        await waitFor(() => (received.length >= 3 ? true : undefined), { what: 'redelivery of all three' });
+        expect(received.map((r) => r.msg.topic).sort()).toEqual([
+          'east/zigbee2mqtt/leak-1',
+          'east/zigbee2mqtt/leak-2',
+          'east/zigbee2mqtt/leak-3',
+        ]);
+        await waitFor(() => (again.stats().acknowledged === 3 ? true : undefined), { what: 'three PUBACKs' });
+      } finally {
+        clearInterval(accepting);
+        await again.stop();
+      }
+      received.length = 0;
     });
 
     it('receives messages published while xiaoer was down, once it is back', async () => {
@@ -105,6 +141,8 @@ describe('xiaoer against a real Mosquitto', () => {
         ]);
       } finally {
         clearInterval(accepting);
+        // stop() waits for the messages being recorded.
+        for (const r of received) r.settle.resolve();
         await again.stop();
       }
     });

@@ -50,7 +50,12 @@ const fixtureSchema = z
       )
       .optional(),
     expect: z.union([
-      z.strictObject({ readings: z.array(expectedReading), events: z.array(expectedEvent) }),
+      z.strictObject({
+        readings: z.array(expectedReading),
+        events: z.array(expectedEvent),
+        /** A gateway announcing itself (GatewayPresence); absent: the message announces nothing. */
+        presence: z.strictObject({ gateway: z.string(), online: z.boolean() }).optional(),
+      }),
       z.strictObject({ rejected: z.enum(['schema', 'not_json', 'not_utf8', 'empty']) }),
     ]),
   })
@@ -173,5 +178,7 @@ describe('adapter fixtures', () => {
     expect(byKey(actualReadings)).toEqual(byKey(fixture.expect.readings.map(withoutAsset)));
     const actualEvents = events.map(({ kind, code, detail }) => ({ kind, code, detail }));
     expect(byKey(actualEvents)).toMatchObject(byKey(fixture.expect.events.map(withoutAsset)));
+    const { presence } = fixture.expect;
+    expect(outcome.normalised.presence).toEqual(presence && { site: ctx.site, ...presence });
   });
 });

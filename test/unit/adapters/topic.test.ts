@@ -99,12 +99,23 @@ describe('TopicRouter', () => {
     expect(availability?.route.pattern.source).toBe(AVAILABILITY);
   });
 
+  it('routes the bridge state (the site gateway announcing itself) to its own Zigbee2MQTT route', () => {
+    const state = router.match('north/zigbee2mqtt/bridge/state');
+    expect(state).toMatchObject({ site: 'north', deviceId: 'bridge' });
+    expect(state?.route.adapterId).toBe('zigbee2mqtt');
+    expect(state?.route.pattern.source).toBe('{site}/zigbee2mqtt/bridge/state');
+  });
+
   it.each([
     'xincheng/zigbee2mqtt/bridge',
-    'xincheng/zigbee2mqtt/bridge/state',
     'xincheng/zigbee2mqtt/bridge/info',
     'xincheng/zigbee2mqtt/bridge/devices',
     'xincheng/zigbee2mqtt/bridge/logging',
+    'xincheng/zigbee2mqtt/bridge/event',
+    'xincheng/zigbee2mqtt/bridge/config',
+    'xincheng/zigbee2mqtt/bridge/groups',
+    'xincheng/zigbee2mqtt/bridge/definitions',
+    'xincheng/zigbee2mqtt/bridge/extensions',
     'xincheng/zigbee2mqtt/bridge/request/device/remove',
     'xincheng/zigbee2mqtt/bridge/response/device/remove',
   ])('leaves the Zigbee2MQTT bridge topic %s alone', (topic) => {

@@ -1,0 +1,260 @@
+import pg from 'pg';
+import type { Logger } from '../core/logger.ts';
+import type { Service } from '../core/service.ts';
+
+/** The advisory-lock key space (the two-int form) of xiaoer's cluster locks: `(LOCK_SPACE, n)`. */
+export const LOCK_SPACE = 0x7869_6130; // "xia0"
+/** Object id of the leader lock; partitions are 0..n-1. */
+const LEADER = -1;
+/** Application name of lock connections: how instances count each other in pg_stat_activity. */
+const APP_PREFIX = 'xiaoer-cluster:';
+
+/** What an instance does while it holds a role, and undoes when it gives it up or loses it. */
+export interface Role {
+  acquire(): Promise<void>;
+  /** `lost`: the lock went with the connection (another instance may hold it already). */
+  release(lost: boolean): Promise<void>;
+}
+
+export interface ClusterDeps {
+  url: string;
+  instanceId: string;
+  /** The partitions that have work (sites), of `0..partitions-1`. */
+  partitions: readonly number[];
+  checkMs: number;
+  leaseMs: number;
+  leader: Role;
+  partition: (n: number) => Role;
+  log: Logger;
+}
+
+export interface ClusterStats {
+  instanceId: string;
+  connected: boolean;
+  leader: boolean;
+  members: number;
+  partitions: number[];
+  /** When this instance last became leader (epoch ms), null while it is not. */
+  leaderSince: number | null;
+  /** How often this instance became leader since it started. */
+  leaderTerms: number;
+}
+
+/**
+ * Who does what among several instances, by PostgreSQL advisory locks held on one connection of
+ * each instance's own (session locks: PostgreSQL frees them when the connection ends, so a
+ * killed instance's roles are free at once, and a host that vanished is ended after
+ * `leaseMs` of silence by `idle_session_timeout`).
+ *
+ * - The **leader** lock: the one instance that runs the SLA scheduler and the notification
+ *   consumers.
+ * - A lock per **site partition**: the one instance that consumes the partition's sites. Each
+ *   instance takes its fair share, ⌈partitions with sites / instances⌉, counting the instances
+ *   by their lock connections; one over its share hands partitions back (stops consuming, then
+ *   unlocks), and the others take them at their next check.
+ *
+ * A check runs every `checkMs`. A query that fails or does not answer within a third of the lease
+ * ends the connection, and every role is released at once as lost: the instance stops acting well
+ * before PostgreSQL frees its locks for another.
+ */
+export class ClusterCoordinator implements Service {
+  readonly name = 'cluster';
+  readonly #deps: ClusterDeps;
+  #client: pg.Client | undefined;
+  #leader = false;
+  readonly #owned = new Map<number, Role>();
+  #members = 1;
+  #timer: NodeJS.Timeout | undefined;
+  #checking: Promise<void> = Promise.resolve();
+  #running = false;
+  #leaderSince: number | null = null;
+  #leaderTerms = 0;
+
+  constructor(deps: ClusterDeps) {
+    this.#deps = deps;
+  }
+
+  stats(): ClusterStats {
+    return {
+      instanceId: this.#deps.instanceId,
+      connected: this.#client !== undefined,
+      leader: this.#leader,
+      members: this.#members,
+      partitions: [...this.#owned.keys()].sort((a, b) => a - b),
+      leaderSince: this.#leaderSince,
+      leaderTerms: this.#leaderTerms,
+    };
+  }
+
+  get isLeader(): boolean {
+    return this.#leader;
+  }
+
+  /** Resolves after the first check: a lone instance leads and consumes every partition by then. */
+  async start(): Promise<void> {
+    this.#running = true;
+    await this.#check();
+    this.#schedule();
+  }
+
+  /** Hands every role back (partitions first, so their sessions are drained), then unlocks. */
+  async stop(): Promise<void> {
+    this.#running = false;
+    clearTimeout(this.#timer);
+    await this.#checking;
+    const client = this.#client;
+    for (const n of [...this.#owned.keys()]) await this.#releasePartition(n, false);
+    if (this.#leader) await this.#releaseLeader(false);
+    this.#client = undefined;
+    if (client) await client.end().catch(() => {});
+  }
+
+  #schedule(): void {
+    if (!this.#running) return;
+    this.#timer = setTimeout(() => {
+      this.#checking = this.#check().finally(() => this.#schedule());
+    }, this.#deps.checkMs);
+  }
+
+  async #check(): Promise<void> {
+    try {
+      const client = this.#client ?? (await this.#connect());
+      await this.#checkLeader(client);
+      await this.#balance(client);
+    } catch (err) {
+      this.#deps.log.error({ err }, 'cluster check failed; giving up every role until PostgreSQL answers');
+      await this.#lost();
+    }
+  }
+
+  async #connect(): Promise<pg.Client> {
+    const { leaseMs, instanceId, url } = this.#deps;
+    const client = new pg.Client({
+      connectionString: url,
+      application_name: `${APP_PREFIX}${instanceId}`,
+      keepAlive: true,
+      query_timeout: Math.max(500, Math.floor(leaseMs / 3)),
+      connectionTimeoutMillis: Math.max(1000, Math.floor(leaseMs / 3)),
+    });
+    client.on('error', (err) => {
+      this.#deps.log.error({ err: err.message }, 'cluster lock connection failed');
+      void this.#lost();
+    });
+    await client.connect();
+    // A lock connection silent this long is ended by PostgreSQL, freeing its locks (PostgreSQL 14+).
+    await client.query(`SET idle_session_timeout = ${Math.round(leaseMs)}`);
+    this.#client = client;
+    this.#deps.log.info({ instanceId }, 'cluster lock connection open');
+    return client;
+  }
+
+  /** The connection is gone or not to be trusted: every lock must be taken as lost. */
+  async #lost(): Promise<void> {
+    const client = this.#client;
+    this.#client = undefined;
+    if (client) await client.end().catch(() => {});
+    for (const n of [...this.#owned.keys()]) await this.#releasePartition(n, true);
+    if (this.#leader) await this.#releaseLeader(true);
+  }
+
+  async #checkLeader(client: pg.Client): Promise<void> {
+    if (this.#leader) {
+      // Proves the connection (and so the lock) is still there.
+      await client.query('SELECT 1');
+      return;
+    }
+    if (!(await tryLock(client, LEADER))) return;
+    this.#leader = true;
+    this.#leaderSince = Date.now();
+    this.#leaderTerms++;
+    this.#deps.log.info({ instanceId: this.#deps.instanceId }, 'became the cluster leader');
+    try {
+      await this.#deps.leader.acquire();
+    } catch (err) {
+      this.#deps.log.error({ err }, 'could not start the leader role; handing it back');
+      await this.#releaseLeader(false);
+    }
+  }
+
+  async #releaseLeader(lost: boolean): Promise<void> {
+    this.#leader = false;
+    this.#leaderSince = null;
+    try {
+      await this.#deps.leader.release(lost);
+    } catch (err) {
+      this.#deps.log.error({ err }, 'error while giving up the leader role');
+    }
+    if (!lost && this.#client) await unlock(this.#client, LEADER).catch(() => {});
+    this.#deps.log.info({ instanceId: this.#deps.instanceId, lost }, 'no longer the cluster leader');
+  }
+
+  async #balance(client: pg.Client): Promise<void> {
+    const { partitions } = this.#deps;
+    const { rows } = await client.query<{ n: string }>(
+      `SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE $1`,
+      [`${APP_PREFIX}%`],
+    );
+    this.#members = Math.max(1, Number(rows[0]?.n ?? 1));
+    const share = Math.ceil(partitions.length / this.#members);
+    // Over the share: hand back the last ones (an instance that joined takes them).
+    for (const n of [...this.#owned.keys()].sort((a, b) => b - a)) {
+      if (this.#owned.size <= share) break;
+      await this.#releasePartition(n, false);
+    }
+    if (this.#owned.size >= share) return;
+    // Start at a place of one's own, so that instances starting together try different ones first.
+    const start = hash(this.#deps.instanceId) % Math.max(1, partitions.length);
+    for (let i = 0; i < partitions.length && this.#owned.size < share; i++) {
+      const n = partitions[(start + i) % partitions.length] as number;
+      if (this.#owned.has(n) || !(await tryLock(client, n))) continue;
+      const role = this.#deps.partition(n);
+      try {
+        await role.acquire();
+        this.#owned.set(n, role);
+        this.#deps.log.info({ partition: n, instanceId: this.#deps.instanceId }, 'consuming partition');
+      } catch (err) {
+        this.#deps.log.error({ err, partition: n }, 'could not take the partition; handing it back');
+        await role.release(false).catch(() => {});
+        await unlock(client, n);
+      }
+    }
+  }
+
+  async #releasePartition(n: number, lost: boolean): Promise<void> {
+    const role = this.#owned.get(n);
+    this.#owned.delete(n);
+    try {
+      await role?.release(lost);
+    } catch (err) {
+      this.#deps.log.error({ err, partition: n }, 'error while handing the partition back');
+    }
+    if (!lost && this.#client) await unlock(this.#client, n).catch(() => {});
+    this.#deps.log.info({ partition: n, lost }, 'partition handed back');
+  }
+}
+
+async function tryLock(client: pg.Client, n: number): Promise<boolean> {
+  const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS ok', [
+    LOCK_SPACE,
+    n,
+  ]);
+  return rows[0]?.ok === true;
+}
+
+async function unlock(client: pg.Client, n: number): Promise<void> {
+  await client.query('SELECT pg_advisory_unlock($1, $2)', [LOCK_SPACE, n]);
+}
+
+/** FNV-1a, 32 bits: a site's partition, the same in every instance and every version. */
+export function hash(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+export function partitionOf(site: string, partitions: number): number {
+  return hash(site) % partitions;
+}
