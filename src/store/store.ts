@@ -58,6 +58,8 @@ export interface TicketGuard {
   verifyDueAt?: Instant;
   /** The SLA clocks must (true) or must not (false) be paused. */
   slaPaused?: boolean;
+  /** The clock's breach must not be recorded yet (two schedulers never record it twice). */
+  notBreached?: 'arrival' | 'repair';
 }
 
 export type NewTicketEvent = Omit<TicketEvent, 'id' | 'ticketId'>;

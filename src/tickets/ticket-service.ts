@@ -363,7 +363,7 @@ export class TicketService {
         'sla_breached',
         SYSTEM_SLA,
         { clock, dueAt },
-        { at: dueAt, expect: running, guard: { slaPaused: false } },
+        { at: dueAt, expect: running, guard: { slaPaused: false, notBreached: clock } },
       ),
     );
     if (updated)

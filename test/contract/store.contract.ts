@@ -196,6 +196,15 @@ export function storeContract(driver: string, factory: StoreFactory): void {
       const resumed = await applied({ slaPausedAt: null }, { slaPaused: true }, T0 + 7);
       expect(resumed).not.toHaveProperty('slaPausedAt');
 
+      // A breach once per clock: a second scheduler (a leader that did not know it lost its lock)
+      // cannot record it again.
+      await applied({ arrivalBreachedAt: T0 + 300_000 }, { notBreached: 'arrival' }, T0 + 8);
+      await refused({ arrivalBreachedAt: T0 + 300_001 }, { notBreached: 'arrival' });
+      expect(
+        (await applied({ repairBreachedAt: T0 + 3_600_000 }, { notBreached: 'repair' }, T0 + 9)).repair
+          .breachedAt,
+      ).toBe(T0 + 3_600_000);
+
       // Every condition at once: all must hold.
       await refused(
         { arrivalEscalation: 2 },
@@ -203,7 +212,7 @@ export function storeContract(driver: string, factory: StoreFactory): void {
       );
       expect((await store.listTicketEvents(ticket.id)).map((e) => e.type)).toEqual([
         'raised',
-        ...Array<string>(7).fill('escalated'),
+        ...Array<string>(9).fill('escalated'),
       ]);
     });
 

@@ -220,6 +220,7 @@ export class PostgresStore implements Store {
     if (guard.verifyDueAt !== undefined) where.push(`verify_due_at = ${p.add(guard.verifyDueAt)}`);
     if (guard.slaPaused !== undefined)
       where.push(`sla_paused_at IS ${guard.slaPaused ? 'NOT NULL' : 'NULL'}`);
+    if (guard.notBreached) where.push(`${guard.notBreached}_breached_at IS NULL`);
     // One statement is the compare-and-set: when another process changed the row meanwhile, the
     // UPDATE waits for its COMMIT and evaluates the conditions again on the row it left (READ
     // COMMITTED), so of two racing changes from the same status only one applies.

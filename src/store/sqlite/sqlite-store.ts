@@ -295,6 +295,7 @@ export class SqliteStore implements Store {
     }
     if (guard.slaPaused !== undefined)
       where.push(`sla_paused_at IS ${guard.slaPaused ? 'NOT NULL' : 'NULL'}`);
+    if (guard.notBreached) where.push(`${guard.notBreached}_breached_at IS NULL`);
     const update = this.#stmt(
       `UPDATE tickets SET ${sets.map((s) => s.sql).join(', ')} WHERE ${where.join(' AND ')}`,
     );
