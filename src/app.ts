@@ -358,6 +358,10 @@ export class App {
   async #startCluster(core: Core): Promise<void> {
     const { mqtt, cluster } = this.config;
     const log = this.log.child({ component: 'cluster' });
+    if (!mqtt.url)
+      log.warn(
+        'PostgreSQL with the embedded broker: run one instance only (each would watch only the gateways connected to it); several instances need an external broker (mqtt.url)',
+      );
     if (!this.#partitioned) await this.#startMqtt(core);
     else {
       await this.#startGatewayWatch(core, 'owned');

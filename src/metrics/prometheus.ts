@@ -34,7 +34,8 @@ export const METRIC_HELP = {
   xiaoer_rule_evaluations_total: 'Readings and events judged by the rules',
   xiaoer_alarm_transitions_total: 'Alarms raised or cleared by the rules',
   xiaoer_open_tickets: 'Open tickets per site, category and state',
-  xiaoer_sla_breaches_total: 'SLA targets breached, per clock, site and category (since start)',
+  xiaoer_sla_breaches_total:
+    "SLA targets breached, per clock, site and category (since start; in a cluster each instance counts the whole cluster's)",
   xiaoer_telemetry_pending_points: 'Telemetry points in memory on their way to InfluxDB or the spool',
   xiaoer_telemetry_spooled_points: 'Telemetry points in the on-disk spool',
   xiaoer_telemetry_spool_bytes: 'Size of the on-disk telemetry spool',

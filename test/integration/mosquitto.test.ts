@@ -56,6 +56,46 @@ describe('xiaoer against a real Mosquitto', () => {
     }
   });
 
+  it('shares a $share subscription between two sessions: each message to one of them', async () => {
+    const got = new Map<string, string[]>([
+      ['one', []],
+      ['two', []],
+    ]);
+    const member = (name: string) =>
+      new MqttSource(
+        {
+          url: broker.url,
+          clientId: `xiaoer-share-${name}`,
+          filters: () => ['+/tele/+/SENSOR'],
+          shareGroup: 'xiaoer',
+        },
+        { accept: async (msg) => void got.get(name)?.push(msg.topic) },
+        silentLog,
+      );
+    const [one, two] = [member('one'), member('two')];
+    await one.start();
+    await two.start();
+    try {
+      const c = await mqtt.connectAsync(broker.url, { reconnectPeriod: 0 });
+      for (let n = 0; n < 40; n++) await c.publishAsync(`east/tele/plug-${n}/SENSOR`, '{}', { qos: 1 });
+      await c.endAsync();
+      const all = await waitFor(
+        () => {
+          const topics = [...(got.get('one') ?? []), ...(got.get('two') ?? [])];
+          return topics.length >= 40 ? topics : undefined;
+        },
+        { what: 'forty messages between the two' },
+      );
+      expect(new Set(all).size).toBe(40);
+      expect(all).toHaveLength(40);
+      expect(got.get('one')?.length).toBeGreaterThan(0);
+      expect(got.get('two')?.length).toBeGreaterThan(0);
+    } finally {
+      await one.stop();
+      await two.stop();
+    }
+  });
+
   describe('at-least-once through the persistent session', () => {
     const received: { msg: IncomingMessage; settle: { resolve(): void; reject(e: Error): void } }[] = [];
     const sink = {
