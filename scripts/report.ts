@@ -9,7 +9,7 @@ import { REPORT_FORMATS, REPORT_LANGS } from '../src/reports/render/model.ts';
 import { ReportSource, satisfactionFromCallbacks } from '../src/reports/report-source.ts';
 import { buildWeeklyReport } from '../src/reports/weekly.ts';
 import { renderWeeklyReport } from '../src/reports/weekly-output.ts';
-import { SqliteStore } from '../src/store/sqlite/sqlite-store.ts';
+import { openStore, sqliteFile, storeLocation } from '../src/store/open-store.ts';
 
 const EXIT_USAGE = 64; // EX_USAGE from sysexits.h
 const EXIT_CONFIG = 78;
@@ -52,17 +52,17 @@ async function main(): Promise<number> {
     console.error(`report: ${(err as Error).message}`);
     return EXIT_CONFIG;
   }
-  const file = path.join(config.dataDir, 'xiaoer.db');
+  const file = sqliteFile(config);
   // Opening a missing file would create an empty store: say where it was looked for instead.
-  if (!existsSync(file)) {
+  if (!config.database.url && !existsSync(file)) {
     console.error(
       `report: no store at ${file} (dataDir ${config.dataDir}); has xiaoer run with this config?`,
     );
     return EXIT_CONFIG;
   }
-  progress(`reading ${file}`);
+  progress(`reading ${storeLocation(config)}`);
   // Never migrated or written here: the running xiaoer owns the schema.
-  const store = new SqliteStore(file, { synchronous: config.store.synchronous });
+  const store = openStore(config);
   try {
     const directory = new Directory(config);
     const source = new ReportSource({

@@ -1,11 +1,10 @@
 import { userInfo } from 'node:os';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { AuthService } from './auth/auth-service.ts';
 import { type ConfigEnv, loadConfig } from './config/load.ts';
 import { systemClock } from './core/clock.ts';
 import { XiaoerError } from './core/errors.ts';
-import { SqliteStore } from './store/sqlite/sqlite-store.ts';
+import { openStore } from './store/open-store.ts';
 
 const EXIT_USAGE = 64; // EX_USAGE from sysexits.h
 const EXIT_CONFIG = 78;
@@ -44,9 +43,7 @@ async function main(): Promise<number> {
     console.error(`xiaoer admin: ${(err as Error).message}`);
     return EXIT_CONFIG;
   }
-  const store = new SqliteStore(path.join(config.dataDir, 'xiaoer.db'), {
-    synchronous: config.store.synchronous,
-  });
+  const store = openStore(config);
   try {
     await store.migrate();
     const auth = new AuthService({ store, clock: systemClock, tokenTtlHours: config.auth.tokenTtlHours });

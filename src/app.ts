@@ -33,8 +33,7 @@ import { OpcUaSource } from './opcua/opcua-source.ts';
 import { ReportSource, satisfactionFromCallbacks } from './reports/report-source.ts';
 import { RuleEngine } from './rules/engine.ts';
 import { ShiftService } from './shifts/shift-service.ts';
-import { PostgresStore } from './store/postgres/postgres-store.ts';
-import { SqliteStore } from './store/sqlite/sqlite-store.ts';
+import { openStore } from './store/open-store.ts';
 import type { Store } from './store/store.ts';
 import { TelemetryWriter } from './telemetry/influx-writer.ts';
 import { GatewayWatch } from './tickets/gateway-watch.ts';
@@ -119,15 +118,7 @@ export class App {
     this.bus = new EventBus((event, err) => this.log.error({ err, event }, 'event listener failed'));
     this.directory = new Directory(opts.config);
     const { database } = opts.config;
-    this.store = database.url
-      ? new PostgresStore(database.url, {
-          poolSize: database.poolSize,
-          log: this.log.child({ component: 'store' }),
-        })
-      : new SqliteStore(path.join(opts.config.dataDir, 'xiaoer.db'), {
-          synchronous: opts.config.store.synchronous,
-          groupCommit: true,
-        });
+    this.store = openStore(opts.config, { groupCommit: true, log: this.log.child({ component: 'store' }) });
     // On PostgreSQL other instances write the log too: entries are announced as read from it.
     this.eventLog = new EventLog({
       store: this.store,
@@ -325,7 +316,8 @@ export class App {
 
   /**
    * The shared log, and what other instances change that this one keeps in memory: the rules in
-   * force, the open shifts and the planned-work windows are read again when told (CHANGES_CHANNEL).
+   * force, the open shifts, the planned-work windows and the confirmed assets are read again when
+   * told (CHANGES_CHANNEL).
    */
   async #startLogFollower(core: Core): Promise<void> {
     const log = this.log.child({ component: 'log-follower' });
@@ -333,6 +325,7 @@ export class App {
       rules: () => core.ruleVersions.refresh(),
       shifts: () => core.shifts.refresh(),
       maintenance: () => core.maintenance.refresh(),
+      assets: () => core.assets.refresh(),
     };
     this.#follower = new LogFollower({
       url: this.config.database.url as string,
@@ -689,7 +682,7 @@ export class App {
   }
 }
 
-type ChangeTopic = 'rules' | 'shifts' | 'maintenance';
+type ChangeTopic = 'rules' | 'shifts' | 'maintenance' | 'assets';
 
 /** What a successful API request changed that every instance keeps in memory, if anything. */
 export function changeTopicOf(
@@ -701,6 +694,7 @@ export function changeTopicOf(
   if (route.startsWith('/api/rules')) return 'rules';
   if (route.startsWith('/api/maintenance')) return 'maintenance';
   if (route.startsWith('/api/shifts') || route.startsWith('/api/scan')) return 'shifts';
+  if (route.startsWith('/api/assets')) return 'assets';
   return undefined;
 }
 

@@ -48,6 +48,23 @@ export class AssetRegistry {
     }
   }
 
+  /**
+   * Another instance discovered or confirmed assets (src/cluster): they are read again; a newly
+   * confirmed one is announced as if confirmed here, so its rules are resolved afresh.
+   */
+  async refresh(): Promise<void> {
+    for (const a of await this.#store.listDiscoveredAssets()) {
+      const k = key(a.site, a.id);
+      const before = this.#discovered.get(k);
+      if (before?.status === a.status && before.kind === a.kind && before.confirmedAt === a.confirmedAt)
+        continue;
+      this.#discovered.set(k, a);
+      const unconfirmed = (x: DiscoveredAsset | undefined) => (x?.status === 'unconfirmed' ? 1 : 0);
+      this.#count(a.site, unconfirmed(a) - unconfirmed(before));
+      if (before && a.status === 'confirmed') this.#bus.emit('assetConfirmed', a.site, a.id);
+    }
+  }
+
   /** The asset rules run for: configured, or discovered and confirmed. */
   active(site: string, id: string): Asset | undefined {
     const configured = this.#directory.asset(site, id);

@@ -43,10 +43,16 @@ export class AuthService {
   async ensureAdmin(configured: string | undefined, log: Logger): Promise<{ generatedPassword?: string }> {
     if ((await this.#store.countUsers()) > 0) return {};
     const password = configured ?? generatePassword();
-    await this.createUser(
-      { username: 'admin', displayName: 'Administrator', role: 'admin', password },
-      'system:first-start',
-    );
+    try {
+      await this.createUser(
+        { username: 'admin', displayName: 'Administrator', role: 'admin', password },
+        'system:first-start',
+      );
+    } catch (err) {
+      // Instances starting together on one PostgreSQL: another created it first.
+      if (err instanceof XiaoerError && err.code === 'user_exists') return {};
+      throw err;
+    }
     log.info({ generated: !configured }, 'created user admin');
     return configured ? {} : { generatedPassword: password };
   }

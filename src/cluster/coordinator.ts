@@ -133,6 +133,7 @@ export class ClusterCoordinator implements Service {
       connectionString: url,
       application_name: `${APP_PREFIX}${instanceId}`,
       keepAlive: true,
+      keepAliveInitialDelayMillis: 5000,
       query_timeout: Math.max(500, Math.floor(leaseMs / 3)),
       connectionTimeoutMillis: Math.max(1000, Math.floor(leaseMs / 3)),
     });

@@ -102,6 +102,7 @@ export class LogFollower implements Service {
       connectionString: this.#deps.url,
       application_name: `xiaoer-log:${this.#deps.instanceId}`,
       keepAlive: true,
+      keepAliveInitialDelayMillis: 5000,
     });
     client.on('notification', (msg) => {
       if (msg.channel === TICKET_LOG_CHANNEL) this.nudge();

@@ -1,4 +1,5 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import mqtt from 'mqtt';
@@ -111,8 +112,8 @@ describe('a cluster of three xiaoer processes', () => {
     async () => {
       // The three sites fall in three partitions, one per instance once all three run.
       expect(new Set(SITES.map((s) => partitionOf(s, 16))).size).toBe(3);
-      await start('a');
-      await Promise.all([start('b'), start('c')]);
+      // All three at once on an empty database: one migrates and creates the admin, none fails.
+      await Promise.all([start('a'), start('b'), start('c')]);
       const spread = async () => {
         const all = await Promise.all([...procs.keys()].map(async (id) => [id, await health(id)] as const));
         const owned = all.flatMap(([, h]) => h?.cluster?.partitions ?? []);
@@ -237,5 +238,31 @@ describe('a cluster of three xiaoer processes', () => {
       }
     },
     XIAOER_PROCESS_TEST_TIMEOUT_MS * 3,
+  );
+
+  it(
+    "lets the admin command work on the cluster's PostgreSQL, not on a SQLite file of its own",
+    async () => {
+      const dataDir = path.join(dir, 'admin-cli');
+      const out = await new Promise<string>((resolve, reject) =>
+        execFile(
+          process.execPath,
+          ['--import', 'tsx', 'src/admin-cli.ts', '--config', config, 'list-users'],
+          {
+            cwd: path.resolve(import.meta.dirname, '../..'),
+            env: {
+              PATH: process.env.PATH ?? '',
+              HOME: process.env.HOME ?? '',
+              DATA_DIR: dataDir,
+              DATABASE_URL: db.url,
+            },
+          },
+          (err, stdout, stderr) => (err ? reject(new Error(stderr)) : resolve(stdout)),
+        ),
+      );
+      expect(out).toBe('admin\tadmin\tactive\n');
+      expect(existsSync(path.join(dataDir, 'xiaoer.db'))).toBe(false);
+    },
+    XIAOER_PROCESS_TEST_TIMEOUT_MS,
   );
 });

@@ -24,6 +24,10 @@ export function createPool(url: string, opts: { poolSize?: number; log?: Logger 
     max: opts.poolSize ?? 10,
     types,
     application_name: 'xiaoer',
+    // A connection to a host that vanished is noticed in about a minute, not the kernel's two hours.
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
+    connectionTimeoutMillis: 10_000,
   });
   // An idle client losing its connection (server restart, network) is reported here; without a
   // listener the pool's 'error' event would end the process. The pool replaces the client.

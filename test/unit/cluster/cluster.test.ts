@@ -25,6 +25,7 @@ describe('changes told to the other instances', () => {
     expect(changeTopicOf('POST', '/api/shifts/check-in', 200)).toBe('shifts');
     expect(changeTopicOf('POST', '/api/scan', 200)).toBe('shifts');
     expect(changeTopicOf('DELETE', '/api/maintenance/:id', 200)).toBe('maintenance');
+    expect(changeTopicOf('POST', '/api/assets/:site/:id/confirm', 200)).toBe('assets');
   });
 
   it('leave out reads, refusals and everything else', () => {
