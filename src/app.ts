@@ -94,7 +94,8 @@ export class App {
   #ingest: Ingest | undefined;
   #sla: SlaScheduler | undefined;
   #notifier: Notifier | undefined;
-  #opcua: OpcUaSource | undefined;
+  /** OPC UA polling: one source for every endpoint, or in a cluster one per partition held. */
+  #opcua: OpcUaSource[] = [];
   #telemetry: TelemetryWriter | undefined;
   #ticketSeries: TicketSeries | undefined;
   #gateways: GatewayWatch | undefined;
@@ -211,7 +212,7 @@ export class App {
       notify: {
         ...(this.#notifier?.stats() ?? { webhooks: [], mqttOut: null }),
       },
-      opcua: this.#opcua?.stats() ?? [],
+      opcua: this.#opcua.flatMap((o) => o.stats()),
       telemetry: this.#telemetry?.stats() ?? {
         configured: false,
         message: 'InfluxDB is not configured (set influx.url): no telemetry history is kept',
@@ -292,7 +293,8 @@ export class App {
       });
       await run(this.#ticketSeries);
     }
-    await this.#startOpcUa(core.ingest, run);
+    // In a partitioned cluster an endpoint is polled by whoever consumes its site (#partitionRole).
+    if (!this.#partitioned) await this.#startOpcUa(this.#opcUaSource(core.ingest), run);
     // Deadlines missed while down fire as soon as this starts: by now notifications can go out.
     this.#sla = new SlaScheduler({
       ...this.#deps('sla'),
@@ -367,11 +369,11 @@ export class App {
       },
       release: async () => {
         for (const service of leaderServices.reverse()) await this.#stopService(service);
+        this.#opcua = this.#opcua.filter((o) => !leaderServices.includes(o));
         leaderServices = [];
         this.#sla = undefined;
         this.#ticketSeries = undefined;
         this.#notifier = undefined;
-        this.#opcua = undefined;
       },
     };
     const bySite = new Map<number, string[]>();
@@ -396,6 +398,7 @@ export class App {
   /** One partition's sites: their alarms seeded from the store, then their MQTT session resumed. */
   #partitionRole(n: number, sites: readonly string[], core: Core, clientId: string): Role {
     let source: MqttSource | undefined;
+    let opcua: OpcUaSource | undefined;
     return {
       acquire: async () => {
         const open = await this.store.listTickets({ open: true, sites });
@@ -408,8 +411,12 @@ export class App {
         );
         await source.start();
         this.#sources.push(source);
+        opcua = this.#opcUaSource(core.ingest, sites);
+        await this.#startOpcUa(opcua, (service) => this.#startService(service));
       },
       release: async (lost) => {
+        await this.#stopOpcUa(opcua);
+        opcua = undefined;
         if (source) {
           this.#sources = this.#sources.filter((s) => s !== source);
           await (lost ? source.abort() : source.stop());
@@ -588,11 +595,13 @@ export class App {
   }
 
   /** OPC UA endpoints never block start-up: an unreachable server is retried in the background. */
-  async #startOpcUa(ingest: Ingest, run: (service: Service) => Promise<void>): Promise<void> {
+  /** Polls the OPC UA endpoints of `sites` (all by default); their readings go through the ingest. */
+  #opcUaSource(ingest: Ingest, sites?: readonly string[]): OpcUaSource | undefined {
     const { opcua } = this.config;
-    if (opcua.endpoints.length === 0) return;
-    this.#opcua = new OpcUaSource({
-      endpoints: opcua.endpoints,
+    const endpoints = opcua.endpoints.filter((e) => sites === undefined || sites.includes(e.site));
+    if (endpoints.length === 0) return undefined;
+    return new OpcUaSource({
+      endpoints,
       reconnect: opcua.reconnect,
       keepAliveIntervalMs: opcua.keepAliveIntervalMs,
       connectTimeoutMs: opcua.connectTimeoutMs,
@@ -601,7 +610,22 @@ export class App {
       log: this.log.child({ component: 'opcua' }),
       pkiDir: path.join(this.config.dataDir, 'pki', 'opcua-client'),
     });
-    await run(this.#opcua);
+  }
+
+  /** Started in the background: an unreachable server never blocks (it is retried). */
+  async #startOpcUa(
+    source: OpcUaSource | undefined,
+    run: (service: Service) => Promise<void>,
+  ): Promise<void> {
+    if (!source) return;
+    this.#opcua.push(source);
+    await run(source);
+  }
+
+  async #stopOpcUa(source: OpcUaSource | undefined): Promise<void> {
+    if (!source) return;
+    this.#opcua = this.#opcua.filter((o) => o !== source);
+    await this.#stopService(source);
   }
 
   async #startApi(core: Core): Promise<void> {

@@ -68,6 +68,11 @@ export class ClusterCoordinator implements Service {
   #checking: Promise<void> = Promise.resolve();
   #running = false;
   #leaderSince: number | null = null;
+  /**
+   * Bumped when the lock connection is lost. A role taken while it was lost (its acquire was
+   * still running) is given up at once instead of being kept without its lock.
+   */
+  #epoch = 0;
   #leaderTerms = 0;
 
   constructor(deps: ClusterDeps) {
@@ -151,6 +156,7 @@ export class ClusterCoordinator implements Service {
 
   /** The connection is gone or not to be trusted: every lock must be taken as lost. */
   async #lost(): Promise<void> {
+    this.#epoch++;
     const client = this.#client;
     this.#client = undefined;
     // Not awaited: over a silent network the goodbye would wait as long as the roles would.
@@ -165,7 +171,8 @@ export class ClusterCoordinator implements Service {
       await client.query('SELECT 1');
       return;
     }
-    if (!(await tryLock(client, LEADER))) return;
+    const epoch = this.#epoch;
+    if (!(await tryLock(client, LEADER)) || epoch !== this.#epoch) return;
     this.#leader = true;
     this.#leaderSince = Date.now();
     this.#leaderTerms++;
@@ -175,7 +182,10 @@ export class ClusterCoordinator implements Service {
     } catch (err) {
       this.#deps.log.error({ err }, 'could not start the leader role; handing it back');
       await this.#releaseLeader(false);
+      return;
     }
+    // The connection went while the role was starting: the lock went with it.
+    if (epoch !== this.#epoch && this.#leader) await this.#releaseLeader(true);
   }
 
   async #releaseLeader(lost: boolean): Promise<void> {
@@ -208,17 +218,24 @@ export class ClusterCoordinator implements Service {
     const start = hash(this.#deps.instanceId) % Math.max(1, partitions.length);
     for (let i = 0; i < partitions.length && this.#owned.size < share; i++) {
       const n = partitions[(start + i) % partitions.length] as number;
-      if (this.#owned.has(n) || !(await tryLock(client, n))) continue;
+      const epoch = this.#epoch;
+      if (this.#owned.has(n) || !(await tryLock(client, n)) || epoch !== this.#epoch) continue;
       const role = this.#deps.partition(n);
       try {
         await role.acquire();
-        this.#owned.set(n, role);
-        this.#deps.log.info({ partition: n, instanceId: this.#deps.instanceId }, 'consuming partition');
       } catch (err) {
         this.#deps.log.error({ err, partition: n }, 'could not take the partition; handing it back');
         await role.release(false).catch(() => {});
-        await unlock(client, n);
+        if (epoch === this.#epoch) await unlock(client, n);
+        continue;
       }
+      if (epoch !== this.#epoch) {
+        // The connection went while the partition was being taken: its lock went with it.
+        await role.release(true).catch(() => {});
+        return;
+      }
+      this.#owned.set(n, role);
+      this.#deps.log.info({ partition: n, instanceId: this.#deps.instanceId }, 'consuming partition');
     }
   }
 

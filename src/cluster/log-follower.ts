@@ -50,9 +50,12 @@ export class LogFollower implements Service {
 
   /** From the log's head at start: what came before is the store's, read by whoever needs it. */
   async start(): Promise<void> {
-    this.#running = true;
+    // LISTEN before reading the head: an entry after it is announced, by a notification or the
+    // read just below; nothing is read before the head is known.
     await this.#listen();
     this.#last = await this.#deps.eventLog.head();
+    this.#running = true;
+    this.nudge();
     this.#tick();
   }
 

@@ -37,6 +37,8 @@ export interface MqttSourceStats {
 type SendPacket = (packet: Packet, cb?: (err?: Error) => void, ...rest: unknown[]) => void;
 
 const DEFAULT_SESSION_EXPIRY_S = 86_400;
+/** How long `abort()` waits for messages being recorded (the store may be what failed). */
+const ABORT_DRAIN_MS = 5000;
 
 /**
  * Ingest from an external broker (Mosquitto, EMQX) over MQTT 5. A persistent session (clean:
@@ -195,6 +197,17 @@ export class MqttSource implements Service {
     this.#generation++;
     this.#client = undefined;
     await client.endAsync(true);
+    // What was being recorded finishes before the caller lets go of its sites, for a while.
+    if (this.#inFlight > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        new Promise<void>((resolve) => (this.#idle = resolve)),
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, ABORT_DRAIN_MS);
+        }),
+      ]);
+      clearTimeout(timer);
+    }
   }
 
   #handle(client: MqttClient, packet: IPublishPacket, done: (err?: Error) => void): void {
@@ -275,6 +288,8 @@ export class MqttSource implements Service {
     this.#generation++;
     this.#held.clear();
     this.#ackTail = Promise.resolve();
+    // MQTT.js reads the next connection afresh; the old one's pending reads are void.
+    this.#waiting.length = 0;
   }
 }
 
