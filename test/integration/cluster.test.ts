@@ -7,6 +7,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { partitionOf } from '../../src/cluster/coordinator.ts';
+import { type ReceivedRequest, startReceiver } from '../helpers/http-receiver.ts';
 import { type RunningMosquitto, startMosquitto } from '../helpers/mosquitto.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/postgres.ts';
 import { readSse, type SseStream } from '../helpers/sse.ts';
@@ -39,6 +40,10 @@ describe('a cluster of three xiaoer processes', () => {
   let broker: RunningMosquitto;
   let db: TestDatabase;
   let dir: string;
+  let webhook: { url: string; received: ReceivedRequest[]; close(): Promise<void> };
+  /** What MQTT-out published, as `<event id>` per message. */
+  const published: number[] = [];
+  let outbound: mqtt.MqttClient | undefined;
   let config: string;
   const procs = new Map<string, XiaoerProcess>();
   const ports = new Map<string, number>();
@@ -80,10 +85,16 @@ describe('a cluster of three xiaoer processes', () => {
   };
 
   beforeAll(async () => {
-    [broker, db] = await Promise.all([
+    [broker, db, webhook] = await Promise.all([
       startMosquitto({ extraConfig: ['max_queued_messages 100000', 'max_inflight_messages 50'] }),
       createTestDatabase(),
+      startReceiver(() => ({ status: 200, body: { ok: true } })),
     ]);
+    outbound = await mqtt.connectAsync(broker.url, { reconnectPeriod: 0 });
+    outbound.on('message', (_topic, payload) => {
+      published.push((JSON.parse(payload.toString()) as { event: { id: number } }).event.id);
+    });
+    await outbound.subscribeAsync('xiaoer/out/tickets/#', { qos: 1 });
     dir = mkdtempSync(path.join(tmpdir(), 'xiaoer-cluster-'));
     const doc = parse(readFileSync(EXAMPLE_CONFIG, 'utf8').replaceAll('host: 0.0.0.0', 'host: 127.0.0.1'));
     for (const site of doc.sites as { id: string; devices: { id: string; kind: string }[] }[]) {
@@ -93,6 +104,9 @@ describe('a cluster of three xiaoer processes', () => {
     doc.shifts = { ...(doc.shifts ?? {}), escalateWhenUnstaffed: false };
     doc.cluster = { checkSeconds: 0.25, leaseSeconds: 6 };
     doc.mqtt = { ...(doc.mqtt ?? {}), inFlight: 32 };
+    doc.notify = {
+      webhooks: [{ id: 'desk', kind: 'generic', url: webhook.url, events: ['raised', 'sla_breached'] }],
+    };
     config = path.join(dir, 'config.yaml');
     writeFileSync(config, stringify(doc));
   }, XIAOER_PROCESS_TEST_TIMEOUT_MS);
@@ -102,6 +116,8 @@ describe('a cluster of three xiaoer processes', () => {
       proc.child.kill('SIGTERM');
       await proc.exited;
     }
+    await outbound?.endAsync();
+    await webhook?.close();
     await broker?.stop();
     await db?.drop();
     if (dir) rmSync(dir, { recursive: true, force: true });
@@ -214,8 +230,32 @@ describe('a cluster of three xiaoer processes', () => {
         );
         expect(breaches.filter((r) => Number(r.n) !== 1)).toEqual([]);
         expect(breaches).toHaveLength(2 * faulted.size);
+        // The notification consumers ran on one instance at a time: every raise and breach went
+        // out, and at most the one entry in flight when the leader died went out twice.
+        const { rows: notable } = await pool.query<{ id: number; type: string }>(
+          `SELECT id, type FROM ticket_events WHERE type IN ('raised', 'sla_breached')`,
+        );
+        const { rows: all } = await pool.query<{ id: number }>('SELECT id FROM ticket_events');
+        const hooked = await waitFor(
+          () => {
+            const ids = webhook.received.map((r) => (r.body as { event: { id: number } }).event.id);
+            // BIGINT ids come back from pg as strings.
+            return notable.every((e) => ids.includes(Number(e.id))) ? ids : undefined;
+          },
+          {
+            timeoutMs: 30_000,
+            what: `every raise and breach at the webhook (${notable.length} of them; ${webhook.received.length} received)`,
+          },
+        );
+        expect(hooked.length - new Set(hooked).size).toBeLessThanOrEqual(1);
+        await waitFor(() => (all.every((e) => published.includes(Number(e.id))) ? true : undefined), {
+          timeoutMs: 30_000,
+          what: 'every ticket change on MQTT-out',
+        });
+        expect(published.length - new Set(published).size).toBeLessThanOrEqual(1);
         process.stdout.write(
-          `cluster: ${faulted.size} leaks, ${tickets.length} tickets, ${breaches.length} breaches, none lost or doubled\n`,
+          `cluster: ${faulted.size} leaks, ${tickets.length} tickets, ${breaches.length} breaches, none lost or doubled; ` +
+            `webhook ${hooked.length} deliveries of ${new Set(hooked).size} events, MQTT-out ${published.length} of ${new Set(published).size}\n`,
         );
       } finally {
         await pool.end();
