@@ -19,7 +19,10 @@ export interface MqttSourceOptions {
   shareGroup?: string;
   /** How long the broker keeps the session (and queues messages) while xiaoer is away. */
   sessionExpirySeconds?: number;
-  /** Messages being recorded at once on this connection; 1 is strictly one after the other. */
+  /**
+   * Messages received and not yet acknowledged (QoS 1) or recorded (QoS 0) on this connection;
+   * more are not read meanwhile. 1 is strictly one after the other.
+   */
   inFlight?: number;
   /** The service's name in logs and health (one source per partition in a cluster). */
   name?: string;
@@ -29,7 +32,10 @@ export interface MqttSourceStats {
   clientId: string;
   connected: boolean;
   received: number;
+  /** Recorded (what the sink accepted), acknowledged or not yet. */
+  recorded: number;
   acknowledged: number;
+  /** Received and not yet acknowledged (QoS 1) or recorded (QoS 0). */
   inFlight: number;
 }
 
@@ -37,6 +43,16 @@ export interface MqttSourceStats {
 type SendPacket = (packet: Packet, cb?: (err?: Error) => void, ...rest: unknown[]) => void;
 
 const DEFAULT_SESSION_EXPIRY_S = 86_400;
+/** MQTT.js reads on at the event loop's next turn after this many messages. */
+const YIELD_EVERY = 64;
+
+interface HeldAck {
+  ready: Promise<void>;
+  release: () => void;
+  /** The connection it came on (`#generation`). */
+  generation: number;
+}
+
 /** How long `abort()` waits for messages being recorded (the store may be what failed). */
 const ABORT_DRAIN_MS = 5000;
 
@@ -47,11 +63,13 @@ const ABORT_DRAIN_MS = 5000;
  *
  * MQTT.js handles one PUBLISH at a time: it sends the PUBACK when `handleMessage` calls back, and
  * reads the next packet only after that. Recording one message at a time capped an external
- * broker's ingest at one store round trip per message, so messages are *pipelined*: up to
- * `inFlight` are recorded at once (each asset's still in arrival order, by the alarm pipeline's
- * per-asset queue), MQTT.js is let on to the next packet at once, and each PUBACK is held back
- * until its message is recorded and every earlier one acknowledged: in the order the PUBLISHes
- * came [MQTT-4.6.0-2]. A message that could not be recorded is never acknowledged, nor is any
+ * broker's ingest at one store round trip per message, so messages are *pipelined*: MQTT.js is
+ * let on to the next packet at once and messages are recorded side by side (each asset's still in
+ * arrival order, by the alarm pipeline's per-asset queue), while each PUBACK is held back until
+ * its message is recorded and every earlier one acknowledged: in the order the PUBLISHes came
+ * [MQTT-4.6.0-2]. At most `inFlight` messages are between arrival and PUBACK; then the socket is
+ * not read (the broker, not xiaoer, keeps the rest), and every 64 messages reading waits for the
+ * event loop's next turn. A message that could not be recorded is never acknowledged, nor is any
  * after it: the connection is dropped, and the broker sends them all again on the resumed session.
  */
 export class MqttSource implements Service {
@@ -65,14 +83,17 @@ export class MqttSource implements Service {
   #generation = 0;
   /** Settles when every earlier message of this connection was recorded and acknowledged. */
   #ackTail: Promise<void> = Promise.resolve();
-  /** PUBACKs MQTT.js asked to send, by message id, with the promise of their recording. */
-  readonly #held = new Map<number, Promise<void>>();
+  /**
+   * QoS 1 messages by id, from their arrival until MQTT.js asks to send their PUBACK: `ready`
+   * settles once they and every earlier message are recorded; `release` ends their count.
+   */
+  readonly #held = new Map<number, HeldAck>();
   /** MQTT.js callbacks waiting for room in the window (backpressure: the socket is not read). */
   readonly #waiting: (() => void)[] = [];
   #inFlight = 0;
   #idle: (() => void) | undefined;
   #stopping = false;
-  readonly #stats = { received: 0, acknowledged: 0 };
+  readonly #stats = { received: 0, recorded: 0, acknowledged: 0 };
 
   constructor(opts: MqttSourceOptions, sink: MessageSink, log: Logger) {
     this.#opts = opts;
@@ -87,6 +108,7 @@ export class MqttSource implements Service {
       clientId: this.#opts.clientId,
       connected: this.#client?.connected ?? false,
       received: this.#stats.received,
+      recorded: this.#stats.recorded,
       acknowledged: this.#stats.acknowledged,
       inFlight: this.#inFlight,
     };
@@ -216,36 +238,48 @@ export class MqttSource implements Service {
     this.#stats.received++;
     this.#inFlight++;
     const generation = this.#generation;
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      this.#settle();
+    };
     const recorded = this.#sink.accept({
       topic: packet.topic,
       payload: toBytes(packet.payload),
       qos: packet.qos,
     });
-    const settled = recorded.then(
-      () => this.#settle(),
+    recorded.then(
+      () => {
+        this.#stats.recorded++;
+      },
       (err: unknown) => {
-        this.#settle();
         if (generation !== this.#generation) return;
         this.#log.error({ err, topic: packet.topic }, 'message not recorded; reconnecting for redelivery');
-        // Without a PUBACK the broker resends the message when the session resumes [MQTT-4.4.0-1].
+        // Without a PUBACK the broker resends the message when the session resumes [MQTT-4.4.0-1],
+        // and every one after it, none of which is acknowledged now.
         this.#generation++;
         client.stream.destroy();
-        throw err;
       },
     );
     if (packet.qos > 0 && packet.messageId !== undefined) {
-      const previous = this.#ackTail;
-      this.#ackTail = previous.then(() => settled);
-      // Handled here too: a PUBACK MQTT.js never asks for (the connection ended) must not leave
-      // an unhandled rejection behind.
-      this.#ackTail.catch(() => {});
-      this.#held.set(packet.messageId, this.#ackTail);
+      // Its PUBACK waits for it and for every earlier one; it counts until the PUBACK is written.
+      const ready = this.#ackTail.then(() => recorded);
+      ready.catch(() => {});
+      this.#ackTail = ready;
+      this.#held.set(packet.messageId, { ready, release, generation });
     } else {
-      settled.catch(() => {});
+      recorded.then(release, release);
     }
-    // MQTT.js goes on to the next packet (its PUBACK is held, #holdAcks) while there is room.
-    if (this.#inFlight < this.#inFlightMax) done();
-    else this.#waiting.push(() => done());
+    // MQTT.js goes on to the next packet (its PUBACK is held, #holdAcks) while there is room; and
+    // every so often only at the event loop's next turn, so that a backlog read in one go leaves
+    // timers, the store's commits and the API their turns.
+    const next = () => {
+      if (generation === this.#generation) done();
+    };
+    if (this.#inFlight >= this.#inFlightMax) this.#waiting.push(next);
+    else if (this.#stats.received % YIELD_EVERY === 0) setImmediate(next);
+    else done();
   }
 
   #settle(): void {
@@ -268,17 +302,18 @@ export class MqttSource implements Service {
     const send = internal._sendPacket.bind(client);
     internal._sendPacket = (packet, cb, ...rest) => {
       const id = packet.cmd === 'puback' ? packet.messageId : undefined;
-      const recorded = id === undefined ? undefined : this.#held.get(id);
-      if (id === undefined || recorded === undefined) return send(packet, cb, ...rest);
+      const held = id === undefined ? undefined : this.#held.get(id);
+      if (id === undefined || held === undefined) return send(packet, cb, ...rest);
       this.#held.delete(id);
-      const generation = this.#generation;
-      recorded.then(
+      held.ready.then(
         () => {
-          if (generation !== this.#generation || !client.connected) return;
-          this.#stats.acknowledged++;
-          send(packet);
+          if (held.generation === this.#generation && client.connected) {
+            this.#stats.acknowledged++;
+            send(packet);
+          }
+          held.release();
         },
-        () => {},
+        () => held.release(),
       );
       cb?.();
     };
@@ -286,6 +321,8 @@ export class MqttSource implements Service {
 
   #connectionEnded(): void {
     this.#generation++;
+    // Their PUBACKs will never be sent; each stops counting once its recording is over.
+    for (const held of this.#held.values()) held.ready.then(held.release, held.release);
     this.#held.clear();
     this.#ackTail = Promise.resolve();
     // MQTT.js reads the next connection afresh; the old one's pending reads are void.

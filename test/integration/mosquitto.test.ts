@@ -136,8 +136,9 @@ describe('xiaoer against a real Mosquitto', () => {
       // The later two are recorded, the first not yet: no PUBACK may go out, not even theirs.
       received[1]?.settle.resolve();
       received[2]?.settle.resolve();
-      await waitFor(() => (s.stats().inFlight === 1 ? true : undefined), { what: 'two recorded' });
-      expect(s.stats().acknowledged).toBe(0);
+      await waitFor(() => (s.stats().recorded === 2 ? true : undefined), { what: 'two recorded' });
+      // They count against the window until their PUBACKs are written.
+      expect(s.stats()).toMatchObject({ acknowledged: 0, inFlight: 3 });
       await s.abort();
       received.length = 0;
       const again = source('xiaoer-pipeline');
@@ -159,6 +160,39 @@ describe('xiaoer against a real Mosquitto', () => {
         await again.stop();
       }
       received.length = 0;
+    });
+
+    it('reads no more than inFlight messages ahead of their PUBACKs', async () => {
+      const pending: (() => void)[] = [];
+      let mostUnacknowledged = 0;
+      const s: MqttSource = new MqttSource(
+        { url: broker.url, clientId: 'xiaoer-window', filters: () => ['+/zigbee2mqtt/+'], inFlight: 2 },
+        {
+          accept: () =>
+            new Promise<void>((resolve) => {
+              mostUnacknowledged = Math.max(mostUnacknowledged, s.stats().received - s.stats().acknowledged);
+              pending.push(resolve);
+            }),
+        },
+        silentLog,
+      );
+      await s.start();
+      try {
+        for (const n of [1, 2, 3, 4, 5]) await publish(`west/zigbee2mqtt/leak-${n}`, '{"water_leak":false}');
+        await waitFor(() => (pending.length === 2 ? true : undefined), { what: 'a full window' });
+        // Each PUBACK written lets one more in, never more.
+        for (let acknowledged = 1; acknowledged <= 5; acknowledged++) {
+          pending[acknowledged - 1]?.();
+          await waitFor(() => (s.stats().acknowledged === acknowledged ? true : undefined), {
+            what: `${acknowledged} acknowledged`,
+          });
+        }
+        expect(s.stats()).toMatchObject({ received: 5, recorded: 5, acknowledged: 5, inFlight: 0 });
+        expect(mostUnacknowledged).toBe(2);
+      } finally {
+        for (const resolve of pending) resolve();
+        await s.stop();
+      }
     });
 
     it('receives messages published while xiaoer was down, once it is back', async () => {
