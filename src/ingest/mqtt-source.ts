@@ -271,15 +271,24 @@ export class MqttSource implements Service {
     } else {
       recorded.then(release, release);
     }
-    // MQTT.js goes on to the next packet (its PUBACK is held, #holdAcks) while there is room; and
-    // every so often only at the event loop's next turn, so that a backlog read in one go leaves
-    // timers, the store's commits and the API their turns.
-    const next = () => {
-      if (generation === this.#generation) done();
+    // A QoS 1 message's PUBACK is asked for at once (and held, #holdAcks), and MQTT.js reads on
+    // when that write is done: the window is applied there. A QoS 0 message has no PUBACK.
+    if (this.#held.has(packet.messageId ?? -1)) done();
+    else this.#readOn(generation, () => done());
+  }
+
+  /**
+   * Lets MQTT.js read the next packet while fewer than `inFlight` messages are out, and every
+   * `YIELD_EVERY` messages only at the event loop's next turn, so that a backlog read in one go
+   * leaves timers, the store's commits and the API their turns.
+   */
+  #readOn(generation: number, next: () => void): void {
+    const go = () => {
+      if (generation === this.#generation) next();
     };
-    if (this.#inFlight >= this.#inFlightMax) this.#waiting.push(next);
-    else if (this.#stats.received % YIELD_EVERY === 0) setImmediate(next);
-    else done();
+    if (this.#inFlight >= this.#inFlightMax) this.#waiting.push(go);
+    else if (this.#stats.received % YIELD_EVERY === 0) setImmediate(go);
+    else go();
   }
 
   #settle(): void {
@@ -315,7 +324,8 @@ export class MqttSource implements Service {
         },
         () => held.release(),
       );
-      cb?.();
+      // MQTT.js reads the next packet when told its PUBACK is written: when there is room.
+      this.#readOn(held.generation, () => cb?.());
     };
   }
 

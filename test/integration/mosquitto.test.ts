@@ -162,11 +162,16 @@ describe('xiaoer against a real Mosquitto', () => {
       received.length = 0;
     });
 
-    it('reads no more than inFlight messages ahead of their PUBACKs', async () => {
+    it.each([1, 2])('reads no more than inFlight (%i) messages ahead of their PUBACKs', async (window) => {
       const pending: (() => void)[] = [];
       let mostUnacknowledged = 0;
       const s: MqttSource = new MqttSource(
-        { url: broker.url, clientId: 'xiaoer-window', filters: () => ['+/zigbee2mqtt/+'], inFlight: 2 },
+        {
+          url: broker.url,
+          clientId: `xiaoer-window-${window}`,
+          filters: () => [`window${window}/zigbee2mqtt/+`],
+          inFlight: window,
+        },
         {
           accept: () =>
             new Promise<void>((resolve) => {
@@ -178,8 +183,9 @@ describe('xiaoer against a real Mosquitto', () => {
       );
       await s.start();
       try {
-        for (const n of [1, 2, 3, 4, 5]) await publish(`west/zigbee2mqtt/leak-${n}`, '{"water_leak":false}');
-        await waitFor(() => (pending.length === 2 ? true : undefined), { what: 'a full window' });
+        for (const n of [1, 2, 3, 4, 5])
+          await publish(`window${window}/zigbee2mqtt/leak-${n}`, '{"water_leak":false}');
+        await waitFor(() => (pending.length === window ? true : undefined), { what: 'a full window' });
         // Each PUBACK written lets one more in, never more.
         for (let acknowledged = 1; acknowledged <= 5; acknowledged++) {
           pending[acknowledged - 1]?.();
@@ -188,7 +194,7 @@ describe('xiaoer against a real Mosquitto', () => {
           });
         }
         expect(s.stats()).toMatchObject({ received: 5, recorded: 5, acknowledged: 5, inFlight: 0 });
-        expect(mostUnacknowledged).toBe(2);
+        expect(mostUnacknowledged).toBe(window);
       } finally {
         for (const resolve of pending) resolve();
         await s.stop();
