@@ -34,6 +34,8 @@ export interface LoadSpec {
   rate?: number;
   /** One message per device of the fleet, then idle. */
   sweep?: boolean;
+  /** Messages per connection, then idle (a fixed amount to drain through an external broker). */
+  limit?: number;
   /** Unacknowledged QoS 1 packets per connection. */
   window: number;
   /** Frames per write. */
@@ -95,11 +97,16 @@ class Publisher {
   #normalPos: number;
   #sweepPos: number;
   #nextId = 1;
+  /** Messages picked so far: `sent` grows only once a whole batch is written. */
+  #picked = 0;
   #waitingForAck = false;
   #running = false;
   #connected: { resolve(): void; reject(e: Error): void } | undefined;
   sent = 0;
   acked = 0;
+  /** When the first frame was written and the last PUBACK read (µs on the shared monotonic clock). */
+  firstWriteAt: number | undefined;
+  lastAckAt: number | undefined;
 
   constructor(spec: LoadSpec, frames: SiteFrames, index: number, faultSends: Map<string, number>) {
     this.#spec = spec;
@@ -128,6 +135,7 @@ class Publisher {
   #onPacket(type: number, buf: Buffer, bodyStart: number): void {
     if (type === PacketType.puback) {
       this.acked++;
+      this.lastAckAt = hrMicros();
       if (this.#waitingForAck && this.inflight <= this.#spec.window - this.#spec.batch) {
         this.#waitingForAck = false;
         this.pump();
@@ -152,7 +160,9 @@ class Publisher {
       return tpl ? { tpl } : undefined;
     }
     const every = this.#spec.faultEvery;
-    if (every > 0 && this.sent % every === every - 1) {
+    // Counted per message picked: `sent` is the same for every message of a batch, so with
+    // batches of 100 a test on it never met 999 of 1000.
+    if (every > 0 && this.#picked++ % every === every - 1) {
       const fault = this.#frames.nextFault();
       if (fault) return { tpl: fault.tpl, faultKey: fault.key };
     }
@@ -174,6 +184,7 @@ class Publisher {
     const buf = Buffer.allocUnsafe(bytes);
     let offset = 0;
     const now = hrMicros();
+    this.firstWriteAt ??= now;
     for (const { tpl, faultKey } of items) {
       tpl.frame.copy(buf, offset);
       if (tpl.idOffset !== undefined) {
@@ -195,7 +206,12 @@ class Publisher {
         this.#running = false;
         return;
       }
-      const n = this.#room(this.#spec.batch);
+      const left = this.#spec.limit === undefined ? this.#spec.batch : this.#spec.limit - this.sent;
+      if (left <= 0) {
+        this.#running = false;
+        return;
+      }
+      const n = this.#room(Math.min(this.#spec.batch, left));
       if (n === 0) {
         this.#waitingForAck = true;
         return;
@@ -301,4 +317,24 @@ async function sweepDone(): Promise<LoadSample> {
   }
 }
 
-serveRpc({ start, sample, stop, sweepDone });
+export interface LimitDone extends LoadSample {
+  /** First frame written by any connection, and the last PUBACK any read (µs, monotonic). */
+  firstWriteAt: number;
+  lastAckAt: number;
+}
+
+/** Resolves once every connection has written its `limit` and (QoS 1) had it acknowledged. */
+async function limitDone(): Promise<LimitDone> {
+  const limit = state.spec?.limit ?? 0;
+  for (;;) {
+    const s = sample();
+    if (state.publishers.every((p) => p.sent >= limit && p.inflight === 0)) {
+      const firsts = state.publishers.map((p) => p.firstWriteAt ?? Number.NaN);
+      const lasts = state.publishers.map((p) => p.lastAckAt ?? p.firstWriteAt ?? Number.NaN);
+      return { ...s, firstWriteAt: Math.min(...firsts), lastAckAt: Math.max(...lasts) };
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+serveRpc({ start, sample, stop, sweepDone, limitDone });

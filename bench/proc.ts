@@ -115,3 +115,33 @@ export function machineCpuSeconds(): number {
     .map(Number);
   return (user + nice + system + irq + softirq + steal) / ticksPerSecond();
 }
+
+/** CPU seconds so far of every process whose name (`/proc/<pid>/comm`) is `name`, by pid. */
+export function cpuByName(name: string): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() !== name) continue;
+      const s = sampleProc(Number(entry));
+      if (s) out.set(Number(entry), s.cpuSeconds);
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return out;
+}
+
+/**
+ * CPU of a group of processes between two `cpuByName` readings, % of one core: processes in
+ * both count in full, those that started in between count from zero.
+ */
+export function groupCpuPercent(
+  before: Map<number, number>,
+  after: Map<number, number>,
+  elapsedMs: number,
+): number {
+  let seconds = 0;
+  for (const [pid, s] of after) seconds += s - (before.get(pid) ?? 0);
+  return elapsedMs > 0 ? (seconds * 100_000) / elapsedMs : Number.NaN;
+}

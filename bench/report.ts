@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import type { WindowResult } from './phase.ts';
 import type { MachineInfo } from './proc.ts';
+import { clusterSection, externalSection } from './report-external.ts';
 import { cpuSection, floodSection, singleSection } from './report-flood.ts';
 import type { BenchPlan, Collector, ScenarioId, ThroughputResult } from './scenarios.ts';
 import {
@@ -221,6 +222,8 @@ export function renderReport(r: ReportInput): string {
     ...floodSection(r.out),
     ...singleSection(r.out),
     ...cpuSection(r.out),
+    ...externalSection(r.out),
+    ...clusterSection(r.out),
     ...scaleSection(r.out),
     ...(r.out.notes.length ? ['Notes from the run:', '', ...r.out.notes.map((n) => `- ${n}`), ''] : []),
   ].join('\n');

@@ -8,6 +8,7 @@ import { REPLAY_FULL, REPLAY_SMOKE, scenarioReplay } from './replay.ts';
 import { renderReport, spliceResults } from './report.ts';
 import { buildBench } from './rpc.ts';
 import { scenarioD } from './scenario-d.ts';
+import { scenarioCluster, scenarioExternal } from './scenario-external.ts';
 import { scenarioFlood } from './scenario-flood.ts';
 import {
   type BenchPlan,
@@ -54,6 +55,23 @@ const FULL: BenchPlan = {
   flood: { seconds: 60 },
   singleDevices: 1000,
   cpuRate: 10_000,
+  external: {
+    fleet: { sites: BENCH_SITES, normal: 3000, faultPool: 3000, seeded: 0 },
+    messages: 300_000,
+    inFlight: [1, 64],
+    timeoutMs: 60_000,
+  },
+  cluster: {
+    normal: 4000,
+    faultPool: 4000,
+    messages: 200_000,
+    runs: [
+      { count: 1, inFlight: 1 },
+      { count: 1, inFlight: 64 },
+      { count: 2, inFlight: 64 },
+    ],
+    timeoutMs: 60_000,
+  },
 };
 
 const QUICK: BenchPlan = {
@@ -67,6 +85,8 @@ const QUICK: BenchPlan = {
   scale: { normal: 9000, tickets: 1000 },
   sla: { tickets: 10_000, leadMs: 15_000, spreadMs: 10_000, arrivalMinutes: 1 },
   flood: { seconds: 20 },
+  external: { ...FULL.external, messages: 100_000 },
+  cluster: { ...FULL.cluster, messages: 100_000 },
 };
 
 const SMOKE: BenchPlan = {
@@ -86,9 +106,21 @@ const SMOKE: BenchPlan = {
   flood: { seconds: 14 },
   singleDevices: 100,
   cpuRate: 2000,
+  external: { ...QUICK.external, messages: 3000 },
+  cluster: { ...QUICK.cluster, normal: 400, faultPool: 400, messages: 4000 },
 };
 
-type Part = ScenarioId | 'flood' | 'floodoff' | 'single' | 'cpu' | 'replay' | 'console' | 'startup';
+type Part =
+  | ScenarioId
+  | 'flood'
+  | 'floodoff'
+  | 'single'
+  | 'cpu'
+  | 'external'
+  | 'cluster'
+  | 'replay'
+  | 'console'
+  | 'startup';
 const ALL: readonly Part[] = [
   'A',
   'Amosq',
@@ -98,6 +130,8 @@ const ALL: readonly Part[] = [
   'flood',
   'single',
   'cpu',
+  'external',
+  'cluster',
   'scale',
   'sla',
   'replay',
@@ -139,6 +173,8 @@ const RUNNERS: Record<Part, (plan: BenchPlan, out: Collector) => Promise<void>> 
   floodoff: (plan, out) => scenarioFlood(plan, out, 'off'),
   single: scenarioSingle,
   cpu: scenarioCpu,
+  external: scenarioExternal,
+  cluster: scenarioCluster,
   scale: scenarioScale,
   sla: scenarioSla,
   // The full week of 300 assets in every mode but smoke: the target is about that size.

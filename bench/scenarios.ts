@@ -6,6 +6,7 @@ import { progress } from './log.ts';
 import { type LoadPlan, type PhaseResult, type Probe, runPhase } from './phase.ts';
 import { hrMicros, sampleProc } from './proc.ts';
 import { RpcChild } from './rpc.ts';
+import type { ClusterResult, DrainSeries } from './scenario-external.ts';
 import type { FloodResult } from './scenario-flood.ts';
 import { startBenchMosquitto } from './services.ts';
 import type { SlaPrecisionResult, SlaPrecisionSpec } from './sla-precision.ts';
@@ -52,6 +53,16 @@ export interface BenchPlan extends LoadPlan {
   singleDevices: number;
   /** The paced rate at which CPU per message is compared. */
   cpuRate: number;
+  /** Issue 15, one instance on an external broker: `messages` drained with each `mqtt.inFlight`. */
+  external: { fleet: FleetSpec; messages: number; inFlight: readonly number[]; timeoutMs: number };
+  /** Issue 15, a cluster on PostgreSQL: eight sites' devices, drained by each set of instances. */
+  cluster: {
+    normal: number;
+    faultPool: number;
+    messages: number;
+    runs: readonly { count: number; inFlight: number }[];
+    timeoutMs: number;
+  };
 }
 
 export interface ThroughputResult {
@@ -107,6 +118,8 @@ export type Collector = {
   flood?: FloodResult[];
   single?: SingleConnectionResult;
   cpu?: CpuPerMessage;
+  external?: DrainSeries[];
+  cluster?: ClusterResult;
   notes: string[];
 };
 

@@ -21,6 +21,10 @@ export interface BenchConfigOptions {
   plumbingArrivalMinutes?: number;
   /** Per gateway login, messages a second; by default lifted far above what the generator sends. */
   gatewayRate?: number;
+  /** An external broker instead of the embedded one, and its messages recorded at once per session. */
+  external?: { url: string; inFlight: number };
+  /** PostgreSQL instead of SQLite: a cluster member (`cluster.instanceId`, checks every `checkSeconds`). */
+  database?: { url: string; instanceId: string; checkSeconds: number };
 }
 
 /** The shipped example with the bench fleet, on loopback ephemeral ports and a private data dir. */
@@ -43,8 +47,43 @@ export function benchConfig(dataDir: string, fleet: FleetSpec, opts: BenchConfig
     const plumbing = config.categories.plumbing;
     if (plumbing) plumbing.sla = { ...plumbing.sla, arrivalMinutes: opts.plumbingArrivalMinutes };
   }
+  if (opts.external) {
+    config.mqtt.url = opts.external.url;
+    config.mqtt.inFlight = opts.external.inFlight;
+  }
+  if (opts.database) {
+    config.database = { ...config.database, url: opts.database.url };
+    config.cluster = {
+      ...config.cluster,
+      instanceId: opts.database.instanceId,
+      checkSeconds: opts.database.checkSeconds,
+    };
+  }
+  addFleetSites(config, fleet);
   applyFleet(config, fleet);
   return config;
+}
+
+/**
+ * Sites of the fleet that the example does not have (the cluster scenario's eight), each with a
+ * gateway login `<site>-gw` / `<site>-demo` like the example's and a work-order code of its own.
+ */
+function addFleetSites(config: Config, fleet: FleetSpec): void {
+  const codes = new Set(config.sites.map((s) => s.code));
+  for (const id of fleet.sites) {
+    if (config.sites.some((s) => s.id === id)) continue;
+    let code = id.slice(0, 2).toUpperCase();
+    for (let i = 0; codes.has(code); i++)
+      code = `${id.slice(0, 2).toUpperCase()}${String.fromCharCode(65 + i)}`;
+    codes.add(code);
+    config.sites.push({
+      id,
+      name: `Bench site ${id}`,
+      code,
+      gateway: { username: `${id}-gw`, password: `${id}-demo` },
+      devices: [],
+    });
+  }
 }
 
 /**

@@ -7,11 +7,14 @@ import { writeHeapSnapshot } from 'node:v8';
 import { Aedes } from 'aedes';
 import { App } from '../src/app.ts';
 import { createLogger } from '../src/core/logger.ts';
+import type { MqttSourceStats } from '../src/ingest/mqtt-source.ts';
 import { type FleetSpec, siteFleet } from './fleet.ts';
 import { hrMicros } from './proc.ts';
+import { installPubackTiming, takePubackSamples } from './puback-timing.ts';
 import { serveRpc } from './rpc.ts';
 import { benchConfig, seedOpenTickets } from './setup.ts';
 import { runSlaPrecision } from './sla-precision.ts';
+import { summarizeLatencies } from './stats.ts';
 
 /**
  * The process under test (a child of bench/run.ts), run as JavaScript compiled with
@@ -33,6 +36,10 @@ export type SutSpec =
       gatewayRate?: number;
       /** Backpressure's holds off (the flood's "before"): reading never waits. */
       flowOff?: boolean;
+      /** Ingest from an external broker (issue 15), `inFlight` messages recorded at once per session. */
+      external?: { url: string; inFlight: number };
+      /** PostgreSQL, as a cluster member: partitions of sites, one MQTT session each. */
+      database?: { url: string; instanceId: string; checkSeconds: number };
     };
 
 export interface SutReady {
@@ -50,6 +57,18 @@ export interface SutSample {
   alarms: number;
   /** Share of the main thread's event loop that was busy since the last sample (0..1). */
   busy: number;
+  /** External broker, over every session: messages acknowledged (PUBACK written). */
+  acknowledged: number;
+  /** External broker: messages recorded (received and no longer being recorded), acknowledged or not. */
+  recorded: number;
+  /** External broker: messages MQTT.js handed to the ingest, over every session. */
+  sessionsReceived: number;
+  /** Cluster: the partitions this instance consumes. */
+  partitions: number[];
+  /** When `acknowledged`, `recorded` and `partitions` were read (ms, shared monotonic clock). */
+  sessionsAt: number;
+  /** How long `App.health()` took to answer (it queries the store). */
+  healthMs: number;
 }
 
 export interface SutMarks {
@@ -101,7 +120,10 @@ async function startApp(spec: Extract<SutSpec, { mode: 'app' }>): Promise<SutRea
     rules: spec.rules,
     ...(spec.influxUrl ? { influxUrl: spec.influxUrl } : {}),
     ...(spec.gatewayRate ? { gatewayRate: spec.gatewayRate } : {}),
+    ...(spec.external ? { external: spec.external } : {}),
+    ...(spec.database ? { database: spec.database } : {}),
   });
+  if (spec.external) installPubackTiming();
   if (spec.flowOff)
     config.mqtt.flow = {
       ...config.mqtt.flow,
@@ -149,15 +171,26 @@ async function start(spec: SutSpec): Promise<SutReady> {
 async function sample(): Promise<SutSample> {
   const elu = performance.eventLoopUtilization(state.elu);
   state.elu = performance.eventLoopUtilization();
-  const ingest = state.app
-    ? ((await state.app.health()).ingest as Partial<SutSample> | undefined)
-    : undefined;
+  // health() reads the MQTT sessions' counters before its first await (a store query, which a busy
+  // instance on PostgreSQL answers late): they are as of `readAt`.
+  const readAt = hrMicros();
+  const health = state.app ? await state.app.health() : {};
+  const healthMs = (hrMicros() - readAt) / 1000;
+  const ingest = health.ingest as Partial<SutSample> | undefined;
+  const sessions = (health.mqtt as { sessions?: MqttSourceStats[] } | undefined)?.sessions ?? [];
+  const cluster = health.cluster as { partitions: number[] } | null | undefined;
   return {
     at: hrMicros() / 1000,
+    sessionsAt: readAt / 1000,
+    healthMs,
     received: ingest?.received ?? 0,
     accepted: ingest?.accepted ?? 0,
     alarms: ingest?.alarms ?? 0,
     busy: elu.utilization,
+    acknowledged: sessions.reduce((n, s) => n + s.acknowledged, 0),
+    recorded: sessions.reduce((n, s) => n + s.received - s.inFlight, 0),
+    sessionsReceived: sessions.reduce((n, s) => n + s.received, 0),
+    partitions: cluster?.partitions ?? [],
   };
 }
 
@@ -206,5 +239,7 @@ serveRpc({
   runSlaPrecision,
   collectGarbage,
   memory: () => process.memoryUsage(),
+  /** Receipt → PUBACK of the external broker's messages acknowledged since the last call. */
+  pubackLatency: () => summarizeLatencies(takePubackSamples()),
   heapSnapshot: (dir: string) => writeHeapSnapshot(path.join(dir, `sut-${process.pid}.heapsnapshot`)),
 });
