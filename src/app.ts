@@ -10,7 +10,7 @@ import { AuthService } from './auth/auth-service.ts';
 import { QrSigner } from './auth/qr-signer.ts';
 import { CallbackService } from './callbacks/callback-service.ts';
 import { ClusterCoordinator, partitionOf, type Role } from './cluster/coordinator.ts';
-import { LogFollower } from './cluster/log-follower.ts';
+import { ALL_CHANGES, LogFollower } from './cluster/log-follower.ts';
 import { Directory } from './config/directory.ts';
 import type { Config } from './config/schema.ts';
 import type { Clock } from './core/clock.ts';
@@ -280,33 +280,40 @@ export class App {
       await this.#startService(service);
       started.push(service);
     };
-    await this.#startNotifier(core, run);
-    const out = this.#notifier?.mqttOut(publish);
-    if (out) await run(out);
-    if (this.#telemetry && this.config.influx && this.config.metrics.influxTickets) {
-      this.#ticketSeries = new TicketSeries({
-        ...this.#deps('ticket-series'),
-        influx: this.config.influx,
-        openTicketsEverySeconds: this.config.metrics.openTicketsEverySeconds,
+    try {
+      await this.#startNotifier(core, run);
+      const out = this.#notifier?.mqttOut(publish);
+      if (out) await run(out);
+      if (this.#telemetry && this.config.influx && this.config.metrics.influxTickets) {
+        this.#ticketSeries = new TicketSeries({
+          ...this.#deps('ticket-series'),
+          influx: this.config.influx,
+          openTicketsEverySeconds: this.config.metrics.openTicketsEverySeconds,
+          eventLog: this.eventLog,
+          directory: this.directory,
+        });
+        await run(this.#ticketSeries);
+      }
+      // In a partitioned cluster an endpoint is polled by whoever consumes its site (#partitionRole).
+      if (!this.#partitioned) await this.#startOpcUa(this.#opcUaSource(core.ingest), run);
+      // Deadlines missed while down fire as soon as this starts: by now notifications can go out.
+      this.#sla = new SlaScheduler({
+        ...this.#deps('sla'),
         eventLog: this.eventLog,
+        tickets: core.tickets,
         directory: this.directory,
+        ...(this.config.shifts.escalateWhenUnstaffed
+          ? { staffed: (site: string) => core.shifts.staffed(site) }
+          : {}),
       });
-      await run(this.#ticketSeries);
+      await run(this.#sla);
+      return started;
+    } catch (err) {
+      // Half a leader must not go on beside the next one: what started stops again.
+      for (const service of started.reverse()) await this.#stopService(service).catch(() => {});
+      this.#opcua = this.#opcua.filter((o) => !started.includes(o));
+      throw err;
     }
-    // In a partitioned cluster an endpoint is polled by whoever consumes its site (#partitionRole).
-    if (!this.#partitioned) await this.#startOpcUa(this.#opcUaSource(core.ingest), run);
-    // Deadlines missed while down fire as soon as this starts: by now notifications can go out.
-    this.#sla = new SlaScheduler({
-      ...this.#deps('sla'),
-      eventLog: this.eventLog,
-      tickets: core.tickets,
-      directory: this.directory,
-      ...(this.config.shifts.escalateWhenUnstaffed
-        ? { staffed: (site: string) => core.shifts.staffed(site) }
-        : {}),
-    });
-    await run(this.#sla);
-    return started;
   }
 
   /** Whether sites are split between instances (PostgreSQL and an external broker). */
@@ -335,10 +342,13 @@ export class App {
       eventLog: this.eventLog,
       pollMs: 1000,
       onChange: (topic) => {
-        if (!Object.hasOwn(refresh, topic)) return;
-        refresh[topic as ChangeTopic]().catch((err: unknown) =>
-          log.error({ err, topic }, 'could not read again what another instance changed'),
-        );
+        const topics = topic === ALL_CHANGES ? Object.keys(refresh) : [topic];
+        for (const t of topics) {
+          if (!Object.hasOwn(refresh, t)) continue;
+          refresh[t as ChangeTopic]().catch((err: unknown) =>
+            log.error({ err, topic: t }, 'could not read again what another instance changed'),
+          );
+        }
       },
       log,
     });
@@ -401,9 +411,9 @@ export class App {
     let opcua: OpcUaSource | undefined;
     return {
       acquire: async () => {
-        const open = await this.store.listTickets({ open: true, sites });
         for (const site of sites) {
-          this.#pipeline?.ownSite(site, open);
+          // Seeded right after its own read: a close announced meanwhile must not be undone.
+          this.#pipeline?.ownSite(site, await this.store.listTickets({ open: true, site }));
           await this.#gateways?.ownSite(site);
         }
         source = this.#mqttSource(`${clientId}-p${n}`, `mqtt-ingest-p${n}`, core.ingest, () =>
@@ -497,7 +507,8 @@ export class App {
     // Started before any message source, so that retained announcements count.
     await this.#startGatewayWatch(core, 'all');
     if (mqtt.url) {
-      // Shared subscriptions: each instance its own session in the share group.
+      // Shared subscriptions: each instance its own session in the share group (its id is
+      // required then, so that the session outlives a restart: src/config/cross-checks.ts).
       const shared = this.clustered && cluster.ingest === 'shared';
       const source = this.#mqttSource(
         shared ? `${mqtt.clientId}-${this.instanceId}` : mqtt.clientId,

@@ -74,6 +74,8 @@ export class ClusterCoordinator implements Service {
    */
   #epoch = 0;
   #leaderTerms = 0;
+  #heartbeat: NodeJS.Timeout | undefined;
+  #beating = false;
 
   constructor(deps: ClusterDeps) {
     this.#deps = deps;
@@ -98,7 +100,10 @@ export class ClusterCoordinator implements Service {
   /** Resolves after the first check: a lone instance leads and consumes every partition by then. */
   async start(): Promise<void> {
     this.#running = true;
-    await this.#check();
+    // Keeps the lock connection busy while a role takes long to start or stop (a broker that is
+    // slow to answer), so that PostgreSQL never ends it as silent meanwhile.
+    this.#heartbeat = setInterval(() => this.#beat(), this.#deps.checkMs);
+    await this.#serially(() => this.#check());
     this.#schedule();
   }
 
@@ -106,19 +111,44 @@ export class ClusterCoordinator implements Service {
   async stop(): Promise<void> {
     this.#running = false;
     clearTimeout(this.#timer);
-    await this.#checking;
-    const client = this.#client;
-    for (const n of [...this.#owned.keys()]) await this.#releasePartition(n, false);
-    if (this.#leader) await this.#releaseLeader(false);
-    this.#client = undefined;
-    if (client) await client.end().catch(() => {});
+    clearInterval(this.#heartbeat);
+    await this.#serially(async () => {
+      const client = this.#client;
+      await this.#releaseAll(false);
+      this.#client = undefined;
+      if (client) await client.end().catch(() => {});
+    });
+  }
+
+  /**
+   * Checks, hand-overs and releases run one after the other: a partition is never taken again
+   * while its release (after a lost connection) is still draining.
+   */
+  #serially(work: () => Promise<void>): Promise<void> {
+    const next = this.#checking.then(work).catch((err: unknown) => {
+      this.#deps.log.error({ err }, 'cluster step failed');
+    });
+    this.#checking = next;
+    return next;
   }
 
   #schedule(): void {
     if (!this.#running) return;
     this.#timer = setTimeout(() => {
-      this.#checking = this.#check().finally(() => this.#schedule());
+      void this.#serially(() => this.#check()).finally(() => this.#schedule());
     }, this.#deps.checkMs);
+  }
+
+  #beat(): void {
+    const client = this.#client;
+    if (!client || this.#beating) return;
+    this.#beating = true;
+    client
+      .query('SELECT 1')
+      .catch((err: unknown) => this.#connectionLost(client, err))
+      .finally(() => {
+        this.#beating = false;
+      });
   }
 
   async #check(): Promise<void> {
@@ -128,7 +158,8 @@ export class ClusterCoordinator implements Service {
       await this.#balance(client);
     } catch (err) {
       this.#deps.log.error({ err }, 'cluster check failed; giving up every role until PostgreSQL answers');
-      await this.#lost();
+      this.#dropConnection();
+      await this.#releaseAll(true);
     }
   }
 
@@ -142,27 +173,43 @@ export class ClusterCoordinator implements Service {
       query_timeout: Math.max(500, Math.floor(leaseMs / 3)),
       connectionTimeoutMillis: Math.max(1000, Math.floor(leaseMs / 3)),
     });
-    client.on('error', (err) => {
-      this.#deps.log.error({ err: err.message }, 'cluster lock connection failed');
-      void this.#lost();
-    });
-    await client.connect();
-    // A lock connection silent this long is ended by PostgreSQL, freeing its locks (PostgreSQL 14+).
-    await client.query(`SET idle_session_timeout = ${Math.round(leaseMs)}`);
+    client.on('error', (err) => this.#connectionLost(client, err));
+    try {
+      await client.connect();
+      // A lock connection silent this long is ended by PostgreSQL, freeing its locks (PostgreSQL 14+).
+      await client.query(`SET idle_session_timeout = ${Math.round(leaseMs)}`);
+    } catch (err) {
+      // Not one of the instances counted by the others while it is half set up.
+      client.end().catch(() => {});
+      throw err;
+    }
     this.#client = client;
     this.#deps.log.info({ instanceId }, 'cluster lock connection open');
     return client;
   }
 
-  /** The connection is gone or not to be trusted: every lock must be taken as lost. */
-  async #lost(): Promise<void> {
+  /**
+   * The lock connection failed outside a check (its 'error', a heartbeat): nothing new is taken
+   * from now on (the epoch), and every role is given up as lost at the next step in line.
+   */
+  #connectionLost(client: pg.Client, err: unknown): void {
+    if (this.#client !== client) return;
+    this.#deps.log.error({ err }, 'cluster lock connection lost; giving up every role');
+    this.#dropConnection();
+    void this.#serially(() => this.#releaseAll(true));
+  }
+
+  #dropConnection(): void {
     this.#epoch++;
     const client = this.#client;
     this.#client = undefined;
     // Not awaited: over a silent network the goodbye would wait as long as the roles would.
     client?.end().catch(() => {});
-    for (const n of [...this.#owned.keys()]) await this.#releasePartition(n, true);
-    if (this.#leader) await this.#releaseLeader(true);
+  }
+
+  async #releaseAll(lost: boolean): Promise<void> {
+    for (const n of [...this.#owned.keys()]) await this.#releasePartition(n, lost);
+    if (this.#leader) await this.#releaseLeader(lost);
   }
 
   async #checkLeader(client: pg.Client): Promise<void> {
@@ -181,7 +228,7 @@ export class ClusterCoordinator implements Service {
       await this.#deps.leader.acquire();
     } catch (err) {
       this.#deps.log.error({ err }, 'could not start the leader role; handing it back');
-      await this.#releaseLeader(false);
+      await this.#releaseLeader(epoch !== this.#epoch);
       return;
     }
     // The connection went while the role was starting: the lock went with it.

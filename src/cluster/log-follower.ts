@@ -6,6 +6,8 @@ import { TICKET_LOG_CHANNEL } from '../store/postgres/ticket-log.ts';
 
 /** Changes outside tickets that instances keep in memory (rules, shifts, planned work...). */
 export const CHANGES_CHANNEL = 'xiaoer_changes';
+/** The topic `onChange` gets after notifications may have been missed: read everything again. */
+export const ALL_CHANGES = '*';
 
 const PAGE = 500;
 
@@ -38,6 +40,8 @@ export class LogFollower implements Service {
   #again = false;
   #timer: NodeJS.Timeout | undefined;
   #running = false;
+  #connecting: Promise<void> | undefined;
+  #stopped = false;
 
   constructor(deps: LogFollowerDeps) {
     this.#deps = deps;
@@ -61,7 +65,9 @@ export class LogFollower implements Service {
 
   async stop(): Promise<void> {
     this.#running = false;
+    this.#stopped = true;
     clearTimeout(this.#timer);
+    await this.#connecting;
     await this.#reading;
     const client = this.#client;
     this.#client = undefined;
@@ -87,7 +93,16 @@ export class LogFollower implements Service {
   #tick(): void {
     if (!this.#running) return;
     this.#timer = setTimeout(() => {
-      if (!this.#client) this.#listen().catch(() => {});
+      if (!this.#client && !this.#connecting) {
+        // One attempt at a time. Changes told while not listening were missed: every topic is
+        // read again once listening.
+        this.#connecting = this.#listen()
+          .then(() => this.#deps.onChange?.(ALL_CHANGES))
+          .catch((err: unknown) => this.#deps.log.warn({ err }, 'cannot LISTEN yet; trying again'))
+          .finally(() => {
+            this.#connecting = undefined;
+          });
+      }
       this.nudge();
       this.#tick();
     }, this.#deps.pollMs);
@@ -106,6 +121,7 @@ export class LogFollower implements Service {
       application_name: `xiaoer-log:${this.#deps.instanceId}`,
       keepAlive: true,
       keepAliveInitialDelayMillis: 5000,
+      connectionTimeoutMillis: 10_000,
     });
     client.on('notification', (msg) => {
       if (msg.channel === TICKET_LOG_CHANNEL) this.nudge();
@@ -119,9 +135,19 @@ export class LogFollower implements Service {
       if (this.#client === client) this.#client = undefined;
       client.end().catch(() => {});
     });
-    await client.connect();
-    await client.query(`LISTEN ${TICKET_LOG_CHANNEL}`);
-    await client.query(`LISTEN ${CHANGES_CHANNEL}`);
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${TICKET_LOG_CHANNEL}`);
+      await client.query(`LISTEN ${CHANGES_CHANNEL}`);
+    } catch (err) {
+      client.end().catch(() => {});
+      throw err;
+    }
+    if (this.#stopped) {
+      // Stopped meanwhile.
+      await client.end().catch(() => {});
+      return;
+    }
     this.#client = client;
   }
 

@@ -38,6 +38,14 @@ export function crossCheck(value: unknown, ctx: z.RefinementCtx): void {
   const mqtt = asRecord(cfg.mqtt);
   checkLogins(sites, asArray(mqtt.subscribers).map(asRecord), issue);
   checkSiteCodes(sites, issue);
+  const cluster = asRecord(cfg.cluster);
+  // The instance's broker session is named after it: a name per process would leave a session
+  // behind at every restart, queueing messages nobody resumes.
+  if (cluster.ingest === 'shared' && cluster.instanceId === undefined)
+    issue(
+      "required with cluster.ingest: shared (or XIAOER_INSTANCE_ID): it names the instance's broker session, which must outlive a restart",
+      ['cluster', 'instanceId'],
+    );
   if (!mqtt.url && (mqtt.username || mqtt.password)) {
     issue('username/password are for an external broker (mqtt.url); the embedded one uses site gateways', [
       'mqtt',

@@ -55,6 +55,8 @@ interface HeldAck {
 
 /** How long `abort()` waits for messages being recorded (the store may be what failed). */
 const ABORT_DRAIN_MS = 5000;
+/** How long `stop()` waits for them before it disconnects anyway (they are sent again). */
+const STOP_DRAIN_MS = 15_000;
 
 /**
  * Ingest from an external broker (Mosquitto, EMQX) over MQTT 5. A persistent session (clean:
@@ -195,7 +197,9 @@ export class MqttSource implements Service {
     const client = this.#client;
     if (!client) return;
     this.#stopping = true;
-    if (this.#inFlight > 0) await new Promise<void>((resolve) => (this.#idle = resolve));
+    // No reconnect from here on: another instance may be about to take the session over.
+    client.options.reconnectPeriod = 0;
+    await this.#drained(STOP_DRAIN_MS);
     await this.#ackTail.catch(() => {});
     // A clean DISCONNECT after the PUBACKs are written; forced if the broker does not answer.
     let timer: NodeJS.Timeout | undefined;
@@ -205,6 +209,21 @@ export class MqttSource implements Service {
     if ((await Promise.race([client.endAsync(), late])) === 'late') await client.endAsync(true);
     clearTimeout(timer);
     this.#client = undefined;
+  }
+
+  /** Resolves when no message is in flight, or after `ms` (recording may hang on a failing store). */
+  async #drained(ms: number): Promise<void> {
+    if (this.#inFlight === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      new Promise<void>((resolve) => {
+        this.#idle = resolve;
+      }),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, ms);
+      }),
+    ]);
+    clearTimeout(timer);
   }
 
   /**
@@ -218,18 +237,10 @@ export class MqttSource implements Service {
     this.#stopping = true;
     this.#generation++;
     this.#client = undefined;
+    client.options.reconnectPeriod = 0;
     await client.endAsync(true);
     // What was being recorded finishes before the caller lets go of its sites, for a while.
-    if (this.#inFlight > 0) {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        new Promise<void>((resolve) => (this.#idle = resolve)),
-        new Promise<void>((resolve) => {
-          timer = setTimeout(resolve, ABORT_DRAIN_MS);
-        }),
-      ]);
-      clearTimeout(timer);
-    }
+    await this.#drained(ABORT_DRAIN_MS);
   }
 
   #handle(client: MqttClient, packet: IPublishPacket, done: (err?: Error) => void): void {

@@ -12,7 +12,7 @@ class Holdings {
   /** Moments two instances held the same role at once. */
   readonly overlaps: string[] = [];
 
-  role(instance: string, what: number | 'leader'): Role {
+  role(instance: string, what: number | 'leader', startMs = 0): Role {
     const holders = () => {
       if (what === 'leader') return this.leaders;
       const set = this.partitions.get(what) ?? new Set<string>();
@@ -21,6 +21,7 @@ class Holdings {
     };
     return {
       acquire: async () => {
+        if (startMs > 0) await new Promise((resolve) => setTimeout(resolve, startMs));
         const set = holders();
         if (set.size > 0) this.overlaps.push(`${what}: ${[...set].join(',')} and ${instance}`);
         set.add(instance);
@@ -49,14 +50,20 @@ describe('cluster locks on a real PostgreSQL', () => {
     await db?.drop();
   });
 
-  const coordinator = (holdings: Holdings, id: string, partitions: number[], url = db.url) => {
+  const coordinator = (
+    holdings: Holdings,
+    id: string,
+    partitions: number[],
+    url = db.url,
+    opts: { leaseMs?: number; leaderStartMs?: number } = {},
+  ) => {
     const c = new ClusterCoordinator({
       url,
       instanceId: id,
       partitions,
       checkMs: 50,
-      leaseMs: 3000,
-      leader: holdings.role(id, 'leader'),
+      leaseMs: opts.leaseMs ?? 3000,
+      leader: holdings.role(id, 'leader', opts.leaderStartMs),
       partition: (n) => holdings.role(id, n),
       log: silentLog,
     });
@@ -78,6 +85,20 @@ describe('cluster locks on a real PostgreSQL', () => {
       },
     );
     expect(a.stats().members).toBe(2);
+    expect([...h.leaders]).toEqual(['a']);
+    expect(h.overlaps).toEqual([]);
+  });
+
+  it('keeps the lock of a leader whose role takes longer to start than the lease', async () => {
+    const h = new Holdings();
+    // The role starts in 3 s; PostgreSQL would end a lock connection silent for 1.5 s.
+    const a = coordinator(h, 'a', [0], db.url, { leaseMs: 1500, leaderStartMs: 3000 });
+    await a.start();
+    // Its connection outlived the start (a heartbeat), so it leads in its first term still.
+    expect(a.stats()).toMatchObject({ leader: true, connected: true, leaderTerms: 1, partitions: [0] });
+    const b = coordinator(h, 'b', [0]);
+    await b.start();
+    expect(b.stats()).toMatchObject({ leader: false, partitions: [], members: 2 });
     expect([...h.leaders]).toEqual(['a']);
     expect(h.overlaps).toEqual([]);
   });

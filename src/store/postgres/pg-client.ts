@@ -28,6 +28,10 @@ export function createPool(url: string, opts: { poolSize?: number; log?: Logger 
     keepAlive: true,
     keepAliveInitialDelayMillis: 10_000,
     connectionTimeoutMillis: 10_000,
+    // A transaction left open by a process that stopped answering holds the event log's lock:
+    // PostgreSQL ends it rather than let every instance's ticket writes wait for it.
+    idle_in_transaction_session_timeout: 30_000,
+    statement_timeout: 120_000,
   });
   // An idle client losing its connection (server restart, network) is reported here; without a
   // listener the pool's 'error' event would end the process. The pool replaces the client.
