@@ -1,9 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { partitionOf } from '../src/cluster/coordinator.ts';
+import { createTestDatabase, type TestDatabase } from '../test/helpers/postgres.ts';
 import type { FleetSpec } from './fleet.ts';
 import type { LimitDone, LoadResult, LoadSpec } from './loadgen.ts';
 import { progress } from './log.ts';
-import { type BenchDatabase, createBenchDatabase, postgresSettings } from './postgres.ts';
+import { postgresSettings } from './postgres.ts';
 import { cpuByName, cpuPercent, groupCpuPercent, machineCpuSeconds, sampleProc } from './proc.ts';
 import { RpcChild } from './rpc.ts';
 import type { BenchPlan, Collector } from './scenarios.ts';
@@ -356,12 +357,12 @@ export async function scenarioCluster(plan: BenchPlan, out: Collector): Promise<
     throw new Error(`the cluster sites fall in ${distinct} partitions, not ${CLUSTER_SITES.length}`);
   const result: ClusterResult = { sites, postgres: await postgresSettings(), series: [] };
   for (const { count, inFlight } of c.runs) {
-    let db: BenchDatabase | undefined;
+    let db: TestDatabase | undefined;
     let mosquitto: RunningMosquitto | undefined;
     const members: Member[] = [];
     try {
-      [db, mosquitto] = await Promise.all([createBenchDatabase(), startIngestMosquitto()]);
-      const url = (db as BenchDatabase).url;
+      [db, mosquitto] = await Promise.all([createTestDatabase('xiaoer_bench'), startIngestMosquitto()]);
+      const url = (db as TestDatabase).url;
       const broker = mosquitto as RunningMosquitto;
       // All at once on the empty database, as the integration test starts them.
       const started = await Promise.all(

@@ -1,10 +1,20 @@
-import type { Callback, KbEntry, Shift, ShiftVia, User } from '../domain/types.ts';
+import {
+  type Callback,
+  type KbEntry,
+  NOISE_RESOLUTIONS,
+  type Shift,
+  type ShiftVia,
+  type User,
+} from '../domain/types.ts';
 import type {
   AuditEntry,
   CallbackEntry,
   DeadLetter,
   GatewayRecord,
   KbPatch,
+  NewKbEntry,
+  NewRuleVersion,
+  RuleNoiseRow,
   RuleVersion,
   UserPatch,
   UserRecord,
@@ -101,6 +111,19 @@ export function rowToKb(r: KbRow): KbEntry {
   };
 }
 
+/** An entry's values for `INSERT INTO kb_entries (category, fault, title, hint, body, created_by, created_at, updated_at, source_ticket_id)`. */
+export const kbValues = (e: NewKbEntry): unknown[] => [
+  e.category,
+  e.fault ?? null,
+  e.title,
+  e.hint,
+  e.body,
+  e.createdBy,
+  e.createdAt,
+  e.updatedAt,
+  e.sourceTicketId ?? null,
+];
+
 export const KB_COLUMNS: Record<keyof KbPatch, string> = {
   category: 'category',
   fault: 'fault',
@@ -167,6 +190,46 @@ export interface RuleVersionRow {
   decided_by: string | null;
   decided_at: number | null;
   decision_comment: string | null;
+}
+
+/**
+ * A version's values for `INSERT INTO rule_versions (rule_id, version, state, document,
+ * base_version, author, created_at, comment, diff, assets_affected, source_hash, restored_from)`.
+ */
+export const ruleVersionValues = (v: NewRuleVersion, version: number): unknown[] => [
+  v.ruleId,
+  version,
+  v.state,
+  v.document === null ? null : JSON.stringify(v.document),
+  v.baseVersion ?? null,
+  v.author,
+  v.createdAt,
+  v.comment,
+  JSON.stringify(v.diff),
+  v.assetsAffected,
+  v.sourceHash ?? null,
+  v.restoredFrom ?? null,
+];
+
+/** Closed tickets counted per rule and resolution (`n` may come as text from PostgreSQL). */
+export interface NoiseCountRow {
+  rule_id: string;
+  resolution: string;
+  n: number | string;
+}
+
+/** The counts per rule and resolution as each rule's closed tickets and the noise among them. */
+export function noiseByRule(counts: readonly NoiseCountRow[]): RuleNoiseRow[] {
+  const byRule = new Map<string, RuleNoiseRow>();
+  for (const r of counts) {
+    const row = byRule.get(r.rule_id) ?? { ruleId: r.rule_id, closed: 0, noise: 0, byResolution: {} };
+    const n = Number(r.n);
+    row.closed += n;
+    if ((NOISE_RESOLUTIONS as readonly string[]).includes(r.resolution)) row.noise += n;
+    row.byResolution[r.resolution] = n;
+    byRule.set(r.rule_id, row);
+  }
+  return [...byRule.values()];
 }
 
 export function rowToRuleVersion(r: RuleVersionRow): RuleVersion {

@@ -134,14 +134,10 @@ export class GatewayWatch implements Service {
   /** Another instance watches the site now: its timers and what was known of it are dropped. */
   releaseSite(site: string): void {
     if (!this.#owned?.delete(site)) return;
-    for (const map of [this.#pending, this.#announced, this.#connections, this.#seen]) {
-      for (const k of [...map.keys()]) {
-        if (!k.startsWith(key(site, ''))) continue;
-        if (map === this.#pending) this.#pending.get(k)?.();
-        map.delete(k);
-      }
-    }
-    for (const k of [...this.#down]) if (k.startsWith(key(site, ''))) this.#down.delete(k);
+    const ofSite = (k: string) => k.startsWith(key(site, ''));
+    for (const [k, cancel] of this.#pending) if (ofSite(k)) cancel();
+    for (const keys of [this.#pending, this.#announced, this.#connections, this.#seen, this.#down])
+      for (const k of [...keys.keys()]) if (ofSite(k)) keys.delete(k);
   }
 
   /** Outages open before a restart are still down until their gateway is back. */

@@ -16,7 +16,8 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-async function admin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
+/** Runs `work` on a connection to the server's maintenance database (CREATE, DROP, settings). */
+export async function admin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: TEST_PG_URL });
   await client.connect();
   try {
@@ -27,12 +28,12 @@ async function admin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
 }
 
 /**
- * A new, empty database with a random name (`xiaoer_test_<hex>`), so suites on the same server
+ * A new, empty database with a random name (`<prefix>_<hex>`), so suites on the same server
  * (another `npm test` included) never meet. From template0: nobody is ever connected to it,
  * whereas a session on template1 would make CREATE DATABASE fail.
  */
-export async function createTestDatabase(): Promise<TestDatabase> {
-  const name = `xiaoer_test_${randomBytes(8).toString('hex')}`;
+export async function createTestDatabase(prefix = 'xiaoer_test'): Promise<TestDatabase> {
+  const name = `${prefix}_${randomBytes(8).toString('hex')}`;
   await admin((c) => c.query(`CREATE DATABASE ${name} TEMPLATE template0`));
   const url = new URL(TEST_PG_URL);
   url.pathname = `/${name}`;

@@ -1,7 +1,15 @@
 import type pg from 'pg';
 import { notFound } from '../../core/errors.ts';
 import type { Instant, KbEntry, Shift } from '../../domain/types.ts';
-import { KB_COLUMNS, type KbRow, likeLiteral, rowToKb, rowToShift, type ShiftRow } from '../rows.ts';
+import {
+  KB_COLUMNS,
+  type KbRow,
+  kbValues,
+  likeLiteral,
+  rowToKb,
+  rowToShift,
+  type ShiftRow,
+} from '../rows.ts';
 import type { KbFilter, KbPatch, NewKbEntry, NewShift } from '../store.ts';
 import { changes, inTransaction, isUniqueViolation, one, rows } from './pg-client.ts';
 
@@ -96,17 +104,7 @@ export class PostgresFieldTables {
       this.#pool,
       `INSERT INTO kb_entries (category, fault, title, hint, body, created_by, created_at, updated_at,
          source_ticket_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING *`,
-      [
-        e.category,
-        e.fault ?? null,
-        e.title,
-        e.hint,
-        e.body,
-        e.createdBy,
-        e.createdAt,
-        e.updatedAt,
-        e.sourceTicketId ?? null,
-      ],
+      kbValues(e),
     )) as KbRow;
     return rowToKb(row);
   }

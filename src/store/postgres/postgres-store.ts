@@ -17,7 +17,6 @@ import {
   DEAD_LETTER_RETENTION,
   type DeadLetterRow,
   type GatewayRow,
-  likeLiteral,
   publicUser,
   rowToAudit,
   rowToDeadLetter,
@@ -60,7 +59,6 @@ import {
   type DiscoveredAssetRow,
   newTicketColumns,
   openKey,
-  patchColumns,
   rowToDiscoveredAsset,
   rowToEvent,
   rowToTicket,
@@ -69,6 +67,7 @@ import {
   type TicketRow,
   type WindowRow,
 } from '../ticket-row.ts';
+import { listTicketsSql, numberedDialect, updateTicketSql } from '../ticket-sql.ts';
 import { PostgresCallbacks } from './callbacks.ts';
 import { PostgresFieldTables } from './field-tables.ts';
 import { runMigrations } from './migrate.ts';
@@ -84,32 +83,6 @@ export interface PostgresStoreOptions {
   /** Connections in the pool (default 10); each transaction holds one until it ends. */
   poolSize?: number;
   log?: Logger;
-}
-
-const NO_DEADLINE = '9000000000000000';
-/**
- * The nearest deadline still to meet (SQLite's NEXT_DEADLINE, with LEAST for SQLite's scalar MIN):
- * arrival before arrival, repair before the repair is reported; one already missed sorts first.
- * Clocks paused by planned work or counted on an outage come after every running one, tickets
- * with none last.
- */
-const NEXT_DEADLINE = `(LEAST(
-  CASE WHEN status IN ('raised', 'dispatched') AND arrival_due_at IS NOT NULL AND arrival_at IS NULL
-    THEN arrival_due_at ELSE ${NO_DEADLINE} END,
-  CASE WHEN status IN ('raised', 'dispatched', 'on_site') AND repair_at IS NULL
-    THEN repair_due_at ELSE ${NO_DEADLINE} END
-) + CASE WHEN sla_paused_at IS NOT NULL OR parent_id IS NOT NULL THEN ${NO_DEADLINE} ELSE 0 END)`;
-
-/** Collects query parameters and names each `$n` as it is added. */
-function params(): { values: unknown[]; add(value: unknown): string } {
-  const values: unknown[] = [];
-  return {
-    values,
-    add(value) {
-      values.push(value);
-      return `$${values.length}`;
-    },
-  };
 }
 
 /**
@@ -206,25 +179,12 @@ export class PostgresStore implements Store {
     expectStatus?: readonly TicketStatus[],
     guard: TicketGuard = {},
   ): Promise<{ ticket: Ticket; event: TicketEvent }> {
-    const p = params();
-    const sets = patchColumns(patch).map(([column, value]) => `${column} = ${p.add(value)}`);
-    if (patch.status === 'closed') sets.push('open_key = NULL');
-    // Reopening a closed ticket makes it the open one for its asset and fault again.
-    else if (patch.status) sets.push('open_key = site || chr(31) || asset_id || chr(31) || fault');
-    const where = [`id = ${p.add(id)}`];
-    if (expectStatus && expectStatus.length > 0) where.push(`status = ANY(${p.add(expectStatus)}::text[])`);
-    if (guard.escalationBelow) {
-      const column = guard.escalationBelow.clock === 'arrival' ? 'arrival_escalation' : 'repair_escalation';
-      where.push(`${column} < ${p.add(guard.escalationBelow.level)}`);
-    }
-    if (guard.verifyDueAt !== undefined) where.push(`verify_due_at = ${p.add(guard.verifyDueAt)}`);
-    if (guard.slaPaused !== undefined)
-      where.push(`sla_paused_at IS ${guard.slaPaused ? 'NOT NULL' : 'NULL'}`);
-    if (guard.notBreached) where.push(`${guard.notBreached}_breached_at IS NULL`);
+    const p = numberedDialect();
+    const sql = updateTicketSql(id, patch, expectStatus, guard, p);
     // One statement is the compare-and-set: when another process changed the row meanwhile, the
     // UPDATE waits for its COMMIT and evaluates the conditions again on the row it left (READ
     // COMMITTED), so of two racing changes from the same status only one applies.
-    const update = `UPDATE tickets SET ${sets.join(', ')} WHERE ${where.join(' AND ')} RETURNING *`;
+    const update = `${sql} RETURNING *`;
     return inTransaction(this.#pool, async (client) => {
       let row: TicketRow | undefined;
       try {
@@ -341,32 +301,8 @@ export class PostgresStore implements Store {
   }
 
   async listTickets(filter: TicketFilter): Promise<Ticket[]> {
-    const where: string[] = [];
-    const p = params();
-    if (filter.status?.length) where.push(`status = ANY(${p.add(filter.status)}::text[])`);
-    if (filter.sites) where.push(`site = ANY(${p.add(filter.sites)}::text[])`);
-    if (filter.open) where.push("status <> 'closed'");
-    if (filter.detectedFrom !== undefined) where.push(`detected_at >= ${p.add(filter.detectedFrom)}`);
-    if (filter.detectedTo !== undefined) where.push(`detected_at < ${p.add(filter.detectedTo)}`);
-    if (filter.q !== undefined) {
-      // People say and type the number with or without its dashes, in any case.
-      const pattern = p.add(`%${likeLiteral(filter.q.replace(/[\s-]/g, '').toUpperCase())}%`);
-      const byNumber = `replace(work_order, '-', '') ILIKE ${pattern} ESCAPE '\\'`;
-      const id = /^\d{1,15}$/.test(filter.q.trim()) ? Number(filter.q.trim()) : undefined;
-      where.push(id === undefined ? byNumber : `(${byNumber} OR id = ${p.add(id)})`);
-    }
-    for (const [column, value] of [
-      ['site', filter.site],
-      ['category', filter.category],
-      ['asset_id', filter.assetId],
-      ['assignee', filter.assignee],
-      ['parent_id', filter.parentId],
-    ] as const) {
-      if (value !== undefined) where.push(`${column} = ${p.add(value)}`);
-    }
-    const order = filter.sort === 'deadline' ? `${NEXT_DEADLINE} ASC, id ASC` : 'id DESC';
-    const sql = `SELECT * FROM tickets ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-      ORDER BY ${order} LIMIT ${p.add(filter.limit ?? null)} OFFSET ${p.add(filter.offset ?? 0)}`;
+    const p = numberedDialect();
+    const sql = listTicketsSql(filter, p);
     return (await rows<TicketRow>(this.#pool, sql, p.values)).map(rowToTicket);
   }
 
@@ -409,16 +345,16 @@ export class PostgresStore implements Store {
   }
 
   async updateUser(username: string, patch: UserPatch): Promise<User> {
-    const p = params();
+    const p = numberedDialect();
     const sets = Object.entries(patch)
       .filter(([, v]) => v !== undefined)
       .map(
         ([k, v]) =>
-          `${USER_COLUMNS[k as keyof UserPatch]} = ${p.add(Array.isArray(v) ? JSON.stringify(v) : v)}`,
+          `${USER_COLUMNS[k as keyof UserPatch]} = ${p.bind(Array.isArray(v) ? JSON.stringify(v) : v)}`,
       );
     const row = await one<UserRow>(
       this.#pool,
-      `UPDATE users SET ${sets.join(', ')} WHERE username = ${p.add(username)} RETURNING *`,
+      `UPDATE users SET ${sets.join(', ')} WHERE username = ${p.bind(username)} RETURNING *`,
       p.values,
     );
     if (!row) throw notFound('user', username);

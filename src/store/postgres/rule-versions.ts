@@ -1,7 +1,12 @@
 import type pg from 'pg';
 import { conflict, notFound } from '../../core/errors.ts';
-import { NOISE_RESOLUTIONS } from '../../domain/types.ts';
-import { type RuleVersionRow, rowToRuleVersion } from '../rows.ts';
+import {
+  type NoiseCountRow,
+  noiseByRule,
+  type RuleVersionRow,
+  rowToRuleVersion,
+  ruleVersionValues,
+} from '../rows.ts';
 import type { NewRuleVersion, RuleDecision, RuleNoiseRow, RuleVersion } from '../store.ts';
 import { type Db, inTransaction, one, rows } from './pg-client.ts';
 
@@ -32,20 +37,7 @@ export class PostgresRuleVersions {
         `INSERT INTO rule_versions (rule_id, version, state, document, base_version, author, created_at,
            comment, diff, assets_affected, source_hash, restored_from)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING *`,
-        [
-          v.ruleId,
-          next,
-          v.state,
-          v.document === null ? null : JSON.stringify(v.document),
-          v.baseVersion ?? null,
-          v.author,
-          v.createdAt,
-          v.comment,
-          JSON.stringify(v.diff),
-          v.assetsAffected,
-          v.sourceHash ?? null,
-          v.restoredFrom ?? null,
-        ],
+        ruleVersionValues(v, next),
       )) as RuleVersionRow;
       return rowToRuleVersion(row);
     });
@@ -82,22 +74,14 @@ export class PostgresRuleVersions {
 
   /** Closed tickets per rule since `since`, by resolution: what the noise score is made of. */
   async noise(since: number): Promise<RuleNoiseRow[]> {
-    const result = await rows<{ rule_id: string; resolution: string; n: number }>(
+    const result = await rows<NoiseCountRow>(
       this.#pool,
       `SELECT rule_id, resolution, COUNT(*) AS n FROM tickets
        WHERE status = 'closed' AND closed_at >= $1 AND resolution IS NOT NULL AND rule_id <> 'manual'
        GROUP BY rule_id, resolution ORDER BY rule_id, resolution`,
       [since],
     );
-    const byRule = new Map<string, RuleNoiseRow>();
-    for (const r of result) {
-      const row = byRule.get(r.rule_id) ?? { ruleId: r.rule_id, closed: 0, noise: 0, byResolution: {} };
-      row.closed += Number(r.n);
-      if ((NOISE_RESOLUTIONS as readonly string[]).includes(r.resolution)) row.noise += Number(r.n);
-      row.byResolution[r.resolution] = Number(r.n);
-      byRule.set(r.rule_id, row);
-    }
-    return [...byRule.values()];
+    return noiseByRule(result);
   }
 
   async #get(db: Db, ruleId: string, version: number): Promise<RuleVersion | undefined> {

@@ -1,7 +1,15 @@
 import type Database from 'better-sqlite3';
 import { notFound } from '../../core/errors.ts';
 import type { Instant, KbEntry, Shift } from '../../domain/types.ts';
-import { KB_COLUMNS, type KbRow, likeLiteral, rowToKb, rowToShift, type ShiftRow } from '../rows.ts';
+import {
+  KB_COLUMNS,
+  type KbRow,
+  kbValues,
+  likeLiteral,
+  rowToKb,
+  rowToShift,
+  type ShiftRow,
+} from '../rows.ts';
 import type { KbFilter, KbPatch, NewKbEntry, NewShift } from '../store.ts';
 
 /**
@@ -74,17 +82,7 @@ export class SqliteFieldTables {
         `INSERT INTO kb_entries (category, fault, title, hint, body, created_by, created_at, updated_at,
            source_ticket_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(
-        e.category,
-        e.fault ?? null,
-        e.title,
-        e.hint,
-        e.body,
-        e.createdBy,
-        e.createdAt,
-        e.updatedAt,
-        e.sourceTicketId ?? null,
-      );
+      .run(...kbValues(e));
     return this.getKb(Number(info.lastInsertRowid)) as KbEntry;
   }
 

@@ -1,7 +1,12 @@
 import type Database from 'better-sqlite3';
 import { conflict, notFound } from '../../core/errors.ts';
-import { NOISE_RESOLUTIONS } from '../../domain/types.ts';
-import { type RuleVersionRow, rowToRuleVersion as rowToVersion } from '../rows.ts';
+import {
+  type NoiseCountRow,
+  noiseByRule,
+  type RuleVersionRow,
+  rowToRuleVersion as rowToVersion,
+  ruleVersionValues,
+} from '../rows.ts';
 import type { NewRuleVersion, RuleDecision, RuleNoiseRow, RuleVersion } from '../store.ts';
 
 /** The rule-version queries of the SQLite store (kept apart: sqlite-store.ts is about tickets). */
@@ -24,20 +29,7 @@ export class SqliteRuleVersions {
              comment, diff, assets_affected, source_hash, restored_from)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
-        .run(
-          v.ruleId,
-          next,
-          v.state,
-          v.document === null ? null : JSON.stringify(v.document),
-          v.baseVersion ?? null,
-          v.author,
-          v.createdAt,
-          v.comment,
-          JSON.stringify(v.diff),
-          v.assetsAffected,
-          v.sourceHash ?? null,
-          v.restoredFrom ?? null,
-        );
+        .run(...ruleVersionValues(v, next));
       return this.#get(v.ruleId, next) as RuleVersion;
     })();
   }
@@ -80,16 +72,8 @@ export class SqliteRuleVersions {
          WHERE status = 'closed' AND closed_at >= ? AND resolution IS NOT NULL AND rule_id <> 'manual'
          GROUP BY rule_id, resolution`,
       )
-      .all(since) as { rule_id: string; resolution: string; n: number }[];
-    const byRule = new Map<string, RuleNoiseRow>();
-    for (const r of rows) {
-      const row = byRule.get(r.rule_id) ?? { ruleId: r.rule_id, closed: 0, noise: 0, byResolution: {} };
-      row.closed += Number(r.n);
-      if ((NOISE_RESOLUTIONS as readonly string[]).includes(r.resolution)) row.noise += Number(r.n);
-      row.byResolution[r.resolution] = Number(r.n);
-      byRule.set(r.rule_id, row);
-    }
-    return [...byRule.values()];
+      .all(since) as NoiseCountRow[];
+    return noiseByRule(rows);
   }
 
   #get(ruleId: string, version: number): RuleVersion | undefined {

@@ -20,7 +20,6 @@ import {
   DEAD_LETTER_RETENTION,
   type DeadLetterRow,
   type GatewayRow,
-  likeLiteral,
   publicUser,
   rowToAudit,
   rowToDeadLetter,
@@ -63,7 +62,6 @@ import {
   type DiscoveredAssetRow,
   newTicketColumns,
   openKey,
-  patchColumns,
   rowToDiscoveredAsset,
   rowToEvent,
   rowToTicket,
@@ -72,24 +70,12 @@ import {
   type TicketRow,
   type WindowRow,
 } from '../ticket-row.ts';
+import { listTicketsSql, positionalDialect, updateTicketSql } from '../ticket-sql.ts';
 import { SqliteCallbacks } from './callbacks.ts';
 import { SqliteFieldTables } from './field-tables.ts';
 import { SqliteRuleVersions } from './rule-versions.ts';
 
 export { DEAD_LETTER_RETENTION } from '../rows.ts';
-
-const NO_DEADLINE = 9e15;
-/**
- * The nearest deadline still to meet: arrival before arrival, repair before the repair is
- * reported; one already missed sorts first (most overdue first). Clocks paused by planned work
- * or counted on an outage come after every running one, tickets with none last.
- */
-const NEXT_DEADLINE = `(MIN(
-  CASE WHEN status IN ('raised', 'dispatched') AND arrival_due_at IS NOT NULL AND arrival_at IS NULL
-    THEN arrival_due_at ELSE ${NO_DEADLINE} END,
-  CASE WHEN status IN ('raised', 'dispatched', 'on_site') AND repair_at IS NULL
-    THEN repair_due_at ELSE ${NO_DEADLINE} END
-) + CASE WHEN sla_paused_at IS NOT NULL OR parent_id IS NOT NULL THEN ${NO_DEADLINE} ELSE 0 END)`;
 
 // The SQL files stay in the source tree; the compiled output (build/) reads them there.
 const MIGRATIONS_DIR = path.join(PROJECT_ROOT, 'src/store/sqlite/migrations');
@@ -274,31 +260,9 @@ export class SqliteStore implements Store {
     expectStatus?: readonly TicketStatus[],
     guard: TicketGuard = {},
   ): Promise<{ ticket: Ticket; event: TicketEvent }> {
-    const sets = patchColumns(patch).map(([column, value]) => ({ sql: `${column} = ?`, value }));
-    if (patch.status === 'closed') sets.push({ sql: 'open_key = NULL', value: undefined });
-    // Reopening a closed ticket makes it the open one for its asset and fault again.
-    else if (patch.status)
-      sets.push({ sql: 'open_key = site || char(31) || asset_id || char(31) || fault', value: undefined });
-    const where = ['id = ?'];
-    const params: unknown[] = [...sets.filter((s) => s.value !== undefined).map((s) => s.value), id];
-    if (expectStatus && expectStatus.length > 0) {
-      where.push(`status IN (${expectStatus.map(() => '?').join(', ')})`);
-      params.push(...expectStatus);
-    }
-    if (guard.escalationBelow) {
-      where.push(`${guard.escalationBelow.clock}_escalation < ?`);
-      params.push(guard.escalationBelow.level);
-    }
-    if (guard.verifyDueAt !== undefined) {
-      where.push('verify_due_at = ?');
-      params.push(guard.verifyDueAt);
-    }
-    if (guard.slaPaused !== undefined)
-      where.push(`sla_paused_at IS ${guard.slaPaused ? 'NOT NULL' : 'NULL'}`);
-    if (guard.notBreached) where.push(`${guard.notBreached}_breached_at IS NULL`);
-    const update = this.#stmt(
-      `UPDATE tickets SET ${sets.map((s) => s.sql).join(', ')} WHERE ${where.join(' AND ')}`,
-    );
+    const d = positionalDialect();
+    const update = this.#stmt(updateTicketSql(id, patch, expectStatus, guard, d));
+    const params = d.values;
     return this.#grouped(() => {
       let changes: number;
       try {
@@ -407,46 +371,9 @@ export class SqliteStore implements Store {
   }
 
   async listTickets(filter: TicketFilter): Promise<Ticket[]> {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    const oneOf = (column: string, values: readonly unknown[]) => {
-      where.push(`${column} IN (${values.map(() => '?').join(', ')})`);
-      params.push(...values);
-    };
-    if (filter.status?.length) oneOf('status', filter.status);
-    if (filter.sites) oneOf('site', filter.sites.length > 0 ? filter.sites : ['']);
-    if (filter.open) where.push("status <> 'closed'");
-    if (filter.detectedFrom !== undefined) {
-      where.push('detected_at >= ?');
-      params.push(filter.detectedFrom);
-    }
-    if (filter.detectedTo !== undefined) {
-      where.push('detected_at < ?');
-      params.push(filter.detectedTo);
-    }
-    if (filter.q !== undefined) {
-      // People say and type the number with or without its dashes, in any case.
-      const pattern = `%${likeLiteral(filter.q.replace(/[\s-]/g, '').toUpperCase())}%`;
-      const byNumber = "replace(work_order, '-', '') LIKE ? ESCAPE '\\'";
-      const id = /^\d{1,15}$/.test(filter.q.trim()) ? Number(filter.q.trim()) : undefined;
-      where.push(id === undefined ? byNumber : `(${byNumber} OR id = ?)`);
-      params.push(pattern, ...(id === undefined ? [] : [id]));
-    }
-    for (const [column, value] of [
-      ['site', filter.site],
-      ['category', filter.category],
-      ['asset_id', filter.assetId],
-      ['assignee', filter.assignee],
-      ['parent_id', filter.parentId],
-    ] as const) {
-      if (value !== undefined) {
-        where.push(`${column} = ?`);
-        params.push(value);
-      }
-    }
-    const order = filter.sort === 'deadline' ? `${NEXT_DEADLINE} ASC, id ASC` : 'id DESC';
-    const sql = `SELECT * FROM tickets ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ${order} LIMIT ? OFFSET ?`;
-    params.push(filter.limit ?? -1, filter.offset ?? 0);
+    const d = positionalDialect();
+    const sql = listTicketsSql(filter, d);
+    const params = d.values;
     return (this.#stmt(sql).all(...params) as TicketRow[]).map(rowToTicket);
   }
 
